@@ -1,0 +1,188 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace MSaaS.Audio;
+
+/// <summary>
+/// Decodes any format ffmpeg reads (MP3 with ID3 tags and VBR, WAV, FLAC, OGG, M4A, ...) to planar float at the
+/// requested rate. Mono is duplicated to both channels and only the first two of a multi-channel file are kept,
+/// as demucs does. Damaged input is refused rather than separated: ffmpeg's decode errors, a file shorter than
+/// its header declares, no audio stream, no samples, or non-finite samples all raise <see cref="AudioFormatException"/>.
+/// </summary>
+public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ffprobe")
+{
+    private const int BlockSamples = 1 << 18;
+
+    /// <summary>Decodes <paramref name="path"/> to <paramref name="channels"/> channels at <paramref name="sampleRate"/> Hz.</summary>
+    public async Task<AudioBuffer> DecodeAsync(string path, int sampleRate = 44_100, int channels = 2,
+        CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"input file not found: {path}", path);
+        if (new FileInfo(path).Length == 0) throw new AudioFormatException($"{path} is empty (0 bytes)");
+
+        var probe = await ProbeAsync(path, cancellationToken);
+        var sourceChannels = probe.Channels;
+        var args = new List<string>
+        {
+            "-nostdin", "-hide_banner", "-v", "error", "-i", path, "-map", "0:a:0", "-vn",
+            "-f", "f32le", "-acodec", "pcm_f32le", "-ar", sampleRate.ToString(CultureInfo.InvariantCulture), "pipe:1",
+        };
+
+        using var process = Start(ffmpeg, args);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        List<float[]>[] blocks;
+        long frames;
+        try
+        {
+            (blocks, frames) = await ReadInterleavedAsync(
+                process.StandardOutput.BaseStream, sourceChannels, Math.Min(sourceChannels, channels), cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        var stderr = (await errors).Trim();
+        if (process.ExitCode != 0)
+            throw new AudioFormatException($"{Path.GetFileName(path)} could not be decoded: {LastLine(stderr, "ffmpeg failed")}");
+        if (stderr.Length > 0)
+            throw new AudioFormatException($"{Path.GetFileName(path)} is corrupt: {FirstLine(stderr)}");
+        if (frames == 0)
+            throw new AudioFormatException($"{Path.GetFileName(path)} contains no audio samples");
+        if (frames > Array.MaxLength)
+            throw new AudioFormatException($"{Path.GetFileName(path)} is too long ({frames / (double)sampleRate:F0} s)");
+
+        var decodedSeconds = frames / (double)sampleRate;
+        if (probe.DeclaredSeconds is { } declared && decodedSeconds < declared * 0.98 - 0.5)
+            throw new AudioFormatException(
+                $"{Path.GetFileName(path)} is truncated: its header declares {declared:F1} s but only {decodedSeconds:F1} s decode");
+
+        return new AudioBuffer(Assemble(blocks, (int)frames, channels, path), sampleRate);
+    }
+
+    private async Task<Probe> ProbeAsync(string path, CancellationToken cancellationToken)
+    {
+        using var process = Start(ffprobe,
+        [
+            "-v", "warning", "-hide_banner", "-select_streams", "a:0",
+            "-show_entries", "stream=channels,sample_rate,duration:format=duration", "-of", "json", path,
+        ]);
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        var warnings = (await stderr).Trim();
+        if (process.ExitCode != 0)
+            throw new AudioFormatException($"{Path.GetFileName(path)} is not a readable audio file: {LastLine(warnings, "ffprobe failed")}");
+
+        using var json = JsonDocument.Parse(await stdout);
+        if (!json.RootElement.TryGetProperty("streams", out var streams) || streams.GetArrayLength() == 0)
+            throw new AudioFormatException($"{Path.GetFileName(path)} has no audio stream");
+        var stream = streams[0];
+        var channels = stream.TryGetProperty("channels", out var ch) ? ch.GetInt32() : 0;
+        if (channels <= 0)
+            throw new AudioFormatException($"{Path.GetFileName(path)} has an audio stream with no channels");
+
+        // A duration estimated from the bitrate (VBR without a Xing header) is a guess, not a declaration.
+        double? declared = null;
+        if (!warnings.Contains("Estimating duration from bitrate", StringComparison.Ordinal))
+            declared = Seconds(stream) ?? (json.RootElement.TryGetProperty("format", out var format) ? Seconds(format) : null);
+        return new Probe(channels, declared);
+    }
+
+    private static async Task<(List<float[]>[] Blocks, long Frames)> ReadInterleavedAsync(
+        Stream stdout, int channels, int kept, CancellationToken cancellationToken)
+    {
+        var blocks = new List<float[]>[kept];
+        for (var c = 0; c < kept; c++) blocks[c] = [];
+        var frameBytes = channels * sizeof(float);
+        var buffer = new byte[frameBytes * 8192];
+        var carried = 0;
+        long frames = 0;
+        while (true)
+        {
+            var read = await stdout.ReadAsync(buffer.AsMemory(carried), cancellationToken);
+            if (read == 0) break;
+            var available = carried + read;
+            var whole = available / frameBytes;
+            var samples = MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, whole * frameBytes));
+            for (var f = 0; f < whole; f++, frames++)
+            {
+                var block = (int)(frames / BlockSamples);
+                var at = (int)(frames % BlockSamples);
+                for (var c = 0; c < kept; c++)
+                {
+                    if (at == 0) blocks[c].Add(new float[BlockSamples]);
+                    blocks[c][block][at] = samples[f * channels + c];
+                }
+            }
+            carried = available - whole * frameBytes;
+            buffer.AsSpan(whole * frameBytes, carried).CopyTo(buffer);
+        }
+        return (blocks, frames);
+    }
+
+    private static float[][] Assemble(List<float[]>[] blocks, int frames, int channels, string path)
+    {
+        var result = new float[channels][];
+        for (var c = 0; c < channels; c++)
+        {
+            if (c >= blocks.Length)
+            {
+                result[c] = (float[])result[0].Clone(); // mono: the one channel on both sides
+                continue;
+            }
+            var target = new float[frames];
+            for (var b = 0; b < blocks[c].Count; b++)
+            {
+                var start = b * BlockSamples;
+                blocks[c][b].AsSpan(0, Math.Min(BlockSamples, frames - start)).CopyTo(target.AsSpan(start));
+            }
+            blocks[c].Clear();
+            if (!IsFinite(target))
+                throw new AudioFormatException($"{Path.GetFileName(path)} contains NaN or infinite samples");
+            result[c] = target;
+        }
+        return result;
+    }
+
+    private static bool IsFinite(ReadOnlySpan<float> samples)
+    {
+        foreach (var s in samples)
+            if (!float.IsFinite(s)) return false;
+        return true;
+    }
+
+    private static Process Start(string program, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        try
+        {
+            return Process.Start(info) ?? throw new AudioFormatException($"could not start {program}");
+        }
+        catch (Win32Exception e)
+        {
+            throw new InvalidOperationException($"{program} is needed to decode audio and was not found ({e.Message}); install ffmpeg", e);
+        }
+    }
+
+    private static double? Seconds(JsonElement element) =>
+        element.TryGetProperty("duration", out var d) && d.ValueKind == JsonValueKind.String &&
+        double.TryParse(d.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : null;
+
+    private static string FirstLine(string text) => text.Split('\n')[0].Trim();
+
+    private static string LastLine(string text, string fallback) =>
+        text.Length == 0 ? fallback : text.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Trim();
+
+    private sealed record Probe(int Channels, double? DeclaredSeconds);
+}

@@ -1,0 +1,119 @@
+namespace MSaaS.Separation.Demucs;
+
+/// <summary>
+/// One pass of demucs' apply_model over a whole track: segments of the model's length every
+/// (1 - overlap) * length samples, each weighted by a triangular window and overlap-added, the sum divided by
+/// the summed weights. A segment that runs past the end is centred on its real samples with zeros beyond the
+/// track, and only its centre is kept. Samples are handed on as soon as no later segment can touch them, so
+/// memory stays at one segment's worth whatever the song's length.
+/// </summary>
+internal sealed class SegmentedPass
+{
+    private const int Planes = Stems.Count * Stems.Channels;
+
+    private readonly ISegmentModel _model;
+    private readonly int _segment;
+    private readonly float[] _weight;
+    private readonly float[][] _sum;
+    private readonly float[] _weightSum;
+    private readonly float[][] _finished;
+
+    public SegmentedPass(ISegmentModel model)
+    {
+        _model = model;
+        _segment = model.SegmentLength;
+        _weight = TriangularWeight(_segment);
+        _sum = NewPlanes(_segment);
+        _weightSum = new float[_segment];
+        _finished = NewPlanes(_segment);
+    }
+
+    /// <summary>Receives finished samples: planes[stem * 2 + channel][0..count) for view positions from <c>position</c>.</summary>
+    public delegate void Emit(float[][] planes, int count, long position);
+
+    public static int Stride(int segment, double overlap) => Math.Max(1, (int)((1 - overlap) * segment));
+
+    public static int SegmentCount(long length, int segment, double overlap) =>
+        (int)((length + Stride(segment, overlap) - 1) / Stride(segment, overlap));
+
+    /// <summary>
+    /// Separates the view of <paramref name="track"/> that starts <paramref name="delay"/> samples before the
+    /// track (zeros there) and runs for <paramref name="viewLength"/> samples. Input samples are mapped through
+    /// (x - <paramref name="mean"/>) * <paramref name="gain"/> before the model sees them.
+    /// </summary>
+    public void Run(float[][] track, int delay, long viewLength, double overlap, float mean, float gain,
+        Emit emit, Action segmentDone, CancellationToken cancellationToken)
+    {
+        var stride = Stride(_segment, overlap);
+        var trackLength = track[0].Length;
+        foreach (var plane in _sum) Array.Clear(plane);
+        Array.Clear(_weightSum);
+        long accumulated = 0; // view position of _sum[.][0]
+
+        for (long offset = 0; offset < viewLength; offset += stride)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var length = (int)Math.Min(_segment, viewLength - offset);
+            var trim = (_segment - length) / 2;
+            var first = offset - trim - delay; // track position of the segment's first sample
+            for (var c = 0; c < Stems.Channels; c++)
+                FillInput(track[Math.Min(c, track.Length - 1)], first, trackLength, mean, gain, _model.Input(c));
+
+            _model.Run(cancellationToken);
+
+            Flush((int)(offset - accumulated), accumulated, emit);
+            accumulated = offset;
+            for (var p = 0; p < Planes; p++)
+            {
+                var output = _model.Output(p / Stems.Channels, p % Stems.Channels).Slice(trim, length);
+                var sum = _sum[p].AsSpan(0, length);
+                for (var i = 0; i < length; i++) sum[i] += _weight[i] * output[i];
+            }
+            for (var i = 0; i < length; i++) _weightSum[i] += _weight[i];
+            segmentDone();
+        }
+        Flush((int)(viewLength - accumulated), accumulated, emit);
+    }
+
+    private static void FillInput(float[] channel, long first, int trackLength, float mean, float gain, Span<float> input)
+    {
+        input.Clear();
+        var from = (int)Math.Max(0, -first);
+        var to = (int)Math.Min(input.Length, trackLength - first);
+        for (var i = from; i < to; i++) input[i] = (channel[first + i] - mean) * gain;
+    }
+
+    // Hands on the first `count` accumulated samples, which no later segment overlaps, and slides the rest down.
+    private void Flush(int count, long position, Emit emit)
+    {
+        if (count <= 0) return;
+        for (var p = 0; p < Planes; p++)
+        {
+            var sum = _sum[p];
+            var finished = _finished[p];
+            for (var i = 0; i < count; i++) finished[i] = sum[i] / _weightSum[i];
+            Array.Copy(sum, count, sum, 0, _segment - count);
+            Array.Clear(sum, _segment - count, count);
+        }
+        Array.Copy(_weightSum, count, _weightSum, 0, _segment - count);
+        Array.Clear(_weightSum, _segment - count, count);
+        emit(_finished, count, position);
+    }
+
+    // demucs: [1, 2, ..., n/2, n - n/2, ..., 1] divided by its maximum.
+    internal static float[] TriangularWeight(int segment)
+    {
+        var half = segment / 2;
+        var weight = new float[segment];
+        var max = (float)Math.Max(half, segment - half);
+        for (var i = 0; i < segment; i++) weight[i] = (i < half ? i + 1 : segment - i) / max;
+        return weight;
+    }
+
+    private static float[][] NewPlanes(int length)
+    {
+        var planes = new float[Planes][];
+        for (var p = 0; p < Planes; p++) planes[p] = new float[length];
+        return planes;
+    }
+}

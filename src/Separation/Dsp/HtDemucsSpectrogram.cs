@@ -1,0 +1,137 @@
+namespace MSaaS.Separation.Dsp;
+
+/// <summary>
+/// The spectrogram that htdemucs takes as its second input, and the inverse that turns its frequency-branch output
+/// back into a waveform: torch.stft / torch.istft with n_fft 4096, hop 1024, periodic Hann, normalized=True,
+/// center=True, framed exactly as demucs' HTDemucs._spec / _ispec do for one 343,980-sample segment.
+/// An instance owns scratch buffers: use one per thread.
+/// </summary>
+public sealed class HtDemucsSpectrogram
+{
+    public const int NFft = 4096;
+    public const int Hop = 1024;
+    public const int SegmentLength = 343_980;
+    /// <summary>ceil(343980 / 1024) frames are kept, and 2048 of the 2049 bins.</summary>
+    public const int Frames = 336;
+    public const int Bins = NFft / 2;
+    public const int PlaneLength = Bins * Frames;
+
+    /// <summary>demucs pads hop/2*3 = 1536 on the left before the STFT...</summary>
+    public const int PadLeft = Hop / 2 * 3;
+    /// <summary>...and 1536 + 336*1024 - 343980 = 1620 on the right, so 336 hops cover the padded segment.</summary>
+    public const int PadRight = PadLeft + Frames * Hop - SegmentLength;
+    private const int PaddedLength = SegmentLength + PadLeft + PadRight;
+
+    // torch.stft/istft with normalized=True scale the forward and the inverse transform by 1/sqrt(n_fft).
+    private const float Scale = 1f / 64f;
+
+    private static readonly float[] Window = CreateWindow();
+    private static readonly float[] InverseWindowSum = CreateInverseWindowSum();
+
+    private readonly RealFft _fft = new(NFft);
+    private readonly float[] _padded = new float[PaddedLength];
+    private readonly float[] _frame = new float[NFft];
+    private readonly float[] _re = new float[Bins + 1];
+    private readonly float[] _im = new float[Bins + 1];
+    private readonly float[] _ola = new float[SegmentLength];
+
+    /// <summary>
+    /// Spectrogram of one channel of a segment: <paramref name="re"/> and <paramref name="im"/> are [2048 bins, 336 frames]
+    /// planes, as the model's complex-as-channels input wants them.
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> segment, Span<float> re, Span<float> im)
+    {
+        if (segment.Length != SegmentLength) throw new ArgumentException($"a segment has {SegmentLength} samples", nameof(segment));
+        ReflectPad(segment, _padded, PadLeft);
+
+        // torch's center=True adds 2048 reflected samples on each side; demucs keeps frames 2..337 of the 340,
+        // which start exactly at padded[0], so the kept frames never read the second padding.
+        for (var f = 0; f < Frames; f++)
+        {
+            var source = _padded.AsSpan(f * Hop, NFft);
+            for (var t = 0; t < NFft; t++) _frame[t] = source[t] * Window[t];
+            _fft.Forward(_frame, _re, _im);
+            for (var k = 0; k < Bins; k++)
+            {
+                re[k * Frames + f] = _re[k] * Scale;
+                im[k * Frames + f] = _im[k] * Scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waveform of one channel of one source from the model's frequency branch (steps 1-4 of the post-processing):
+    /// the [2048, 336] planes get a zero Nyquist bin and two silent frames on each side, go through the inverse
+    /// STFT, are divided by the overlap-added squared window and cropped to the segment.
+    /// </summary>
+    public void Inverse(ReadOnlySpan<float> re, ReadOnlySpan<float> im, Span<float> destination)
+    {
+        if (destination.Length != SegmentLength) throw new ArgumentException($"a segment has {SegmentLength} samples", nameof(destination));
+        Array.Clear(_ola);
+        _re[Bins] = 0;
+        _im[Bins] = 0;
+        for (var f = 0; f < Frames; f++)
+        {
+            for (var k = 0; k < Bins; k++)
+            {
+                _re[k] = re[k * Frames + f];
+                _im[k] = im[k * Frames + f];
+            }
+            _fft.Inverse(_re, _im, _frame);
+
+            // Kept frame f is torch frame f + 2; dropping the 2048 centre samples and the 1536 pad puts its first
+            // sample at output index f * 1024 - 1536.
+            var start = f * Hop - PadLeft;
+            var from = Math.Max(0, -start);
+            var to = Math.Min(NFft, SegmentLength - start);
+            for (var t = from; t < to; t++) _ola[start + t] += _frame[t] * Window[t] * Scale;
+        }
+        for (var i = 0; i < SegmentLength; i++) destination[i] = _ola[i] * InverseWindowSum[i];
+    }
+
+    /// <summary>numpy 'reflect' padding: mirror around the edge sample without repeating it.</summary>
+    internal static void ReflectPad(ReadOnlySpan<float> source, Span<float> destination, int left)
+    {
+        var n = source.Length;
+        if (left >= n || destination.Length - left - n >= n)
+            throw new ArgumentException("reflect padding must be shorter than the signal");
+        for (var j = 0; j < destination.Length; j++)
+        {
+            var i = j - left;
+            if (i < 0) i = -i;
+            else if (i >= n) i = 2 * (n - 1) - i;
+            destination[j] = source[i];
+        }
+    }
+
+    private static float[] CreateWindow()
+    {
+        var w = new float[NFft];
+        for (var t = 0; t < NFft; t++) w[t] = (float)(0.5 - 0.5 * Math.Cos(2 * Math.PI * t / NFft));
+        return w;
+    }
+
+    // 1 / (sum of the squared windows of all 340 torch frames) at each kept output sample, as torch.istft divides.
+    private static float[] CreateInverseWindowSum()
+    {
+        const int totalFrames = Frames + 4;
+        const int offset = PadLeft + NFft / 2; // output index 0 is position 3584 of the full overlap-add
+        var result = new float[SegmentLength];
+        for (var i = 0; i < SegmentLength; i++)
+        {
+            var p = i + offset;
+            double sum = 0;
+            for (var f = Math.Max(0, (p - NFft + Hop) / Hop); f < totalFrames && f * Hop <= p; f++)
+            {
+                var t = p - f * Hop;
+                if (t < NFft)
+                {
+                    double w = Window[t];
+                    sum += w * w;
+                }
+            }
+            result[i] = sum > 1e-11 ? (float)(1 / sum) : 1f;
+        }
+        return result;
+    }
+}
