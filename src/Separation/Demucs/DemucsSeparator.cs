@@ -87,6 +87,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
             {
                 // View position v is track position v - delay; the first `delay` samples precede the track.
                 var skip = (int)Math.Clamp(delay - position, 0, count);
+                if (skip == count) return;
                 for (var p = 0; p < Planes; p++)
                 {
                     var source = planes[p].AsSpan(skip, count - skip);

@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace MSaaS.Cli;
+
+/// <summary><c>msaas bench ...</c>: benchmarks that print the figures docs/benchmarks.md records.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure speed and memory");
+        bench.Subcommands.Add(SeparationBenchmark.Create());
+        return bench;
+    }
+}

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using MSaaS.Separation;
+using MSaaS.Separation.Onnx;
+
+namespace MSaaS.Cli;
+
+/// <summary>The options every command that runs the model shares.</summary>
+internal sealed class EngineOptions
+{
+    private readonly Option<int> _shifts = new("--shifts") { Description = "Passes at random offsets, averaged (better, slower)", DefaultValueFactory = _ => 1 };
+    private readonly Option<double> _overlap = new("--overlap") { Description = "Overlap between 7.8 s segments", DefaultValueFactory = _ => 0.25 };
+    private readonly Option<bool> _noNormalize = new("--no-normalize") { Description = "Do not normalise the track before separating" };
+    private readonly Option<FileInfo?> _model = new("--model") { Description = "An htdemucs ONNX model [default: the fetched htdemucs.onnx]" };
+    private readonly Option<FileInfo?> _runtime = new("--onnxruntime") { Description = "libonnxruntime.so.1 to load [default: the fetched CPU build]" };
+    private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime intra-op threads; 0 = one per core", DefaultValueFactory = _ => 0 };
+    private readonly Option<bool> _cuda = new("--cuda") { Description = "Run the model on the CUDA execution provider (needs a GPU build of ONNX Runtime)" };
+    private readonly Option<int> _cudaDevice = new("--cuda-device") { Description = "CUDA device id", DefaultValueFactory = _ => 0 };
+
+    public EngineOptions()
+    {
+        _shifts.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20) r.AddError("--shifts must be between 1 and 20"); });
+        _overlap.Validators.Add(r => { if (r.GetValueOrDefault<double>() is < 0 or >= 1) r.AddError("--overlap must be at least 0 and below 1"); });
+        _threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must not be negative"); });
+    }
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _runtime, _threads, _cuda, _cudaDevice })
+            command.Options.Add(option);
+    }
+
+    public SeparationOptions Options(ParseResult result) => new()
+    {
+        Shifts = result.GetValue(_shifts),
+        Overlap = result.GetValue(_overlap),
+        Normalize = !result.GetValue(_noNormalize),
+    };
+
+    public DemucsSettings Settings(ParseResult result)
+    {
+        var settings = new DemucsSettings().WithModel(result.GetValue(_model)?.FullName);
+        if (result.GetValue(_runtime) is { } runtime) settings = settings with { OnnxRuntimePath = runtime.FullName };
+        return settings with
+        {
+            Session = new OrtSessionSettings
+            {
+                IntraOpThreads = result.GetValue(_threads),
+                UseCuda = result.GetValue(_cuda),
+                CudaDeviceId = result.GetValue(_cudaDevice),
+            },
+        };
+    }
+}

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MSaaS.Audio;
+using MSaaS.Separation;
+using MSaaS.Separation.Demucs;
+
+namespace MSaaS.Cli;
+
+/// <summary><c>msaas separate &lt;input&gt;</c>: one song to four stem files.</summary>
+internal static class SeparateCommand
+{
+    public static Command Create()
+    {
+        var input = new Argument<FileInfo>("input") { Description = "The song: MP3, WAV, FLAC, OGG, M4A or anything ffmpeg decodes" };
+        var output = new Option<DirectoryInfo?>("--out", "-o") { Description = "Directory for the stems [default: separated/<input name>]" };
+        var format = new Option<string>("--format", "-f") { Description = "Stem file format", DefaultValueFactory = _ => "wav" };
+        format.AcceptOnlyFromAmong("wav");
+        var engine = new EngineOptions();
+        var command = new Command("separate", "Separate a song into drums, bass, other and vocals") { input, output, format };
+        engine.AddTo(command);
+
+        command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
+        {
+            var file = result.GetValue(input)!;
+            var directory = result.GetValue(output)?.FullName ?? Path.Combine("separated", Path.GetFileNameWithoutExtension(file.Name));
+            var clock = Stopwatch.StartNew();
+
+            var mix = await new FfmpegDecoder().DecodeAsync(file.FullName, Stems.SampleRate, Stems.Channels, cancellationToken);
+            using var separator = DemucsSeparator.Open(engine.Settings(result));
+            using var sink = new WavStemSink(directory);
+            using (var progress = new ConsoleProgress("separating"))
+            {
+                await separator.SeparateAsync(mix, sink, engine.Options(result), progress, cancellationToken);
+            }
+            sink.Complete();
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"Separated {file.Name} ({mix.Duration.TotalSeconds:F1} s) in {seconds:F1} s " +
+                              $"(real-time factor {seconds / mix.Duration.TotalSeconds:F2}) with {separator.Description}");
+            foreach (var path in sink.Paths) Console.WriteLine($"  {path}");
+            return 0;
+        }));
+        return command;
+    }
+}

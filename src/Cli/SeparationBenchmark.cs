@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using MSaaS.Audio;
+using MSaaS.Separation;
+using MSaaS.Separation.Demucs;
+
+namespace MSaaS.Cli;
+
+/// <summary>
+/// <c>msaas bench separate</c>: real-time factor, time outside ONNX Runtime and peak memory for songs of given
+/// lengths. Each length runs in a child process of its own so that its peak resident memory is its own.
+/// </summary>
+internal static class SeparationBenchmark
+{
+    public static Command Create()
+    {
+        var durations = new Option<string>("--durations") { Description = "Song lengths in seconds, comma-separated", DefaultValueFactory = _ => "30,180" };
+        var input = new Option<FileInfo?>("--input") { Description = "Song to loop up to each length [default: ../shared/fixtures/real/demucs-test.mp3]" };
+        var single = new Option<int?>("--single") { Hidden = true };
+        var engine = new EngineOptions();
+        var command = new Command("separate", "Separation speed and memory for 30 s and 3 min songs") { durations, input, single };
+        engine.AddTo(command);
+
+        command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
+        {
+            var song = result.GetValue(input)?.FullName ?? DefaultSong();
+            if (result.GetValue(single) is { } seconds)
+            {
+                var run = await Measure(song, seconds, engine, result, cancellationToken);
+                Console.WriteLine(JsonSerializer.Serialize(run));
+                return 0;
+            }
+
+            Console.WriteLine($"song: {song} looped; {Environment.ProcessorCount} cores; {RuntimeInformationText()}");
+            Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | decode (s) | load model (s) | peak RSS (MiB)");
+            foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. ForwardedArgs(result)], cancellationToken);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
+                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0}"));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static async Task<Result> Measure(string song, int seconds, EngineOptions engine, ParseResult parse, CancellationToken cancellationToken)
+    {
+        var load = Stopwatch.StartNew();
+        using var separator = DemucsSeparator.Open(engine.Settings(parse));
+        load.Stop();
+
+        // Wall time covers what a job does: decode, separate, write the four stems.
+        var wall = Stopwatch.StartNew();
+        var decoded = await new FfmpegDecoder().DecodeAsync(song, Stems.SampleRate, Stems.Channels, cancellationToken);
+        var mix = Loop(decoded, seconds * Stems.SampleRate);
+        var decode = wall.Elapsed.TotalSeconds;
+        var directory = Directory.CreateTempSubdirectory("msaas-bench-");
+        try
+        {
+            using var sink = new WavStemSink(directory.FullName);
+            await separator.SeparateAsync(mix, sink, engine.Options(parse), null, cancellationToken);
+            sink.Complete();
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+        wall.Stop();
+        return new Result(seconds, wall.Elapsed.TotalSeconds, separator.Timings.Inference.TotalSeconds,
+            separator.Timings.Dsp.TotalSeconds, decode, load.Elapsed.TotalSeconds, PeakResidentMiB());
+    }
+
+    private static AudioBuffer Loop(AudioBuffer song, int length)
+    {
+        var channels = new float[song.ChannelCount][];
+        for (var c = 0; c < channels.Length; c++)
+        {
+            channels[c] = new float[length];
+            for (var at = 0; at < length; at += song.Length)
+                song.Channel(c).AsSpan(0, Math.Min(song.Length, length - at)).CopyTo(channels[c].AsSpan(at));
+        }
+        return new AudioBuffer(channels, song.SampleRate);
+    }
+
+    private static async Task<Result> RunChild(string[] args, CancellationToken cancellationToken)
+    {
+        var self = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var child = Process.Start(info)!;
+        var output = await child.StandardOutput.ReadToEndAsync(cancellationToken);
+        await child.WaitForExitAsync(cancellationToken);
+        if (child.ExitCode != 0) throw new InvalidOperationException($"benchmark run failed (exit {child.ExitCode})");
+        return JsonSerializer.Deserialize<Result>(output.Trim().Split('\n')[^1])!;
+    }
+
+    private static IEnumerable<string> ForwardedArgs(ParseResult result) =>
+        result.Tokens.Select(t => t.Value).SkipWhile(v => v != "separate").Skip(1)
+            .Where(v => v is not "--durations" && !v.Contains(',', StringComparison.Ordinal));
+
+    private static double PeakResidentMiB()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+        return double.NaN;
+    }
+
+    private static string RuntimeInformationText() =>
+        $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
+
+    private static string DefaultSong()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "..", "shared", "fixtures", "real", "demucs-test.mp3");
+            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln")) && File.Exists(candidate)) return Path.GetFullPath(candidate);
+        }
+        throw new FileNotFoundException("no default benchmark song found; pass --input");
+    }
+
+    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double PeakMiB);
+}

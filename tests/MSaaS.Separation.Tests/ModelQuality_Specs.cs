@@ -1,0 +1,51 @@
+using MSaaS.Audio;
+using Xunit.Abstractions;
+
+namespace MSaaS.Separation.Tests;
+
+[Collection(ModelCollection.Name)]
+[Trait("Category", "Model")]
+public class ModelQuality_Specs(ModelFixture model, ITestOutputHelper output)
+{
+    // SDR of each stem on synth20 with this model and a correct DSP (../shared/docs/htdemucs-onnx.md).
+    private static readonly double[] Reference = [21.9, 20.6, 10.5, 9.5];
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Should_separate_the_synthetic_song_as_well_as_the_reference(bool normalize)
+    {
+        var mix = AudioBuffer.FromPlanarF32(Fixtures.Path("fixtures", "synth20", "mix.f32"), 2, Stems.SampleRate);
+        var sink = new CollectingSink(mix.Length);
+
+        await model.Separator.SeparateAsync(mix, sink, new SeparationOptions { Normalize = normalize });
+
+        for (var s = 0; s < Stems.Count; s++)
+        {
+            var truth = AudioBuffer.FromPlanarF32(Fixtures.Path("fixtures", "synth20", $"ref_{Stems.Names[s]}.f32"), 2, Stems.SampleRate);
+            var sdr = Sdr([truth.Channel(0), truth.Channel(1)], [sink.Stem(s, 0), sink.Stem(s, 1)]);
+            output.WriteLine($"{Stems.Names[s],-7} SDR {sdr:F2} dB (reference {Reference[s]})");
+            Assert.True(sdr >= Reference[s] - 0.3, $"{Stems.Names[s]}: SDR {sdr:F2} dB, reference {Reference[s]} dB");
+        }
+        var sum = new float[2][];
+        for (var c = 0; c < 2; c++)
+            sum[c] = Enumerable.Range(0, mix.Length).Select(i => sink.Stem(0, c)[i] + sink.Stem(1, c)[i] + sink.Stem(2, c)[i] + sink.Stem(3, c)[i]).ToArray();
+        var mixSdr = Sdr([mix.Channel(0), mix.Channel(1)], sum);
+        output.WriteLine($"sum of stems vs mix: SDR {mixSdr:F2} dB");
+        Assert.True(mixSdr > 20, $"the stems add up to the mix only at {mixSdr:F1} dB");
+    }
+
+    /// <summary>10 log10(|ref|^2 / |ref - est|^2) over the whole track and both channels, as ../shared/reference/score.py.</summary>
+    internal static double Sdr(float[][] reference, float[][] estimate)
+    {
+        double signal = 0, error = 0;
+        for (var c = 0; c < reference.Length; c++)
+            for (var i = 0; i < reference[c].Length; i++)
+            {
+                signal += (double)reference[c][i] * reference[c][i];
+                var d = (double)reference[c][i] - estimate[c][i];
+                error += d * d;
+            }
+        return 10 * Math.Log10(signal / (error + 1e-12));
+    }
+}
