@@ -23,6 +23,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         if (!File.Exists(path)) throw new FileNotFoundException($"input file not found: {path}", path);
         if (new FileInfo(path).Length == 0) throw new AudioFormatException($"{path} is empty (0 bytes)");
 
+        RiffCheck.ThrowIfTruncated(path);
         var probe = await ProbeAsync(path, cancellationToken);
         var sourceChannels = probe.Channels;
         var args = new List<string>
@@ -76,7 +77,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         await process.WaitForExitAsync(cancellationToken);
         var warnings = (await stderr).Trim();
         if (process.ExitCode != 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} is not a readable audio file: {LastLine(warnings, "ffprobe failed")}");
+            throw new AudioFormatException($"{Path.GetFileName(path)} is not audio that ffmpeg can read ({LastLine(warnings, "ffprobe failed")})");
 
         using var json = JsonDocument.Parse(await stdout);
         if (!json.RootElement.TryGetProperty("streams", out var streams) || streams.GetArrayLength() == 0)

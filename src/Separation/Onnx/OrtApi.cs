@@ -120,7 +120,9 @@ internal sealed unsafe class OrtApi
             }
             catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
             {
-                throw new OrtException($"cannot load ONNX Runtime from {fullPath}: {e.Message}", e);
+                // The loader's own reason (dlerror) is the last line of the message.
+                var reason = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+                throw new OrtException($"cannot load ONNX Runtime from {fullPath}: {reason}", e);
             }
             if (!NativeLibrary.TryGetExport(lib, "OrtGetApiBase", out var getApiBase))
                 throw new OrtException($"{fullPath} is not ONNX Runtime: it exports no OrtGetApiBase");
@@ -144,7 +146,7 @@ internal sealed unsafe class OrtApi
     {
         if (status == 0) return;
         var code = GetErrorCode(status);
-        var message = Marshal.PtrToStringUTF8((nint)GetErrorMessage(status)) ?? "unknown ONNX Runtime error";
+        var message = (Marshal.PtrToStringUTF8((nint)GetErrorMessage(status)) ?? "unknown ONNX Runtime error").Trim();
         ReleaseStatus(status);
         throw new OrtException(code, message);
     }

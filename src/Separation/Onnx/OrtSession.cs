@@ -171,6 +171,12 @@ public sealed unsafe class OrtSession : IDisposable
             api.Check(api.UpdateCUDAProviderOptions(raw, (byte**)keys, (byte**)values, 1));
             api.Check(api.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions, raw));
         }
+        catch (OrtException e)
+        {
+            throw new OrtException(e.ErrorCode,
+                $"the CUDA execution provider of ONNX Runtime {api.RuntimeVersion} at {api.LibraryPath} could not be enabled " +
+                $"(a GPU build with its provider libraries, CUDA and cuDNN are needed): {e.Message}");
+        }
         finally
         {
             Marshal.FreeCoTaskMem(key);

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: sets the machine up (eng/bootstrap.sh), then every test project in MSaaS.sln,
+# the model tests included. Ends with one summary line "N passed, N failed, N skipped".
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$root/eng/bootstrap.sh" || exit 1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test "$root/MSaaS.sln" -c Release --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# dotnet test prints one "Passed!/Failed! - Failed: F, Passed: P, Skipped: S, ..." line per test project.
+read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |
+  awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
+exit "$status"

@@ -1,0 +1,154 @@
+namespace MSaaS.Audio.Tests;
+
+public class FfmpegDecoder_Specs
+{
+    private readonly FfmpegDecoder _decoder = new();
+
+    [Fact]
+    public async Task Should_decode_the_real_song_to_stereo_at_44100()
+    {
+        var audio = await _decoder.DecodeAsync(TestFiles.RealSong);
+
+        Assert.Equal((44_100, 2), (audio.SampleRate, audio.ChannelCount));
+        Assert.InRange(audio.Duration.TotalSeconds, 19.9, 20.1);
+        Assert.True(Rms(audio.Channel(0)) > 0.01, "the song decoded to silence");
+        Assert.All(new[] { audio.Channel(0), audio.Channel(1) }, c => Assert.All(c, s => Assert.True(float.IsFinite(s))));
+    }
+
+    [Theory]
+    [InlineData("vbr.mp3", new[] { "-c:a", "libmp3lame", "-q:a", "5" })]
+    [InlineData("tagged.mp3", new[] { "-c:a", "copy", "-id3v2_version", "3", "-metadata", "title=A song", "-metadata", "artist=Someone" })]
+    [InlineData("song.flac", new[] { "-c:a", "flac" })]
+    [InlineData("song.ogg", new[] { "-c:a", "libvorbis" })]
+    [InlineData("song.m4a", new[] { "-c:a", "aac" })]
+    [InlineData("song48k.wav", new[] { "-ar", "48000" })]
+    public async Task Should_decode_other_formats_and_rates_to_the_same_length(string name, string[] args)
+    {
+        var file = TestFiles.Transcode(name, args);
+
+        var audio = await _decoder.DecodeAsync(file);
+
+        Assert.Equal(44_100, audio.SampleRate);
+        Assert.InRange(audio.Duration.TotalSeconds, 19.9, 20.15);
+    }
+
+    [Fact]
+    public async Task Should_duplicate_mono_and_resample()
+    {
+        var tone = TestFiles.Sine(22_050, 1000.0 / 22_050);
+        var file = TestFiles.FloatWav(22_050, tone);
+
+        var audio = await _decoder.DecodeAsync(file);
+
+        Assert.Equal(2, audio.ChannelCount);
+        Assert.InRange(audio.Length, 44_000, 44_200);
+        Assert.Equal(audio.Channel(0), audio.Channel(1));
+        // A 1 kHz tone stays a 1 kHz tone: about 2000 sign changes in one second.
+        var crossings = Enumerable.Range(1000, 42_000).Count(i => audio.Channel(0)[i] >= 0 != audio.Channel(0)[i - 1] >= 0);
+        Assert.InRange(crossings, 1900, 1910); // 2 * 1000 Hz * 42000 / 44100
+        Assert.InRange(Rms(audio.Channel(0).AsSpan(1000, 40_000)), 0.34, 0.37); // 0.5 / sqrt(2): no -3 dB upmix
+    }
+
+    [Fact]
+    public async Task Should_keep_the_first_two_channels_of_a_multichannel_file()
+    {
+        var file = TestFiles.FloatWav(44_100, TestFiles.Sine(4410, 0.01), TestFiles.Sine(4410, 0.02), TestFiles.Sine(4410, 0.03));
+
+        var audio = await _decoder.DecodeAsync(file);
+
+        Assert.Equal(2, audio.ChannelCount);
+        Assert.Equal(TestFiles.Sine(4410, 0.02)[100], audio.Channel(1)[100], 4);
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_file_that_is_not_audio()
+    {
+        var file = TestFiles.Temp("notes.mp3");
+        await File.WriteAllTextAsync(file, "these are not the droids you are looking for\n");
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(file));
+        Assert.Contains("not audio", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_an_empty_file()
+    {
+        var file = TestFiles.Temp("empty.mp3");
+        await File.WriteAllBytesAsync(file, []);
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(file));
+        Assert.Contains("empty", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_audio_without_samples()
+    {
+        var file = TestFiles.FloatWav(44_100, [], []);
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(file));
+        Assert.Contains("no audio samples", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_wav_cut_short()
+    {
+        var whole = TestFiles.Transcode("whole.wav", "-c:a", "pcm_s16le");
+        var cut = TestFiles.Temp("cut.wav");
+        var bytes = await File.ReadAllBytesAsync(whole);
+        await File.WriteAllBytesAsync(cut, bytes[..(bytes.Length / 2)]);
+
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(cut));
+        Assert.Contains("truncated", error.Message);
+    }
+
+    [Theory]
+    [InlineData(300_000)]  // in the middle of a frame
+    [InlineData(4178)]     // after the Xing frame and three whole frames: nothing is damaged, but the header counts 20 s
+    public async Task Should_refuse_an_mp3_cut_short(int keep)
+    {
+        var cut = TestFiles.Temp("cut.mp3");
+        var bytes = await File.ReadAllBytesAsync(TestFiles.RealSong);
+        await File.WriteAllBytesAsync(cut, bytes[..keep]);
+
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(cut));
+        Assert.Matches("truncated|corrupt|no audio", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_an_mp3_with_garbage_inside()
+    {
+        var bytes = await File.ReadAllBytesAsync(TestFiles.RealSong);
+        new Random(1).NextBytes(bytes.AsSpan(200_000, 20_000));
+        var file = TestFiles.Temp("garbled.mp3");
+        await File.WriteAllBytesAsync(file, bytes);
+
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(file));
+        Assert.Contains("corrupt", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_non_finite_samples()
+    {
+        var samples = TestFiles.Sine(1000, 0.01);
+        samples[500] = float.NaN;
+        var file = TestFiles.FloatWav(44_100, samples, samples);
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(file));
+        Assert.Contains("NaN", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_say_when_the_file_does_not_exist() =>
+        await Assert.ThrowsAsync<FileNotFoundException>(() => _decoder.DecodeAsync("/no/such/song.mp3"));
+
+    [Fact]
+    public async Task Should_say_when_ffmpeg_is_missing()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            new FfmpegDecoder("/nonexistent/ffmpeg", "/nonexistent/ffprobe").DecodeAsync(TestFiles.RealSong));
+        Assert.Contains("install ffmpeg", error.Message);
+    }
+
+    private static double Rms(ReadOnlySpan<float> samples)
+    {
+        double sum = 0;
+        foreach (var s in samples) sum += s * s;
+        return Math.Sqrt(sum / samples.Length);
+    }
+}
