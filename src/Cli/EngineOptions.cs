@@ -29,6 +29,17 @@ internal sealed class EngineOptions
             command.Options.Add(option);
     }
 
+    /// <summary>The options as given on the command line, to pass on to a child process.</summary>
+    public IEnumerable<string> ToArgs(ParseResult result)
+    {
+        foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _runtime, _threads, _cuda, _cudaDevice })
+        {
+            if (result.GetResult(option) is not { Implicit: false } given) continue;
+            yield return option.Name;
+            foreach (var token in given.Tokens) yield return token.Value;
+        }
+    }
+
     public SeparationOptions Options(ParseResult result) => new()
     {
         Shifts = result.GetValue(_shifts),

@@ -38,7 +38,7 @@ internal static class SeparationBenchmark
             Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | decode (s) | load model (s) | peak RSS (MiB)");
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. ForwardedArgs(result)], cancellationToken);
+                var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. engine.ToArgs(result)], cancellationToken);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
                     $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0}"));
@@ -99,10 +99,6 @@ internal static class SeparationBenchmark
         if (child.ExitCode != 0) throw new InvalidOperationException($"benchmark run failed (exit {child.ExitCode})");
         return JsonSerializer.Deserialize<Result>(output.Trim().Split('\n')[^1])!;
     }
-
-    private static IEnumerable<string> ForwardedArgs(ParseResult result) =>
-        result.Tokens.Select(t => t.Value).SkipWhile(v => v != "separate").Skip(1)
-            .Where(v => v is not "--durations" && !v.Contains(',', StringComparison.Ordinal));
 
     private static double PeakResidentMiB()
     {

@@ -18,6 +18,8 @@ internal sealed unsafe class OrtApi
     public readonly delegate* unmanaged<nint, byte*, nint, nint*, nint> CreateSession;         // 7
     public readonly delegate* unmanaged<nint, nint, nint*, nint*, nuint, nint*, nuint, nint*, nint> Run; // 9
     public readonly delegate* unmanaged<nint*, nint> CreateSessionOptions;                     // 10
+    public readonly delegate* unmanaged<nint, nint> DisableMemPattern;                         // 17
+    public readonly delegate* unmanaged<nint, nint> DisableCpuMemArena;                        // 19
     public readonly delegate* unmanaged<nint, int, nint> SetSessionGraphOptimizationLevel;     // 23
     public readonly delegate* unmanaged<nint, int, nint> SetIntraOpNumThreads;                 // 24
     public readonly delegate* unmanaged<nint, int, nint> SetInterOpNumThreads;                 // 25
@@ -47,6 +49,7 @@ internal sealed unsafe class OrtApi
     public readonly delegate* unmanaged<nint, void> ReleaseSessionOptions;                     // 100
     public readonly delegate* unmanaged<byte***, int*, nint> GetAvailableProviders;            // 125
     public readonly delegate* unmanaged<byte**, int, nint> ReleaseAvailableProviders;          // 126
+    public readonly delegate* unmanaged<nint, byte*, byte*, nint> AddSessionConfigEntry;       // 130
     public readonly delegate* unmanaged<nint, nint, nint> SessionOptionsAppendExecutionProvider_CUDA_V2; // 204
     public readonly delegate* unmanaged<nint*, nint> CreateCUDAProviderOptions;                // 205
     public readonly delegate* unmanaged<nint, byte**, byte**, nuint, nint> UpdateCUDAProviderOptions; // 206
@@ -62,6 +65,8 @@ internal sealed unsafe class OrtApi
         CreateSession = (delegate* unmanaged<nint, byte*, nint, nint*, nint>)t[7];
         Run = (delegate* unmanaged<nint, nint, nint*, nint*, nuint, nint*, nuint, nint*, nint>)t[9];
         CreateSessionOptions = (delegate* unmanaged<nint*, nint>)t[10];
+        DisableMemPattern = (delegate* unmanaged<nint, nint>)t[17];
+        DisableCpuMemArena = (delegate* unmanaged<nint, nint>)t[19];
         SetSessionGraphOptimizationLevel = (delegate* unmanaged<nint, int, nint>)t[23];
         SetIntraOpNumThreads = (delegate* unmanaged<nint, int, nint>)t[24];
         SetInterOpNumThreads = (delegate* unmanaged<nint, int, nint>)t[25];
@@ -91,6 +96,7 @@ internal sealed unsafe class OrtApi
         ReleaseSessionOptions = (delegate* unmanaged<nint, void>)t[100];
         GetAvailableProviders = (delegate* unmanaged<byte***, int*, nint>)t[125];
         ReleaseAvailableProviders = (delegate* unmanaged<byte**, int, nint>)t[126];
+        AddSessionConfigEntry = (delegate* unmanaged<nint, byte*, byte*, nint>)t[130];
         SessionOptionsAppendExecutionProvider_CUDA_V2 = (delegate* unmanaged<nint, nint, nint>)t[204];
         CreateCUDAProviderOptions = (delegate* unmanaged<nint*, nint>)t[205];
         UpdateCUDAProviderOptions = (delegate* unmanaged<nint, byte**, byte**, nuint, nint>)t[206];

@@ -52,6 +52,15 @@ public sealed unsafe class OrtSession : IDisposable
         api.Check(api.SetSessionGraphOptimizationLevel(opts, GraphOptimizationAll));
         api.Check(api.SetIntraOpNumThreads(opts, Math.Max(0, settings.IntraOpThreads)));
         api.Check(api.SetInterOpNumThreads(opts, 1));
+        if (!settings.CpuMemoryArena) api.Check(api.DisableCpuMemArena(opts));
+        if (!settings.MemoryPattern) api.Check(api.DisableMemPattern(opts));
+        if (!settings.SpinWait)
+        {
+            // Between runs the DSP needs the cores that ONNX Runtime's idle workers would otherwise spin on.
+            fixed (byte* key = "session.intra_op.allow_spinning\0"u8)
+            fixed (byte* off = "0\0"u8)
+                api.Check(api.AddSessionConfigEntry(opts, key, off));
+        }
         var providers = new List<string>();
         if (settings.UseCuda)
         {
