@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace MSaaS.Cli;
+
+/// <summary>The root of the msaas command line.</summary>
+public static class MsaasCommand
+{
+    public static RootCommand Create() =>
+        new("MSaaS: music separation as a service. Separates songs into drums, bass, other and vocals.")
+        {
+            SeparateCommand.Create(),
+            BenchCommand.Create(),
+        };
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using MSaaS.Audio;
+
+namespace MSaaS.Cli.Tests;
+
+/// <summary>msaas separate, end to end through the real model, and its answers to bad input.</summary>
+[Collection("console")]
+[Trait("Category", "Model")]
+public class SeparateCommand_Specs
+{
+    private static readonly string RealSong = Locate("fixtures", "real", "demucs-test.mp3");
+
+    [Fact]
+    public async Task Should_write_four_wav_stems_that_add_up_to_the_song()
+    {
+        var output = Directory.CreateTempSubdirectory("msaas-cli-").FullName;
+
+        var (code, stdout, stderr) = await Run("separate", RealSong, "--out", output);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("real-time factor", stdout);
+        var decoder = new FfmpegDecoder();
+        var mix = await decoder.DecodeAsync(RealSong);
+        var sum = new double[2][] { new double[mix.Length], new double[mix.Length] };
+        foreach (var stem in new[] { "drums", "bass", "other", "vocals" })
+        {
+            var path = Path.Combine(output, stem + ".wav");
+            Assert.True(File.Exists(path), $"{stem}.wav is missing");
+            var audio = await decoder.DecodeAsync(path);
+            Assert.Equal((44_100, 2, mix.Length), (audio.SampleRate, audio.ChannelCount, audio.Length));
+            for (var c = 0; c < 2; c++)
+                for (var i = 0; i < mix.Length; i++) sum[c][i] += audio.Channel(c)[i];
+        }
+        Assert.Empty(Directory.GetFiles(output, "*.partial"));
+
+        double signal = 0, error = 0;
+        for (var c = 0; c < 2; c++)
+            for (var i = 0; i < mix.Length; i++)
+            {
+                signal += mix.Channel(c)[i] * (double)mix.Channel(c)[i];
+                error += (mix.Channel(c)[i] - sum[c][i]) * (mix.Channel(c)[i] - sum[c][i]);
+            }
+        var sdr = 10 * Math.Log10(signal / error);
+        Assert.True(sdr > 15, $"the stems add up to the song only at {sdr:F1} dB");
+    }
+
+    [Theory]
+    [InlineData("not audio at all", "not audio")]
+    [InlineData("", "empty")]
+    public async Task Should_fail_with_one_line_and_status_1_on_bad_input(string content, string reason)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"msaas-{Guid.NewGuid():N}.mp3");
+        await File.WriteAllTextAsync(file, content);
+
+        var (code, _, stderr) = await Run("separate", file, "--out", Path.Combine(Path.GetTempPath(), "never"));
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("msaas: error:", stderr);
+        Assert.Contains(reason, stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_missing_input()
+    {
+        var (code, _, stderr) = await Run("separate", "/no/such/song.mp3");
+        Assert.Equal(1, code);
+        Assert.Contains("not found", stderr);
+    }
+
+    [Theory]
+    [InlineData("--shifts", "0")]
+    [InlineData("--overlap", "1")]
+    [InlineData("--format", "ogg")]
+    public async Task Should_refuse_options_out_of_range(string option, string value)
+    {
+        var (code, _, _) = await Run("separate", RealSong, option, value);
+        Assert.NotEqual(0, code);
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            var parse = MsaasCommand.Create().Parse(args);
+            var code = await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    private static string Locate(params string[] parts)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln")))
+                return Path.GetFullPath(Path.Combine([dir.FullName, "..", "shared", .. parts]));
+        throw new DirectoryNotFoundException("no MSaaS.sln above the test binaries");
+    }
+}
