@@ -21,7 +21,7 @@ internal static class CliErrors
             Console.Error.WriteLine("msaas: cancelled");
             return Cancelled;
         }
-        catch (Exception e) when (e is AudioFormatException or SeparationException or OrtException or FileNotFoundException
+        catch (Exception e) when (e is AudioFormatException or SeparationException or OrtException or MSaaS.Encoding.EncodingException or FileNotFoundException
                                       or DirectoryNotFoundException or ArgumentException or InvalidOperationException
                                       or IOException or UnauthorizedAccessException)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MSaaS.Audio;
+using MSaaS.Encoding;
 using MSaaS.Separation;
 using MSaaS.Separation.Demucs;
 
@@ -13,10 +14,12 @@ internal static class SeparateCommand
     {
         var input = new Argument<FileInfo>("input") { Description = "The song: MP3, WAV, FLAC, OGG, M4A or anything ffmpeg decodes" };
         var output = new Option<DirectoryInfo?>("--out", "-o") { Description = "Directory for the stems [default: separated/<input name>]" };
-        var format = new Option<string>("--format", "-f") { Description = "Stem file format", DefaultValueFactory = _ => "wav" };
-        format.AcceptOnlyFromAmong("wav");
+        var format = new Option<string>("--format", "-f") { Description = "Stem format: MP3 (CBR 320 kbps, as demucs --mp3) or 16-bit WAV", DefaultValueFactory = _ => "mp3" };
+        format.AcceptOnlyFromAmong("mp3", "wav");
+        var bitrate = new Option<int>("--mp3-bitrate") { Description = "MP3 bitrate in kbps (32-320)", DefaultValueFactory = _ => 320 };
+        bitrate.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 32 or > 320) r.AddError("--mp3-bitrate must be between 32 and 320"); });
         var engine = new EngineOptions();
-        var command = new Command("separate", "Separate a song into drums, bass, other and vocals") { input, output, format };
+        var command = new Command("separate", "Separate a song into drums, bass, other and vocals") { input, output, format, bitrate };
         engine.AddTo(command);
 
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
@@ -27,7 +30,9 @@ internal static class SeparateCommand
 
             var mix = await new FfmpegDecoder().DecodeAsync(file.FullName, Stems.SampleRate, Stems.Channels, cancellationToken);
             using var separator = DemucsSeparator.Open(engine.Settings(result));
-            using var sink = new WavStemSink(directory);
+            using var sink = result.GetValue(format) == "wav"
+                ? (IStemFileSink)new WavStemSink(directory)
+                : new Mp3StemSink(directory, new Mp3Settings { BitrateKbps = result.GetValue(bitrate) });
             using (var progress = new ConsoleProgress("separating"))
             {
                 await separator.SeparateAsync(mix, sink, engine.Options(result), progress, cancellationToken);

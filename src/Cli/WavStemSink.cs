@@ -4,7 +4,7 @@ using MSaaS.Separation;
 namespace MSaaS.Cli;
 
 /// <summary>Writes each stem to DIR/&lt;stem&gt;.wav as it is separated; files appear only once complete.</summary>
-internal sealed class WavStemSink : IStemSink, IDisposable
+internal sealed class WavStemSink : IStemFileSink
 {
     private readonly WavWriter[] _writers;
 

@@ -10,12 +10,14 @@ public class SeparateCommand_Specs
 {
     private static readonly string RealSong = Locate("fixtures", "real", "demucs-test.mp3");
 
-    [Fact]
-    public async Task Should_write_four_wav_stems_that_add_up_to_the_song()
+    [Theory]
+    [InlineData("mp3")]
+    [InlineData("wav")]
+    public async Task Should_write_four_stems_of_the_song_s_length_that_add_up_to_it(string format)
     {
         var output = Directory.CreateTempSubdirectory("msaas-cli-").FullName;
 
-        var (code, stdout, stderr) = await Run("separate", RealSong, "--out", output);
+        var (code, stdout, stderr) = await Run("separate", RealSong, "--out", output, "--format", format);
 
         Assert.True(code == 0, stderr);
         Assert.Contains("real-time factor", stdout);
@@ -24,8 +26,8 @@ public class SeparateCommand_Specs
         var sum = new double[2][] { new double[mix.Length], new double[mix.Length] };
         foreach (var stem in new[] { "drums", "bass", "other", "vocals" })
         {
-            var path = Path.Combine(output, stem + ".wav");
-            Assert.True(File.Exists(path), $"{stem}.wav is missing");
+            var path = Path.Combine(output, $"{stem}.{format}");
+            Assert.True(File.Exists(path), $"{stem}.{format} is missing");
             var audio = await decoder.DecodeAsync(path);
             Assert.Equal((44_100, 2, mix.Length), (audio.SampleRate, audio.ChannelCount, audio.Length));
             for (var c = 0; c < 2; c++)
