@@ -35,13 +35,13 @@ internal static class SeparationBenchmark
             }
 
             Console.WriteLine($"song: {song} looped; {Environment.ProcessorCount} cores; {RuntimeInformationText()}");
-            Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | decode (s) | load model (s) | peak RSS (MiB)");
+            Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | decode (s) | load model (s) | peak RSS (MiB) | RSS after (MiB)");
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. engine.ToArgs(result)], cancellationToken);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
-                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0}"));
+                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
             }
             return 0;
         }));
@@ -72,7 +72,7 @@ internal static class SeparationBenchmark
         }
         wall.Stop();
         return new Result(seconds, wall.Elapsed.TotalSeconds, separator.Timings.Inference.TotalSeconds,
-            separator.Timings.Dsp.TotalSeconds, decode, load.Elapsed.TotalSeconds, PeakResidentMiB());
+            separator.Timings.Dsp.TotalSeconds, decode, load.Elapsed.TotalSeconds, StatusMiB("VmHWM:"), StatusMiB("VmRSS:"));
     }
 
     private static AudioBuffer Loop(AudioBuffer song, int length)
@@ -100,11 +100,12 @@ internal static class SeparationBenchmark
         return JsonSerializer.Deserialize<Result>(output.Trim().Split('\n')[^1])!;
     }
 
-    private static double PeakResidentMiB()
+    // Peak (VmHWM) or current (VmRSS) resident memory of this process, from /proc/self/status.
+    private static double StatusMiB(string field)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
         return double.NaN;
     }
 
@@ -121,5 +122,5 @@ internal static class SeparationBenchmark
         throw new FileNotFoundException("no default benchmark song found; pass --input");
     }
 
-    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double PeakMiB);
+    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double PeakMiB, double AfterMiB);
 }

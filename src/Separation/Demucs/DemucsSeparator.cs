@@ -49,6 +49,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         }
         finally
         {
+            NativeHeap.Trim();
             _exclusive.Release();
         }
     }
