@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: sets the machine up (eng/bootstrap.sh), then every test project in MSaaS.sln,
-# the model tests included. Ends with one summary line "N passed, N failed, N skipped".
+# Runs the whole test suite: sets the machine up (eng/bootstrap.sh), starts the servers the tests use on
+# 127.0.0.1 (eng/services.sh; stopped again afterwards unless they were already running), then runs every test
+# project in MSaaS.sln, the model tests included. Ends with one summary line "N passed, N failed, N skipped".
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/eng/bootstrap.sh" || exit 1
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+started=0
+"$root/eng/services.sh" status | grep -q ': up' || started=1
+cleanup() {
+  rm -f "$log"
+  if [ "$started" -eq 1 ]; then "$root/eng/services.sh" down; fi
+}
+trap cleanup EXIT
+"$root/eng/services.sh" up || exit 1
+eval "$("$root/eng/services.sh" env)"
 dotnet test "$root/MSaaS.sln" -c Release --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

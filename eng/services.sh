@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Starts and stops the servers MSaaS talks to, on 127.0.0.1 only, for development and tests:
+#   s3   an S3 server (s3rver from npm, pinned by eng/s3rver/package-lock.json; MinIO is in no registry here)
+# Usage: eng/services.sh up|down|status|env
+# State (data, logs, pids) lives in $MSAAS_SERVICES_DIR (default: ~/.cache/msaas/services).
+# `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache="${MSAAS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/msaas}"
+state="${MSAAS_SERVICES_DIR:-$cache/services}"
+S3_PORT="${MSAAS_S3_PORT:-9000}"
+say() { printf 'services: %s\n' "$*" >&2; }
+
+running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+
+wait_port() { # name port seconds
+  for _ in $(seq 1 $((${3} * 10))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    running "$1" || break
+    sleep 0.1
+  done
+  say "$1 did not come up on 127.0.0.1:$2; its log:"; tail -20 "$state/$1.log" >&2 || true
+  return 1
+}
+
+s3_install() {
+  local dir="$cache/s3rver"
+  if [ -x "$dir/node_modules/.bin/s3rver" ] && cmp -s "$root/eng/s3rver/package-lock.json" "$dir/package-lock.json"; then return 0; fi
+  command -v npm >/dev/null || { say "npm is needed for the S3 test server"; exit 1; }
+  say "installing s3rver (npm ci, integrity-checked)"
+  mkdir -p "$dir"
+  cp "$root/eng/s3rver/package.json" "$root/eng/s3rver/package-lock.json" "$dir/"
+  (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null 2>"$dir/npm.log") || { cat "$dir/npm.log" >&2; exit 1; }
+}
+
+s3_up() {
+  running s3 && return 0
+  s3_install
+  mkdir -p "$state/s3-data"
+  # The buckets of the existing deployments: uploads in `queue`, stems in `output`.
+  setsid node "$cache/s3rver/node_modules/.bin/s3rver" -d "$state/s3-data" -a 127.0.0.1 -p "$S3_PORT" --silent \
+    --configure-bucket queue --configure-bucket output >"$state/s3.log" 2>&1 < /dev/null &
+  echo $! >"$state/s3.pid"
+  wait_port s3 "$S3_PORT" 30
+  say "s3 up on 127.0.0.1:$S3_PORT"
+}
+
+stop() {
+  if running "$1"; then
+    kill "$(cat "$state/$1.pid")" 2>/dev/null || true
+    for _ in $(seq 1 50); do running "$1" || break; sleep 0.1; done
+    running "$1" && kill -9 "$(cat "$state/$1.pid")" 2>/dev/null || true
+    say "$1 stopped"
+  fi
+  rm -f "$state/$1.pid"
+}
+
+mkdir -p "$state"
+case "${1:-status}" in
+  up) s3_up ;;
+  down) stop s3; rm -rf "$state/s3-data" ;;
+  status) if running s3; then echo "s3: up on 127.0.0.1:$S3_PORT (pid $(cat "$state/s3.pid"))"; else echo "s3: down"; fi ;;
+  env)
+    echo "export MSAAS_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
+    echo "export MSAAS_S3_ACCESS_KEY=S3RVER MSAAS_S3_SECRET_KEY=S3RVER" ;;
+  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,18 @@
+namespace MSaaS.Storage;
+
+/// <summary>The names the existing MSaaS deployments use: uploads in `queue`, stems in `output`.</summary>
+public static class SongObjects
+{
+    public const string UploadBucket = "queue";
+    public const string StemBucket = "output";
+    public const string Mp3ContentType = "audio/mpeg";
+
+    /// <summary>queue/&lt;songhash&gt;.mp3</summary>
+    public static ObjectKey Upload(string songHash) => new(UploadBucket, $"{songHash}.mp3");
+
+    /// <summary>output/&lt;songhash&gt;-&lt;track&gt;.mp3</summary>
+    public static ObjectKey Stem(string songHash, string track) => new(StemBucket, $"{songHash}-{track}.mp3");
+
+    /// <summary>The prefix every stem of a song shares in <see cref="StemBucket"/>.</summary>
+    public static string StemPrefix(string songHash) => $"{songHash}-";
+}
