@@ -26,7 +26,7 @@ internal static class SeparationBenchmark
 
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
-            var song = result.GetValue(input)?.FullName ?? DefaultSong();
+            var song = result.GetValue(input)?.FullName ?? BenchmarkSongs.Default();
             if (result.GetValue(single) is { } seconds)
             {
                 var run = await Measure(song, seconds, engine, result, cancellationToken);
@@ -111,16 +111,6 @@ internal static class SeparationBenchmark
 
     private static string RuntimeInformationText() =>
         $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
-
-    private static string DefaultSong()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "..", "shared", "fixtures", "real", "demucs-test.mp3");
-            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln")) && File.Exists(candidate)) return Path.GetFullPath(candidate);
-        }
-        throw new FileNotFoundException("no default benchmark song found; pass --input");
-    }
 
     private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double PeakMiB, double AfterMiB);
 }

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MSaaS.Audio;
+using MSaaS.Encoding;
+using MSaaS.Storage;
+
+namespace MSaaS.Cli;
+
+/// <summary>
+/// <c>msaas bench encode</c>: LAME encoding speed (times real time on one core) and upload throughput to the local
+/// store and, when MSAAS_S3_ENDPOINT is set (./msaas services up; eval "$(./msaas services env)"), to S3.
+/// </summary>
+internal static class EncodeBenchmark
+{
+    public static Command Create()
+    {
+        var seconds = new Option<int>("--seconds") { Description = "Length of the stem to encode", DefaultValueFactory = _ => 180 };
+        var megabytes = new Option<int>("--upload-mb") { Description = "Size of the object to upload", DefaultValueFactory = _ => 64 };
+        var command = new Command("encode", "MP3 encoding speed and upload throughput") { seconds, megabytes };
+        command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
+        {
+            var length = result.GetValue(seconds) * 44_100;
+            var song = await new FfmpegDecoder().DecodeAsync(BenchmarkSongs.Default(), cancellationToken: cancellationToken);
+            var (left, right) = (Loop(song.Channel(0), length), Loop(song.Channel(1), length));
+
+            foreach (var settings in new[] { new Mp3Settings(), new Mp3Settings { BitrateKbps = 192 }, new Mp3Settings { VbrQuality = 2 } })
+            {
+                using var output = new MemoryStream();
+                var clock = Stopwatch.StartNew();
+                using (var writer = new Mp3Writer(output, settings))
+                {
+                    for (var at = 0; at < length; at += 65_536)
+                    {
+                        var n = Math.Min(65_536, length - at);
+                        writer.Write(left.AsSpan(at, n), right.AsSpan(at, n));
+                    }
+                    writer.Complete();
+                }
+                var elapsed = clock.Elapsed.TotalSeconds;
+                var mode = settings.VbrQuality is { } q ? $"VBR q{q}" : $"CBR {settings.BitrateKbps}";
+                Console.WriteLine($"encode {mode,-8}: {length / 44_100.0:F0} s of stereo in {elapsed:F2} s = {length / 44_100.0 / elapsed:F1}x real time on one core, {output.Length / 1e6:F1} MB");
+            }
+
+            var payload = new byte[result.GetValue(megabytes) << 20];
+            new Random(1).NextBytes(payload);
+            var local = new LocalObjectStore(Directory.CreateTempSubdirectory("msaas-bench-store-").FullName);
+            try
+            {
+                await Upload("local directory", local, payload, cancellationToken);
+            }
+            finally
+            {
+                Directory.Delete(local.Root, recursive: true);
+            }
+            if (Environment.GetEnvironmentVariable("MSAAS_S3_ENDPOINT") is { Length: > 0 } endpoint)
+            {
+                using var s3 = new S3ObjectStore(new S3Options
+                {
+                    Endpoint = endpoint,
+                    AccessKey = Environment.GetEnvironmentVariable("MSAAS_S3_ACCESS_KEY") ?? "S3RVER",
+                    SecretKey = Environment.GetEnvironmentVariable("MSAAS_S3_SECRET_KEY") ?? "S3RVER",
+                });
+                await Upload($"S3 at {endpoint}", s3, payload, cancellationToken);
+            }
+            else
+            {
+                Console.WriteLine("S3: MSAAS_S3_ENDPOINT is not set; start one with ./msaas services up and eval \"$(./msaas services env)\"");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static async Task Upload(string name, IObjectStore store, byte[] payload, CancellationToken cancellationToken)
+    {
+        await store.EnsureBucketAsync("bench", cancellationToken);
+        var key = new ObjectKey("bench", "object.mp3");
+        var clock = Stopwatch.StartNew();
+        await store.PutAsync(key, new MemoryStream(payload, writable: false), SongObjects.Mp3ContentType, cancellationToken);
+        var up = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        await using (var read = await store.OpenReadAsync(key, cancellationToken)) await read.CopyToAsync(Stream.Null, cancellationToken);
+        var down = clock.Elapsed.TotalSeconds;
+        await store.DeleteAsync(key, cancellationToken);
+        Console.WriteLine($"{name}: {payload.Length / 1e6:F0} MB up in {up:F2} s = {payload.Length / 1e6 / up:F0} MB/s, down {payload.Length / 1e6 / down:F0} MB/s");
+    }
+
+    private static float[] Loop(float[] source, int length)
+    {
+        var result = new float[length];
+        for (var at = 0; at < length; at += source.Length) source.AsSpan(0, Math.Min(source.Length, length - at)).CopyTo(result.AsSpan(at));
+        return result;
+    }
+}
