@@ -1,0 +1,11 @@
+namespace MSaaS.Contracts;
+
+/// <summary>Command to the notification service: call the client's webhook for a finished song.</summary>
+public sealed record DeliverWebhook
+{
+    public required Guid SongId { get; init; }
+
+    public required string SongHash { get; init; }
+
+    public required Callback Callback { get; init; }
+}

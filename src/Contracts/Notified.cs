@@ -1,0 +1,16 @@
+namespace MSaaS.Contracts;
+
+/// <summary>The webhook was called: delivered, or given up on after its bounded retries.</summary>
+public sealed record Notified
+{
+    public required Guid SongId { get; init; }
+
+    public required bool Delivered { get; init; }
+
+    public int Attempts { get; init; }
+
+    /// <summary>HTTP status of the last attempt, when one came back.</summary>
+    public int? StatusCode { get; init; }
+
+    public string? Error { get; init; }
+}
