@@ -1,0 +1,19 @@
+using System.Text.Json;
+using MSaaS.Api.StateMachines;
+
+namespace MSaaS.Api.Persistence;
+
+/// <summary>How a song saga is written in a store: JSON, camel case.</summary>
+internal static class SongStateJson
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public static string Write(SongState song) => JsonSerializer.Serialize(song, Options);
+
+    public static SongState Read(string json, int version)
+    {
+        var song = JsonSerializer.Deserialize<SongState>(json, Options) ?? throw new InvalidDataException("an empty song record");
+        song.Version = version;
+        return song;
+    }
+}

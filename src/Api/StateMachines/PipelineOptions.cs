@@ -1,0 +1,19 @@
+namespace MSaaS.Api.StateMachines;
+
+/// <summary>Deadlines and attempts of the song pipeline (configuration section "Pipeline").</summary>
+public sealed class PipelineOptions
+{
+    public const string Section = "Pipeline";
+
+    /// <summary>How long a stage's command may wait in its queue before a worker takes it.</summary>
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How long a stage that has started may go without a sign of life (progress) before it is retried.</summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the webhook stage may take, its own retries included.</summary>
+    public TimeSpan NotifyTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Tries of one stage (the first included) before the song fails.</summary>
+    public int MaxAttempts { get; set; } = 3;
+}

@@ -1,0 +1,62 @@
+using MassTransit;
+using MSaaS.Contracts;
+
+namespace MSaaS.Api.StateMachines;
+
+/// <summary>One song's journey through the pipeline: the saga instance, stored as JSON with a version.</summary>
+public sealed class SongState : SagaStateMachineInstance, ISagaVersion
+{
+    public Guid CorrelationId { get; set; }
+
+    /// <summary>Optimistic concurrency: every stored update must carry the version it was loaded at.</summary>
+    public int Version { get; set; }
+
+    public string CurrentState { get; set; } = "";
+
+    public string SongHash { get; set; } = "";
+
+    public StoredObject? Upload { get; set; }
+
+    public string Model { get; set; } = "";
+
+    public string Source { get; set; } = "";
+
+    public Callback? Callback { get; set; }
+
+    /// <summary>0-100 over the whole journey: separation is most of it.</summary>
+    public int Progress { get; set; }
+
+    public int SeparationAttempts { get; set; }
+
+    public int EncodingAttempts { get; set; }
+
+    /// <summary>When the current stage must have answered; null when nothing is awaited.</summary>
+    public DateTimeOffset? Deadline { get; set; }
+
+    /// <summary>Lossless stems between separation and encoding.</summary>
+    public Dictionary<string, StoredObject>? WorkStems { get; set; }
+
+    /// <summary>The finished MP3 stems.</summary>
+    public Dictionary<string, StoredObject>? Stems { get; set; }
+
+    public double DurationSeconds { get; set; }
+
+    public string? LastError { get; set; }
+
+    /// <summary>The stage a failed song failed in, for a retry to resume from.</summary>
+    public string? FailedStage { get; set; }
+
+    public WebhookOutcome? Webhook { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public List<SongTransition> History { get; set; } = [];
+}
+
+/// <summary>One entry of a song's history: a state entered, or something that happened within one.</summary>
+public sealed record SongTransition(DateTimeOffset At, string State, string What);
+
+/// <summary>How the webhook went.</summary>
+public sealed record WebhookOutcome(bool Delivered, int Attempts, int? StatusCode, string? Error);

@@ -1,0 +1,266 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using MSaaS.Contracts;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.StateMachines;
+
+/// <summary>
+/// A song's journey: uploaded -> Separating -> Encoding -> Notifying -> Completed, or Failed. Each stage has a
+/// deadline in the state itself (fired by <c>DeadlineWatcher</c>, so it survives restarts and needs no broker
+/// plugin) and a bounded number of attempts. The song id is derived from the song's hash, so a duplicate
+/// submission lands on the same instance: in flight it is not separated twice, finished it is served at once.
+/// </summary>
+public sealed class SongStateMachine : MassTransitStateMachine<SongState>
+{
+    public const int SeparatedProgress = 90;
+    public const int EncodedProgress = 98;
+
+    private readonly PipelineOptions _options;
+    private readonly TimeProvider _clock;
+
+    public SongStateMachine(IOptions<PipelineOptions> options, TimeProvider clock)
+    {
+        _options = options.Value;
+        _clock = clock;
+
+        InstanceState(x => x.CurrentState);
+        Event(() => Uploaded, e => e.CorrelateById(m => m.Message.SongId));
+        Event(() => Progressed, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Separated, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Encoded, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => WebhookDone, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => TimedOut, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Retry, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => SeparationFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => EncodingFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => WebhookFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+
+        // Every transition is timestamped in the song's history.
+        BeforeEnterAny(x => x.Then(c => Note(c.Saga, c.Message.Name, "entered")));
+
+        Initially(
+            When(Uploaded)
+                .Then(c => Accept(c.Saga, c.Message))
+                .Then(c => StartSeparation(c.Saga))
+                .Publish(c => SeparateCommand(c.Saga))
+                .TransitionTo(Separating));
+
+        During(Separating,
+            When(Progressed)
+                .Then(c => OnProgress(c.Saga, c.Message)),
+            When(Separated)
+                .Then(c => OnSeparated(c.Saga, c.Message))
+                .Publish(c => EncodeCommand(c.Saga))
+                .TransitionTo(Encoding),
+            When(SeparationFaulted)
+                .Then(c => Fail(c.Saga, "Separating", FaultText(c.Message)))
+                .TransitionTo(Failed),
+            When(TimedOut, c => c.Message.Stage == nameof(Separating))
+                .IfElse(c => c.Saga.SeparationAttempts < _options.MaxAttempts,
+                    retry => retry
+                        .Then(c => StartSeparation(c.Saga, $"no answer by {c.Message.Deadline:u}"))
+                        .Publish(c => SeparateCommand(c.Saga)),
+                    give => give
+                        .Then(c => Fail(c.Saga, "Separating", $"separation timed out {c.Saga.SeparationAttempts} times"))
+                        .TransitionTo(Failed)));
+
+        During(Encoding,
+            When(Encoded)
+                .Then(c => OnEncoded(c.Saga, c.Message))
+                .IfElse(c => c.Saga.Callback is not null,
+                    notify => notify
+                        .Then(c => Await(c.Saga, _options.NotifyTimeout))
+                        .Publish(c => WebhookCommand(c.Saga))
+                        .TransitionTo(Notifying),
+                    done => done
+                        .Then(c => Finish(c.Saga))
+                        .TransitionTo(Completed)),
+            When(EncodingFaulted)
+                .Then(c => Fail(c.Saga, "Encoding", FaultText(c.Message)))
+                .TransitionTo(Failed),
+            When(TimedOut, c => c.Message.Stage == nameof(Encoding))
+                .IfElse(c => c.Saga.EncodingAttempts < _options.MaxAttempts,
+                    retry => retry
+                        .Then(c => StartEncoding(c.Saga, $"no answer by {c.Message.Deadline:u}"))
+                        .Publish(c => EncodeCommand(c.Saga)),
+                    give => give
+                        .Then(c => Fail(c.Saga, "Encoding", $"encoding timed out {c.Saga.EncodingAttempts} times"))
+                        .TransitionTo(Failed)));
+
+        // The stems are done whatever the webhook does: its failure is recorded, never the song's.
+        During(Notifying,
+            When(WebhookDone)
+                .Then(c => c.Saga.Webhook = new WebhookOutcome(c.Message.Delivered, c.Message.Attempts, c.Message.StatusCode, c.Message.Error))
+                .Then(c => Finish(c.Saga))
+                .TransitionTo(Completed),
+            When(WebhookFaulted)
+                .Then(c => c.Saga.Webhook = new WebhookOutcome(false, 0, null, FaultText(c.Message)))
+                .Then(c => Finish(c.Saga))
+                .TransitionTo(Completed),
+            When(TimedOut, c => c.Message.Stage == nameof(Notifying))
+                .Then(c => c.Saga.Webhook = new WebhookOutcome(false, 0, null, "the webhook stage timed out"))
+                .Then(c => Finish(c.Saga))
+                .TransitionTo(Completed));
+
+        // A duplicate of a song in flight joins it; of a finished song, it is served at once (and told, if it asks).
+        During(Separating, Encoding, Notifying,
+            When(Uploaded).Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source} joined the song in flight")));
+        During(Completed,
+            When(Uploaded)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source}: stems already there"))
+                .If(c => c.Message.Callback is not null,
+                    notify => notify
+                        .Then(c => c.Saga.Callback = c.Message.Callback)
+                        .Then(c => Await(c.Saga, _options.NotifyTimeout))
+                        .Publish(c => WebhookCommand(c.Saga))
+                        .TransitionTo(Notifying)));
+        During(Failed,
+            When(Uploaded)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: retrying"))
+                .Then(c => c.Saga.Callback = c.Message.Callback ?? c.Saga.Callback)
+                .Then(c => ResetAttempts(c.Saga))
+                .Then(c => StartSeparation(c.Saga))
+                .Publish(c => SeparateCommand(c.Saga))
+                .TransitionTo(Separating),
+            When(Retry)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"retry asked by {c.Message.RequestedBy}"))
+                .Then(c => ResetAttempts(c.Saga))
+                .IfElse(c => c.Saga.FailedStage == nameof(Encoding) && c.Saga.WorkStems is not null,
+                    encode => encode
+                        .Then(c => StartEncoding(c.Saga))
+                        .Publish(c => EncodeCommand(c.Saga))
+                        .TransitionTo(Encoding),
+                    separate => separate
+                        .Then(c => StartSeparation(c.Saga))
+                        .Publish(c => SeparateCommand(c.Saga))
+                        .TransitionTo(Separating)));
+
+        // Late answers from an attempt that was given up on, or a stage's events after the song moved on.
+        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Separated, SeparationFaulted);
+        IgnoreIn([Separating, Notifying, Completed, Failed], Encoded, EncodingFaulted);
+        IgnoreIn([Separating, Encoding, Completed, Failed], WebhookDone, WebhookFaulted);
+        IgnoreIn([Completed, Failed], TimedOut);
+        IgnoreIn([Separating, Encoding, Notifying, Completed], Retry);
+    }
+
+    public State Separating { get; private set; } = null!;
+    public State Encoding { get; private set; } = null!;
+    public State Notifying { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+
+    public Event<SongUploaded> Uploaded { get; private set; } = null!;
+    public Event<SeparationProgressed> Progressed { get; private set; } = null!;
+    public Event<SeparationCompleted> Separated { get; private set; } = null!;
+    public Event<StemsEncoded> Encoded { get; private set; } = null!;
+    public Event<Notified> WebhookDone { get; private set; } = null!;
+    public Event<StageTimedOut> TimedOut { get; private set; } = null!;
+    public Event<RetrySong> Retry { get; private set; } = null!;
+    public Event<Fault<SeparateStems>> SeparationFaulted { get; private set; } = null!;
+    public Event<Fault<EncodeStems>> EncodingFaulted { get; private set; } = null!;
+    public Event<Fault<DeliverWebhook>> WebhookFaulted { get; private set; } = null!;
+
+    private void IgnoreIn(State[] states, params Event[] events)
+    {
+        foreach (var state in states)
+            foreach (var e in events)
+                During(state, Ignore(e));
+    }
+
+    private void Accept(SongState saga, SongUploaded message)
+    {
+        saga.SongHash = message.SongHash;
+        saga.Upload = message.Upload;
+        saga.Model = message.Model;
+        saga.Source = message.Source;
+        saga.Callback = message.Callback;
+        saga.CreatedAt = _clock.GetUtcNow();
+        Note(saga, "Initial", $"uploaded from {message.Source}");
+    }
+
+    private void StartSeparation(SongState saga, string? why = null)
+    {
+        saga.SeparationAttempts++;
+        saga.Progress = 0;
+        saga.LastError = null;
+        Await(saga, _options.QueueTimeout);
+        if (why is not null) Note(saga, saga.CurrentState, $"separation attempt {saga.SeparationAttempts}: {why}");
+    }
+
+    private void StartEncoding(SongState saga, string? why = null)
+    {
+        saga.EncodingAttempts++;
+        saga.Progress = SeparatedProgress;
+        saga.LastError = null;
+        Await(saga, _options.QueueTimeout);
+        if (why is not null) Note(saga, saga.CurrentState, $"encoding attempt {saga.EncodingAttempts}: {why}");
+    }
+
+    private void OnProgress(SongState saga, SeparationProgressed message)
+    {
+        if (message.SegmentsTotal > 0)
+            saga.Progress = Math.Clamp(SeparatedProgress * message.SegmentsDone / message.SegmentsTotal, saga.Progress, SeparatedProgress);
+        Await(saga, _options.StallTimeout); // a sign of life: the stage has started and is moving
+    }
+
+    private void OnSeparated(SongState saga, SeparationCompleted message)
+    {
+        saga.WorkStems = new Dictionary<string, StoredObject>(message.Stems);
+        saga.DurationSeconds = message.DurationSeconds;
+        StartEncoding(saga);
+    }
+
+    private static void OnEncoded(SongState saga, StemsEncoded message)
+    {
+        saga.Stems = new Dictionary<string, StoredObject>(message.Stems);
+        saga.Progress = EncodedProgress;
+    }
+
+    private static void Finish(SongState saga)
+    {
+        saga.Progress = 100;
+        saga.Deadline = null;
+    }
+
+    private void Fail(SongState saga, string stage, string error)
+    {
+        saga.FailedStage = stage;
+        saga.LastError = error;
+        saga.Deadline = null;
+        Note(saga, stage, "failed: " + error);
+    }
+
+    private static void ResetAttempts(SongState saga)
+    {
+        saga.SeparationAttempts = 0;
+        saga.EncodingAttempts = 0;
+    }
+
+    private void Await(SongState saga, TimeSpan timeout) => saga.Deadline = _clock.GetUtcNow() + timeout;
+
+    private void Note(SongState saga, string state, string what)
+    {
+        var now = _clock.GetUtcNow();
+        saga.History.Add(new SongTransition(now, state, what));
+        saga.UpdatedAt = now;
+    }
+
+    private static SeparateStems SeparateCommand(SongState saga) => new()
+    {
+        SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model, Attempt = saga.SeparationAttempts,
+    };
+
+    private static EncodeStems EncodeCommand(SongState saga) => new()
+    {
+        SongId = saga.CorrelationId, SongHash = saga.SongHash, Stems = saga.WorkStems!, Attempt = saga.EncodingAttempts,
+    };
+
+    private static DeliverWebhook WebhookCommand(SongState saga) => new()
+    {
+        SongId = saga.CorrelationId, SongHash = saga.SongHash, Callback = saga.Callback!,
+    };
+
+    private static string FaultText<T>(Fault<T> fault) =>
+        fault.Exceptions.FirstOrDefault() is { } e ? $"{e.ExceptionType.Split('.')[^1]}: {e.Message}" : "the stage failed";
+}

@@ -1,0 +1,83 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using MSaaS.Api.Persistence;
+using MSaaS.Api.StateMachines;
+using MSaaS.Contracts;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>The song saga on MassTransit's test harness, over an in-memory store and a manual clock.</summary>
+internal sealed class SagaHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private SagaHarness(ServiceProvider provider, InMemorySongStateStore store, ManualClock clock)
+    {
+        _provider = provider;
+        Store = store;
+        Clock = clock;
+        Harness = provider.GetRequiredService<ITestHarness>();
+    }
+
+    public ITestHarness Harness { get; }
+
+    public InMemorySongStateStore Store { get; }
+
+    public ManualClock Clock { get; }
+
+    public static async Task<SagaHarness> Start(Action<PipelineOptions>? configure = null, Action<IBusRegistrationConfigurator>? bus = null)
+    {
+        var store = new InMemorySongStateStore();
+        var clock = new ManualClock();
+        var provider = new ServiceCollection()
+            .AddSingleton<ISongStateStore>(store)
+            .AddSingleton<TimeProvider>(clock)
+            .Configure<PipelineOptions>(o => configure?.Invoke(o))
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddSongSaga();
+                bus?.Invoke(x);
+            })
+            .BuildServiceProvider(validateScopes: true);
+        var harness = new SagaHarness(provider, store, clock);
+        await harness.Harness.Start();
+        return harness;
+    }
+
+    public static SongUploaded Upload(string hash, Callback? callback = null, string source = "rest") => new()
+    {
+        SongId = MSaaS.Storage.SongHash.Id(hash),
+        SongHash = hash,
+        Upload = new StoredObject { Bucket = "queue", Name = hash + ".mp3" },
+        Model = "htdemucs",
+        Callback = callback,
+        Source = source,
+    };
+
+    public Task Publish<T>(T message) where T : class => Harness.Bus.Publish(message);
+
+    /// <summary>Waits until the song reaches <paramref name="state"/> (and <paramref name="also"/> holds).</summary>
+    public async Task<SongState> WaitFor(Guid songId, string state, Func<SongState, bool>? also = null)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        SongState? song = null;
+        while (DateTime.UtcNow < until)
+        {
+            song = await Store.LoadAsync(songId);
+            if (song?.CurrentState == state && (also is null || also(song))) return song;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"song {songId} is in {song?.CurrentState ?? "no state"}, not {state}");
+    }
+
+    /// <summary>The messages of type T published so far for one song.</summary>
+    public IReadOnlyList<T> PublishedFor<T>(Guid songId, Func<T, Guid> id) where T : class =>
+        Harness.Published.Select<T>().Select(m => m.Context.Message).Where(m => id(m) == songId).ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+    }
+}

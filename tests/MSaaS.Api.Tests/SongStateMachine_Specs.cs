@@ -1,0 +1,228 @@
+using System.Security.Cryptography;
+using MassTransit;
+using MSaaS.Contracts;
+
+namespace MSaaS.Api.Tests;
+
+public class SongStateMachine_Specs
+{
+    private static readonly Callback Hook = new() { Url = "http://client.example/hook", Data = """{"mp3":"song.mp3","data":"to be returned"}""" };
+
+    private static string NewHash() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(28));
+
+    private static Dictionary<string, StoredObject> Stems(string hash, string bucket, string ext) =>
+        new[] { "drums", "bass", "other", "vocals" }.ToDictionary(t => t, t => new StoredObject { Bucket = bucket, Name = $"{hash}-{t}.{ext}" });
+
+    [Fact]
+    public async Task Should_take_a_song_through_every_stage_to_completed()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash(), Hook);
+        var id = upload.SongId;
+
+        await saga.Publish(upload);
+        await saga.WaitFor(id, "Separating");
+        Assert.Single(saga.PublishedFor<SeparateStems>(id, m => m.SongId));
+
+        await saga.Publish(new SeparationProgressed { SongId = id, SegmentsDone = 2, SegmentsTotal = 4 });
+        await saga.WaitFor(id, "Separating", s => s.Progress == 45);
+
+        await saga.Publish(new SeparationCompleted { SongId = id, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav"), DurationSeconds = 20 });
+        await saga.WaitFor(id, "Encoding");
+        Assert.Equal(4, (await Eventually(() => saga.PublishedFor<EncodeStems>(id, m => m.SongId))).Single().Stems.Count);
+
+        await saga.Publish(new StemsEncoded { SongId = id, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        await saga.WaitFor(id, "Notifying");
+        var webhook = (await Eventually(() => saga.PublishedFor<DeliverWebhook>(id, m => m.SongId))).Single();
+        Assert.Equal(Hook, webhook.Callback);
+
+        await saga.Publish(new Notified { SongId = id, Delivered = true, Attempts = 1, StatusCode = 200 });
+        var done = await saga.WaitFor(id, "Completed");
+
+        Assert.Equal(100, done.Progress);
+        Assert.Null(done.Deadline);
+        Assert.Equal((true, 200), (done.Webhook!.Delivered, done.Webhook.StatusCode));
+        Assert.Equal(["Initial", "Separating", "Encoding", "Notifying", "Completed"],
+            done.History.Where(h => h.What == "entered").Select(h => h.State));
+        Assert.Equal(4, done.Stems!.Count);
+    }
+
+    [Fact]
+    public async Task Should_complete_without_a_webhook_when_none_was_given()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+
+        await saga.WaitFor(upload.SongId, "Completed");
+        Assert.Empty(saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId));
+    }
+
+    [Fact]
+    public async Task Should_fail_the_song_when_separation_faults()
+    {
+        await using var saga = await SagaHarness.Start(bus: x => x.AddConsumer<CorruptSongSeparator>());
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+
+        var failed = await saga.WaitFor(upload.SongId, "Failed");
+        Assert.Equal("Separating", failed.FailedStage);
+        Assert.Contains("corrupt", failed.LastError);
+    }
+
+    [Fact]
+    public async Task Should_fail_the_song_when_encoding_faults_and_resume_encoding_on_retry()
+    {
+        await using var saga = await SagaHarness.Start(bus: x => x.AddConsumer<FlakyEncoder>());
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+
+        var failed = await saga.WaitFor(upload.SongId, "Failed");
+        Assert.Equal("Encoding", failed.FailedStage);
+        Assert.Contains("unreachable", failed.LastError);
+
+        await saga.Publish(new RetrySong { SongId = upload.SongId, RequestedBy = "alice" });
+
+        // The retry resumes at encoding, from the stems already separated, and this time the encoder succeeds.
+        var done = await saga.WaitFor(upload.SongId, "Completed");
+        Assert.Equal(2, saga.PublishedFor<EncodeStems>(upload.SongId, m => m.SongId).Count);
+        Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
+        Assert.Contains(done.History, h => h.What.Contains("retry asked by alice"));
+    }
+
+    private sealed class CorruptSongSeparator : IConsumer<SeparateStems>
+    {
+        public Task Consume(ConsumeContext<SeparateStems> context) => throw new InvalidDataException("song.mp3 is corrupt");
+    }
+
+    /// <summary>Fails the first time it sees a song, then works.</summary>
+    private sealed class FlakyEncoder : IConsumer<EncodeStems>
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, int> Seen = new();
+
+        public Task Consume(ConsumeContext<EncodeStems> context) =>
+            Seen.AddOrUpdate(context.Message.SongId, 1, (_, n) => n + 1) == 1
+                ? throw new IOException("the object store is unreachable")
+                : context.Publish(new StemsEncoded
+                {
+                    SongId = context.Message.SongId, SongHash = context.Message.SongHash,
+                    Stems = Stems(context.Message.SongHash, "output", "mp3"),
+                });
+    }
+
+    [Fact]
+    public async Task Should_complete_the_song_even_when_the_webhook_fails()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash(), Hook);
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        await saga.WaitFor(upload.SongId, "Notifying");
+
+        await saga.Publish(new Notified { SongId = upload.SongId, Delivered = false, Attempts = 5, StatusCode = 503, Error = "503 Service Unavailable" });
+
+        var done = await saga.WaitFor(upload.SongId, "Completed");
+        Assert.False(done.Webhook!.Delivered);
+        Assert.Equal(5, done.Webhook.Attempts);
+    }
+
+    [Fact]
+    public async Task Should_retry_a_stage_whose_deadline_passed_and_fail_after_the_last_attempt()
+    {
+        await using var saga = await SagaHarness.Start(o => o.MaxAttempts = 2);
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        var first = await saga.WaitFor(upload.SongId, "Separating");
+        Assert.Equal(saga.Clock.GetUtcNow() + TimeSpan.FromHours(6), first.Deadline);
+
+        saga.Clock.Advance(TimeSpan.FromHours(7));
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = first.Deadline!.Value });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
+        var commands = await Eventually(() => saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId), 2);
+        Assert.Equal([1, 2], commands.Select(c => c.Attempt));
+
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating" });
+        var failed = await saga.WaitFor(upload.SongId, "Failed");
+        Assert.Contains("timed out 2 times", failed.LastError);
+    }
+
+    [Fact]
+    public async Task Should_ignore_a_deadline_for_a_stage_the_song_has_left()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating" });
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await Task.Delay(300);
+
+        var song = await saga.WaitFor(upload.SongId, "Encoding");
+        Assert.Equal(1, song.EncodingAttempts);
+        Assert.Single(saga.PublishedFor<EncodeStems>(upload.SongId, m => m.SongId));
+    }
+
+    [Fact]
+    public async Task Should_not_separate_a_duplicate_in_flight_and_serve_a_finished_one_at_once()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+
+        await saga.Publish(upload with { Source = "toWorker" });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.History.Any(h => h.What.Contains("duplicate")));
+        Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
+
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        await saga.WaitFor(upload.SongId, "Completed");
+
+        await saga.Publish(upload with { Callback = Hook });
+        await saga.WaitFor(upload.SongId, "Notifying");
+        Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
+        Assert.Equal(Hook, (await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId))).Single().Callback);
+    }
+
+    [Fact]
+    public async Task Should_apply_every_one_of_many_concurrent_events_for_one_song()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        var started = await saga.WaitFor(upload.SongId, "Separating");
+
+        const int events = 30;
+        await Task.WhenAll(Enumerable.Range(1, events).Select(i =>
+            saga.Publish(new SeparationProgressed { SongId = upload.SongId, SegmentsDone = i, SegmentsTotal = events })));
+
+        // Each applied event bumps the version once: a lost update would leave it short.
+        var song = await saga.WaitFor(upload.SongId, "Separating", s => s.Version == started.Version + events);
+        Assert.Equal(90, song.Progress);
+    }
+
+    private static async Task<IReadOnlyList<T>> Eventually<T>(Func<IReadOnlyList<T>> read, int count = 1)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < until)
+        {
+            var items = read();
+            if (items.Count >= count) return items;
+            await Task.Delay(20);
+        }
+        return read();
+    }
+}
