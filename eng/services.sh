@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Starts and stops the servers MSaaS talks to, on 127.0.0.1 only, for development and tests:
-#   s3   an S3 server (s3rver from npm, pinned by eng/s3rver/package-lock.json; MinIO is in no registry here)
+#   s3     an S3 server (s3rver from npm, pinned by eng/s3rver/package-lock.json; MinIO is in no registry here)
+#   redis  Redis (Debian's redis-server), append-only so a restart keeps the sagas
 # Usage: eng/services.sh up|down|status|env
 # State (data, logs, pids) lives in $MSAAS_SERVICES_DIR (default: ~/.cache/msaas/services).
-# `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY.
+# `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY, MSAAS_REDIS.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache="${MSAAS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/msaas}"
 state="${MSAAS_SERVICES_DIR:-$cache/services}"
 S3_PORT="${MSAAS_S3_PORT:-9000}"
+REDIS_PORT="${MSAAS_REDIS_PORT:-6379}"
 say() { printf 'services: %s\n' "$*" >&2; }
 
 running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
@@ -45,6 +47,22 @@ s3_up() {
   say "s3 up on 127.0.0.1:$S3_PORT"
 }
 
+redis_up() {
+  running redis && return 0
+  if ! command -v redis-server >/dev/null; then
+    say "installing redis-server (Debian package)"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  fi
+  mkdir -p "$state/redis-data"
+  setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$state/redis-data" --appendonly yes --save "" \
+    --protected-mode yes >"$state/redis.log" 2>&1 < /dev/null &
+  echo $! >"$state/redis.pid"
+  wait_port redis "$REDIS_PORT" 20
+  say "redis up on 127.0.0.1:$REDIS_PORT"
+}
+
 stop() {
   if running "$1"; then
     kill "$(cat "$state/$1.pid")" 2>/dev/null || true
@@ -57,11 +75,15 @@ stop() {
 
 mkdir -p "$state"
 case "${1:-status}" in
-  up) s3_up ;;
-  down) stop s3; rm -rf "$state/s3-data" ;;
-  status) if running s3; then echo "s3: up on 127.0.0.1:$S3_PORT (pid $(cat "$state/s3.pid"))"; else echo "s3: down"; fi ;;
+  up) s3_up; redis_up ;;
+  down) stop s3; stop redis; rm -rf "$state/s3-data" "$state/redis-data" ;;
+  status)
+    for s in s3 redis; do
+      if running $s; then echo "$s: up (pid $(cat "$state/$s.pid"))"; else echo "$s: down"; fi
+    done ;;
   env)
     echo "export MSAAS_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
-    echo "export MSAAS_S3_ACCESS_KEY=S3RVER MSAAS_S3_SECRET_KEY=S3RVER" ;;
+    echo "export MSAAS_S3_ACCESS_KEY=S3RVER MSAAS_S3_SECRET_KEY=S3RVER"
+    echo "export MSAAS_REDIS=127.0.0.1:$REDIS_PORT" ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
 esac

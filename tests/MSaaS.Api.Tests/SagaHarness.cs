@@ -12,7 +12,7 @@ internal sealed class SagaHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
-    private SagaHarness(ServiceProvider provider, InMemorySongStateStore store, ManualClock clock)
+    private SagaHarness(ServiceProvider provider, ISongStateStore store, ManualClock clock)
     {
         _provider = provider;
         Store = store;
@@ -22,13 +22,14 @@ internal sealed class SagaHarness : IAsyncDisposable
 
     public ITestHarness Harness { get; }
 
-    public InMemorySongStateStore Store { get; }
+    public ISongStateStore Store { get; }
 
     public ManualClock Clock { get; }
 
-    public static async Task<SagaHarness> Start(Action<PipelineOptions>? configure = null, Action<IBusRegistrationConfigurator>? bus = null)
+    public static async Task<SagaHarness> Start(Action<PipelineOptions>? configure = null, Action<IBusRegistrationConfigurator>? bus = null,
+        ISongStateStore? store = null)
     {
-        var store = new InMemorySongStateStore();
+        store ??= new InMemorySongStateStore();
         var clock = new ManualClock();
         var provider = new ServiceCollection()
             .AddSingleton<ISongStateStore>(store)

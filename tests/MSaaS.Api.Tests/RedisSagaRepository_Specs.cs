@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using MSaaS.Api.Persistence;
+using MSaaS.Contracts;
+using StackExchange.Redis;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>The saga on MassTransit with its state in a real Redis.</summary>
+public sealed class RedisSagaRepository_Specs : IDisposable
+{
+    private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
+
+    private RedisSongStateStore NewStore() => new(_redis, $"test-{Guid.NewGuid():N}:");
+
+    [Fact]
+    public async Task Should_apply_every_concurrent_event_for_one_song()
+    {
+        await using var saga = await SagaHarness.Start(store: NewStore());
+        var upload = SagaHarness.Upload(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(28)));
+        await saga.Publish(upload);
+        var started = await saga.WaitFor(upload.SongId, "Separating");
+
+        const int events = 20;
+        await Task.WhenAll(Enumerable.Range(1, events).Select(i =>
+            saga.Publish(new SeparationProgressed { SongId = upload.SongId, SegmentsDone = i, SegmentsTotal = events })));
+
+        var song = await saga.WaitFor(upload.SongId, "Separating", s => s.Version == started.Version + events);
+        Assert.Equal(90, song.Progress);
+    }
+
+    [Fact]
+    public async Task Should_create_a_song_once_when_it_is_uploaded_twice_at_the_same_moment()
+    {
+        var store = NewStore();
+        await using var saga = await SagaHarness.Start(store: store);
+        var upload = SagaHarness.Upload(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(28)));
+
+        await Task.WhenAll(saga.Publish(upload), saga.Publish(upload with { Source = "toWorker" }));
+
+        await saga.WaitFor(upload.SongId, "Separating", s => s.History.Any(h => h.What.Contains("duplicate")));
+        await Task.Delay(200);
+        Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
+    }
+
+    public void Dispose() => _redis.Dispose();
+}

@@ -1,0 +1,177 @@
+using MassTransit;
+using MSaaS.Api.Persistence;
+using MSaaS.Api.StateMachines;
+using MSaaS.Contracts;
+using StackExchange.Redis;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>The contract of a saga store, run on the in-memory store and on a real Redis.</summary>
+public abstract class SongStateStore_Specs
+{
+    protected abstract ISongStateStore Store { get; }
+
+    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+
+    private static SongState NewSong(string state = "Separating", DateTimeOffset? updated = null, DateTimeOffset? deadline = null) => new()
+    {
+        CorrelationId = Guid.NewGuid(),
+        CurrentState = state,
+        SongHash = Guid.NewGuid().ToString("N"),
+        Upload = new StoredObject { Bucket = "queue", Name = "x.mp3" },
+        Callback = new Callback { Url = "http://h/", Data = """{"a":[1,2]}""" },
+        UpdatedAt = updated ?? T0,
+        CreatedAt = T0,
+        Deadline = deadline,
+        History = [new SongTransition(T0, "Initial", "uploaded")],
+    };
+
+    [Fact]
+    public async Task Should_store_and_load_a_song_whole()
+    {
+        var song = NewSong();
+        Assert.True(await Store.InsertAsync(song));
+
+        var loaded = await Store.LoadAsync(song.CorrelationId);
+
+        Assert.NotNull(loaded);
+        Assert.Equal(1, loaded.Version);
+        Assert.Equal(song.SongHash, loaded.SongHash);
+        Assert.Equal(song.Callback, loaded.Callback);
+        Assert.Equal(song.History, loaded.History);
+    }
+
+    [Fact]
+    public async Task Should_never_overwrite_on_create()
+    {
+        var song = NewSong();
+        Assert.True(await Store.InsertAsync(song));
+        var impostor = NewSong("Failed");
+        impostor.CorrelationId = song.CorrelationId;
+
+        Assert.False(await Store.InsertAsync(impostor));
+        Assert.Equal("Separating", (await Store.LoadAsync(song.CorrelationId))!.CurrentState);
+    }
+
+    [Fact]
+    public async Task Should_refuse_an_update_from_a_stale_version()
+    {
+        var song = NewSong();
+        await Store.InsertAsync(song);
+        var first = (await Store.LoadAsync(song.CorrelationId))!;
+        var second = (await Store.LoadAsync(song.CorrelationId))!;
+
+        first.Progress = 10;
+        await Store.UpdateAsync(first);
+        second.Progress = 20;
+
+        await Assert.ThrowsAsync<ConcurrencyException>(() => Store.UpdateAsync(second));
+        var stored = (await Store.LoadAsync(song.CorrelationId))!;
+        Assert.Equal((2, 10), (stored.Version, stored.Progress));
+    }
+
+    [Fact]
+    public async Task Should_serialise_concurrent_updates_so_that_none_is_lost()
+    {
+        var song = NewSong();
+        await Store.InsertAsync(song);
+        const int writers = 25;
+
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(i => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var current = (await Store.LoadAsync(song.CorrelationId))!;
+                current.History.Add(new SongTransition(T0, "Separating", $"writer {i}"));
+                try
+                {
+                    await Store.UpdateAsync(current);
+                    return;
+                }
+                catch (ConcurrencyException)
+                {
+                    // lost the race: load again and reapply
+                }
+            }
+        })));
+
+        var stored = (await Store.LoadAsync(song.CorrelationId))!;
+        Assert.Equal(1 + writers, stored.Version);
+        Assert.Equal(Enumerable.Range(0, writers).Select(i => $"writer {i}").Order(),
+            stored.History.Skip(1).Select(h => h.What).Order());
+    }
+
+    [Fact]
+    public async Task Should_delete_a_song()
+    {
+        var song = NewSong();
+        await Store.InsertAsync(song);
+
+        Assert.True(await Store.DeleteAsync(song.CorrelationId));
+        Assert.Null(await Store.LoadAsync(song.CorrelationId));
+        Assert.False(await Store.DeleteAsync(song.CorrelationId));
+        Assert.DoesNotContain(song.CorrelationId, await Store.OverdueAsync(DateTimeOffset.MaxValue, 1000));
+    }
+
+    [Fact]
+    public async Task Should_find_songs_by_state_and_age()
+    {
+        var failedOld = NewSong("Failed", T0.AddDays(-3));
+        var failedNew = NewSong("Failed", T0.AddMinutes(-5));
+        var running = NewSong("Separating", T0.AddMinutes(-1));
+        foreach (var s in new[] { failedOld, failedNew, running }) await Store.InsertAsync(s);
+
+        var failed = await Store.QueryAsync(new SongQuery { States = ["Failed"], UpdatedAfter = T0.AddDays(-30), Limit = 1000 });
+        var old = await Store.QueryAsync(new SongQuery { States = ["Failed"], UpdatedBefore = T0.AddDays(-1), Limit = 1000 });
+
+        Assert.Contains(failedOld.CorrelationId, failed.Select(s => s.CorrelationId));
+        Assert.Contains(failedNew.CorrelationId, failed.Select(s => s.CorrelationId));
+        Assert.DoesNotContain(running.CorrelationId, failed.Select(s => s.CorrelationId));
+        Assert.Contains(failedOld.CorrelationId, old.Select(s => s.CorrelationId));
+        Assert.DoesNotContain(failedNew.CorrelationId, old.Select(s => s.CorrelationId));
+        Assert.True(failed.Select(s => s.UpdatedAt).SequenceEqual(failed.Select(s => s.UpdatedAt).OrderDescending()), "newest first");
+    }
+
+    [Fact]
+    public async Task Should_list_overdue_songs_and_forget_a_deadline_once_cleared()
+    {
+        var overdue = NewSong(deadline: T0.AddMinutes(-1));
+        var later = NewSong(deadline: T0.AddHours(1));
+        await Store.InsertAsync(overdue);
+        await Store.InsertAsync(later);
+
+        var due = await Store.OverdueAsync(T0, 1000);
+        Assert.Contains(overdue.CorrelationId, due);
+        Assert.DoesNotContain(later.CorrelationId, due);
+
+        var loaded = (await Store.LoadAsync(overdue.CorrelationId))!;
+        loaded.Deadline = null;
+        await Store.UpdateAsync(loaded);
+        Assert.DoesNotContain(overdue.CorrelationId, await Store.OverdueAsync(T0, 1000));
+    }
+}
+
+public sealed class InMemorySongStateStore_Specs : SongStateStore_Specs
+{
+    protected override ISongStateStore Store { get; } = new InMemorySongStateStore();
+}
+
+/// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS); fails, never skips, without it.</summary>
+public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposable
+{
+    private readonly ConnectionMultiplexer _redis = Connect();
+
+    public RedisSongStateStore_Specs() => Store = new RedisSongStateStore(_redis, $"test-{Guid.NewGuid():N}:");
+
+    protected override ISongStateStore Store { get; }
+
+    public void Dispose() => _redis.Dispose();
+
+    internal static ConnectionMultiplexer Connect()
+    {
+        var address = Environment.GetEnvironmentVariable("MSAAS_REDIS");
+        if (string.IsNullOrEmpty(address))
+            throw new InvalidOperationException("MSAAS_REDIS is not set: run the tests with ./msaas test, or ./msaas services up and eval \"$(./msaas services env)\"");
+        return ConnectionMultiplexer.Connect(address + ",abortConnect=false,connectTimeout=2000");
+    }
+}
