@@ -1,3 +1,4 @@
+using MSaaS.Audio;
 namespace MSaaS.Separation.Tests;
 
 /// <summary>Gathers every block a separator hands on, checking that they arrive in order.</summary>

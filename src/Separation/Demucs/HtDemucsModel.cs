@@ -1,3 +1,4 @@
+using MSaaS.Audio;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using MSaaS.Separation.Dsp;

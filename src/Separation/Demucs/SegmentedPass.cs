@@ -1,3 +1,4 @@
+using MSaaS.Audio;
 namespace MSaaS.Separation.Demucs;
 
 /// <summary>

@@ -1,9 +1,7 @@
-using MSaaS.Separation;
-
-namespace MSaaS.Cli;
+namespace MSaaS.Audio;
 
 /// <summary>A sink that writes one file per stem and publishes them together on <see cref="Complete"/>.</summary>
-internal interface IStemFileSink : IStemSink, IDisposable
+public interface IStemFileSink : IStemSink, IDisposable
 {
     IReadOnlyList<string> Paths { get; }
 

@@ -1,10 +1,7 @@
-using MSaaS.Audio;
-using MSaaS.Separation;
-
-namespace MSaaS.Cli;
+namespace MSaaS.Audio;
 
 /// <summary>Writes each stem to DIR/&lt;stem&gt;.wav as it is separated; files appear only once complete.</summary>
-internal sealed class WavStemSink : IStemFileSink
+public sealed class WavStemSink : IStemFileSink
 {
     private readonly WavWriter[] _writers;
 

@@ -1,10 +1,9 @@
-using MSaaS.Encoding;
-using MSaaS.Separation;
+using MSaaS.Audio;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Encoding;
 
 /// <summary>Encodes each stem to DIR/&lt;stem&gt;.mp3 while it is separated; files appear only once complete.</summary>
-internal sealed class Mp3StemSink : IStemFileSink
+public sealed class Mp3StemSink : IStemFileSink
 {
     private readonly FileStream[] _files;
     private readonly Mp3Writer[] _writers;

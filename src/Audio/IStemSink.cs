@@ -1,4 +1,5 @@
-namespace MSaaS.Separation;
+using MSaaS.Audio;
+namespace MSaaS.Audio;
 
 /// <summary>
 /// Receives the separated stems as they are finished, in track order, so that a 10-minute song can be written or

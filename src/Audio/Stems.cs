@@ -1,4 +1,4 @@
-namespace MSaaS.Separation;
+namespace MSaaS.Audio;
 
 /// <summary>The four stems htdemucs produces, in the model's output order.</summary>
 public static class Stems
