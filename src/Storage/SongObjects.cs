@@ -5,6 +5,11 @@ public static class SongObjects
 {
     public const string UploadBucket = "queue";
     public const string StemBucket = "output";
+    public const string WorkBucket = "work";
+    public const string WavContentType = "audio/wav";
+
+    /// <summary>Every bucket the pipeline writes to.</summary>
+    public static IReadOnlyList<string> Buckets { get; } = [UploadBucket, StemBucket, WorkBucket];
     public const string Mp3ContentType = "audio/mpeg";
 
     /// <summary>queue/&lt;songhash&gt;.mp3</summary>
@@ -12,6 +17,9 @@ public static class SongObjects
 
     /// <summary>output/&lt;songhash&gt;-&lt;track&gt;.mp3</summary>
     public static ObjectKey Stem(string songHash, string track) => new(StemBucket, $"{songHash}-{track}.mp3");
+
+    /// <summary>work/&lt;songhash&gt;/&lt;track&gt;.wav: a lossless stem between separation and encoding.</summary>
+    public static ObjectKey WorkStem(string songHash, string track) => new(WorkBucket, $"{songHash}/{track}.wav");
 
     /// <summary>The prefix every stem of a song shares in <see cref="StemBucket"/>.</summary>
     public static string StemPrefix(string songHash) => $"{songHash}-";

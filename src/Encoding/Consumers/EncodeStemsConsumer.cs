@@ -1,0 +1,70 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MSaaS.Audio;
+using MSaaS.Contracts;
+using MSaaS.Storage;
+
+namespace MSaaS.Encoding.Consumers;
+
+/// <summary>
+/// Encodes a song's separated stems to MP3 and stores them under the names clients fetch
+/// (output/&lt;hash&gt;-&lt;track&gt;.mp3), then clears the lossless work copies.
+/// </summary>
+public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decoder, IOptions<Mp3Settings> settings,
+    ILogger<EncodeStemsConsumer> logger) : IConsumer<EncodeStems>
+{
+    private const int Block = 1 << 16;
+
+    public async Task Consume(ConsumeContext<EncodeStems> context)
+    {
+        var message = context.Message;
+        var work = Directory.CreateTempSubdirectory("msaas-encode-");
+        try
+        {
+            var encoded = new Dictionary<string, StoredObject>();
+            await Parallel.ForEachAsync(message.Stems,
+                new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = context.CancellationToken },
+                async (stem, cancellationToken) =>
+                {
+                    var key = await EncodeOne(message.SongHash, stem.Key, stem.Value, work.FullName, cancellationToken);
+                    lock (encoded) encoded[stem.Key] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+                });
+            logger.LogInformation("encoded {Count} stems of {SongHash}", encoded.Count, message.SongHash);
+
+            await context.Publish(new StemsEncoded { SongId = message.SongId, SongHash = message.SongHash, Stems = encoded }, context.CancellationToken);
+            foreach (var stem in message.Stems.Values)
+                await store.DeleteAsync(new ObjectKey(stem.Bucket, stem.Name), context.CancellationToken);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    private async Task<ObjectKey> EncodeOne(string songHash, string track, StoredObject source, string work, CancellationToken cancellationToken)
+    {
+        var wav = Path.Combine(work, track + ".wav");
+        await using (var input = await store.OpenReadAsync(new ObjectKey(source.Bucket, source.Name), cancellationToken))
+        await using (var file = File.Create(wav))
+            await input.CopyToAsync(file, cancellationToken);
+        var audio = await decoder.DecodeAsync(wav, Stems.SampleRate, Stems.Channels, cancellationToken);
+
+        var mp3 = Path.Combine(work, track + ".mp3");
+        await using (var file = new FileStream(mp3, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+        {
+            using var writer = new Mp3Writer(file, settings.Value);
+            for (var at = 0; at < audio.Length; at += Block)
+            {
+                var n = Math.Min(Block, audio.Length - at);
+                writer.Write(audio.Channel(0).AsSpan(at, n), audio.Channel(1).AsSpan(at, n));
+            }
+            writer.Complete();
+        }
+
+        var key = SongObjects.Stem(songHash, track);
+        await using (var encoded = File.OpenRead(mp3))
+            await store.PutAsync(key, encoded, SongObjects.Mp3ContentType, cancellationToken);
+        return key;
+    }
+}

@@ -1,0 +1,21 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using MSaaS.Contracts;
+
+namespace MSaaS.Notifications.Consumers;
+
+/// <summary>Calls the client's webhook for a finished song and reports how it went.</summary>
+public sealed class DeliverWebhookConsumer(IWebhookClient client, ILogger<DeliverWebhookConsumer> logger) : IConsumer<DeliverWebhook>
+{
+    public async Task Consume(ConsumeContext<DeliverWebhook> context)
+    {
+        var result = await client.DeliverAsync(context.Message.Callback, context.CancellationToken);
+        if (!result.Delivered)
+            logger.LogWarning("webhook for {SongHash} not delivered after {Attempts} attempts: {Error}", context.Message.SongHash, result.Attempts, result.Error);
+        await context.Publish(new Notified
+        {
+            SongId = context.Message.SongId, Delivered = result.Delivered, Attempts = result.Attempts,
+            StatusCode = result.StatusCode, Error = result.Error,
+        }, context.CancellationToken);
+    }
+}

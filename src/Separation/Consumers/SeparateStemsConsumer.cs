@@ -1,0 +1,85 @@
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using MSaaS.Audio;
+using MSaaS.Contracts;
+using MSaaS.Storage;
+
+namespace MSaaS.Separation.Consumers;
+
+/// <summary>
+/// Separates an uploaded song: fetches it from storage, decodes, separates (reporting progress as it goes) and
+/// stores the four stems losslessly in the work bucket for the encoder.
+/// </summary>
+public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore store, FfmpegDecoder decoder,
+    ILogger<SeparateStemsConsumer> logger) : IConsumer<SeparateStems>
+{
+    public async Task Consume(ConsumeContext<SeparateStems> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        var work = Directory.CreateTempSubdirectory("msaas-separate-");
+        try
+        {
+            var input = Path.Combine(work.FullName, "song");
+            await using (var source = await store.OpenReadAsync(Key(message.Upload), cancellationToken))
+            await using (var file = File.Create(input))
+                await source.CopyToAsync(file, cancellationToken);
+
+            var mix = await decoder.DecodeAsync(input, Stems.SampleRate, Stems.Channels, cancellationToken);
+            logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
+
+            var stemsDirectory = Path.Combine(work.FullName, "stems");
+            using (var sink = new WavStemSink(stemsDirectory))
+            {
+                await using var progress = new ProgressPublisher(context);
+                await separator.SeparateAsync(mix, sink, new SeparationOptions(), progress, cancellationToken);
+                sink.Complete();
+            }
+
+            var stems = new Dictionary<string, StoredObject>();
+            foreach (var track in Stems.Names)
+            {
+                var key = SongObjects.WorkStem(message.SongHash, track);
+                await using var stem = File.OpenRead(Path.Combine(stemsDirectory, track + ".wav"));
+                await store.PutAsync(key, stem, SongObjects.WavContentType, cancellationToken);
+                stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+            }
+            await context.Publish(new SeparationCompleted
+            {
+                SongId = message.SongId, SongHash = message.SongHash, Stems = stems,
+                DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
+            }, cancellationToken);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    private static ObjectKey Key(StoredObject o) => new(o.Bucket, o.Name);
+
+    /// <summary>Publishes progress from the separation thread without blocking it, in order, and waits for the last on dispose.</summary>
+    private sealed class ProgressPublisher : IProgress<SeparationProgress>, IAsyncDisposable
+    {
+        private readonly Channel<SeparationProgress> _queue = Channel.CreateUnbounded<SeparationProgress>(new() { SingleReader = true });
+        private readonly Task _publishing;
+
+        public ProgressPublisher(ConsumeContext<SeparateStems> context)
+        {
+            _publishing = Task.Run(async () =>
+            {
+                await foreach (var p in _queue.Reader.ReadAllAsync())
+                    await context.Publish(new SeparationProgressed { SongId = context.Message.SongId, SegmentsDone = p.SegmentsDone, SegmentsTotal = p.SegmentsTotal });
+            });
+        }
+
+        public void Report(SeparationProgress value) => _queue.Writer.TryWrite(value);
+
+        public async ValueTask DisposeAsync()
+        {
+            _queue.Writer.TryComplete();
+            await _publishing;
+        }
+    }
+}
