@@ -146,11 +146,16 @@ public class SongStateMachine_Specs
 
         saga.Clock.Advance(TimeSpan.FromHours(7));
         await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = first.Deadline!.Value });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
+        var second = await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
         var commands = await Eventually(() => saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId), 2);
         Assert.Equal([1, 2], commands.Select(c => c.Attempt));
 
-        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating" });
+        // The same deadline reported again (a second watcher, say) is stale and changes nothing.
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = first.Deadline!.Value });
+        await Task.Delay(200);
+        Assert.Equal(2, (await saga.Store.LoadAsync(upload.SongId))!.SeparationAttempts);
+
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = second.Deadline!.Value });
         var failed = await saga.WaitFor(upload.SongId, "Failed");
         Assert.Contains("timed out 2 times", failed.LastError);
     }
@@ -165,7 +170,7 @@ public class SongStateMachine_Specs
         await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
 
-        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating" });
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = DateTimeOffset.MaxValue });
         await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await Task.Delay(300);
 

@@ -56,7 +56,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             When(SeparationFaulted)
                 .Then(c => Fail(c.Saga, "Separating", FaultText(c.Message)))
                 .TransitionTo(Failed),
-            When(TimedOut, c => c.Message.Stage == nameof(Separating))
+            When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Separating)))
                 .IfElse(c => c.Saga.SeparationAttempts < _options.MaxAttempts,
                     retry => retry
                         .Then(c => StartSeparation(c.Saga, $"no answer by {c.Message.Deadline:u}"))
@@ -79,7 +79,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             When(EncodingFaulted)
                 .Then(c => Fail(c.Saga, "Encoding", FaultText(c.Message)))
                 .TransitionTo(Failed),
-            When(TimedOut, c => c.Message.Stage == nameof(Encoding))
+            When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Encoding)))
                 .IfElse(c => c.Saga.EncodingAttempts < _options.MaxAttempts,
                     retry => retry
                         .Then(c => StartEncoding(c.Saga, $"no answer by {c.Message.Deadline:u}"))
@@ -98,7 +98,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                 .Then(c => c.Saga.Webhook = new WebhookOutcome(false, 0, null, FaultText(c.Message)))
                 .Then(c => Finish(c.Saga))
                 .TransitionTo(Completed),
-            When(TimedOut, c => c.Message.Stage == nameof(Notifying))
+            When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Notifying)))
                 .Then(c => c.Saga.Webhook = new WebhookOutcome(false, 0, null, "the webhook stage timed out"))
                 .Then(c => Finish(c.Saga))
                 .TransitionTo(Completed));
@@ -167,6 +167,10 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             foreach (var e in events)
                 During(state, Ignore(e));
     }
+
+    // Only the deadline the song is waiting on now counts: a repeat, or one from an earlier attempt, is stale.
+    private static bool IsDue(SongState saga, StageTimedOut message, string stage) =>
+        message.Stage == stage && saga.Deadline is { } deadline && message.Deadline >= deadline;
 
     private void Accept(SongState saga, SongUploaded message)
     {
