@@ -77,7 +77,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         await process.WaitForExitAsync(cancellationToken);
         var warnings = (await stderr).Trim();
         if (process.ExitCode != 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} is not audio that ffmpeg can read ({LastLine(warnings, "ffprobe failed")})");
+            throw new AudioFormatException($"{Path.GetFileName(path)} is not audio that ffmpeg can read ({LastLine(warnings, "ffprobe failed").Replace(path, Path.GetFileName(path), StringComparison.Ordinal)})");
 
         using var json = JsonDocument.Parse(await stdout);
         if (!json.RootElement.TryGetProperty("streams", out var streams) || streams.GetArrayLength() == 0)

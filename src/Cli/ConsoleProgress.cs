@@ -1,49 +1,38 @@
 using System.Diagnostics;
-using MSaaS.Separation;
 
 namespace MSaaS.Cli;
 
-/// <summary>A progress bar on stderr when it is a terminal; otherwise a plain line per step, for logs.</summary>
-internal sealed class ConsoleProgress(string label) : IProgress<SeparationProgress>, IDisposable
+/// <summary>A progress bar on stderr when it is a terminal; otherwise a line each time the status changes, for logs.</summary>
+internal sealed class ConsoleProgress : IDisposable
 {
     private const int Width = 30;
     private readonly bool _terminal = !Console.IsErrorRedirected;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Lock _lock = new();
-    private int _lastDone = -1;
+    private string _last = "";
     private bool _drawn;
 
-    public void Report(SeparationProgress value)
+    public void Update(double fraction, string status)
     {
-        lock (_lock)
+        fraction = Math.Clamp(fraction, 0, 1);
+        var elapsed = _clock.Elapsed;
+        var eta = fraction is > 0.02 and < 1 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / fraction * (1 - fraction)) : (TimeSpan?)null;
+        var text = $"{status}, {elapsed:m\\:ss} elapsed" + (eta is { } e ? $", about {e:m\\:ss} left" : "");
+        if (_terminal)
         {
-            if (value.SegmentsDone == _lastDone) return;
-            _lastDone = value.SegmentsDone;
-            var elapsed = _clock.Elapsed;
-            var eta = value.SegmentsDone > 0
-                ? TimeSpan.FromSeconds(elapsed.TotalSeconds / value.SegmentsDone * (value.SegmentsTotal - value.SegmentsDone))
-                : (TimeSpan?)null;
-            var text = $"{label} {value.SegmentsDone}/{value.SegmentsTotal} segments, {elapsed:m\\:ss} elapsed" +
-                       (eta is { } e && value.SegmentsDone < value.SegmentsTotal ? $", about {e:m\\:ss} left" : "");
-            if (_terminal)
-            {
-                var filled = (int)Math.Round(value.Fraction * Width);
-                Console.Error.Write($"\r[{new string('#', filled)}{new string('.', Width - filled)}] {value.Fraction,4:P0} {text}\u001b[K");
-                _drawn = true;
-            }
-            else
-            {
-                Console.Error.WriteLine($"{value.Fraction,4:P0} {text}");
-            }
+            var filled = (int)Math.Round(fraction * Width);
+            Console.Error.Write($"\r[{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} {text}\u001b[K");
+            _drawn = true;
         }
+        else if (status != _last)
+        {
+            Console.Error.WriteLine($"{fraction,4:P0} {status}");
+        }
+        _last = status;
     }
 
     public void Dispose()
     {
-        lock (_lock)
-        {
-            if (_drawn) Console.Error.WriteLine();
-            _drawn = false;
-        }
+        if (_drawn) Console.Error.WriteLine();
+        _drawn = false;
     }
 }

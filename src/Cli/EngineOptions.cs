@@ -40,6 +40,17 @@ internal sealed class EngineOptions
         }
     }
 
+    /// <summary>The engine settings as configuration keys ("Separation:..."), for a hosted pipeline.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> ToConfiguration(ParseResult result)
+    {
+        var settings = Settings(result);
+        if (settings.ModelSha256 is null) yield return new("Separation:ModelPath", settings.ModelPath);
+        yield return new("Separation:OnnxRuntimePath", settings.OnnxRuntimePath);
+        yield return new("Separation:Threads", settings.Session.IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new("Separation:Cuda", settings.Session.UseCuda.ToString());
+        yield return new("Separation:CudaDevice", settings.Session.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     public SeparationOptions Options(ParseResult result) => new()
     {
         Shifts = result.GetValue(_shifts),

@@ -1,13 +1,24 @@
 using System.CommandLine;
 using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MSaaS.Api.Persistence;
+using MSaaS.Api.StateMachines;
 using MSaaS.Audio;
-using MSaaS.Encoding;
+using MSaaS.Cli.Hosting;
+using MSaaS.Contracts;
 using MSaaS.Separation;
-using MSaaS.Separation.Demucs;
+using MSaaS.Storage;
 
 namespace MSaaS.Cli;
 
-/// <summary><c>msaas separate &lt;input&gt;</c>: one song to four stem files.</summary>
+/// <summary>
+/// <c>msaas separate &lt;input&gt;</c>: one song through the same pipeline the service runs (saga, separation,
+/// encoding), in this process on the in-memory bus, with a store in a temporary directory.
+/// </summary>
 internal static class SeparateCommand
 {
     public static Command Create()
@@ -25,26 +36,103 @@ internal static class SeparateCommand
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
             var file = result.GetValue(input)!;
+            if (!file.Exists) throw new FileNotFoundException($"input file not found: {file.FullName}", file.FullName);
             var directory = result.GetValue(output)?.FullName ?? Path.Combine("separated", Path.GetFileNameWithoutExtension(file.Name));
+            var extension = result.GetValue(format)!;
             var clock = Stopwatch.StartNew();
 
-            var mix = await new FfmpegDecoder().DecodeAsync(file.FullName, Stems.SampleRate, Stems.Channels, cancellationToken);
-            using var separator = DemucsSeparator.Open(engine.Settings(result));
-            using var sink = result.GetValue(format) == "wav"
-                ? (IStemFileSink)new WavStemSink(directory)
-                : new Mp3StemSink(directory, new Mp3Settings { BitrateKbps = result.GetValue(bitrate) });
-            using (var progress = new ConsoleProgress("separating"))
+            var store = Directory.CreateTempSubdirectory("msaas-store-");
+            try
             {
-                await separator.SeparateAsync(mix, sink, engine.Options(result), progress, cancellationToken);
+                var settings = new Dictionary<string, string?>(engine.ToConfiguration(result))
+                {
+                    ["Storage:Root"] = store.FullName,
+                    ["Mp3:BitrateKbps"] = result.GetValue(bitrate).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                };
+                using var host = Embedded(settings);
+                await host.StartAsync(cancellationToken);
+                try
+                {
+                    var options = engine.Options(result);
+                    var request = new SeparationRequest { Shifts = options.Shifts, Overlap = options.Overlap, Normalize = options.Normalize };
+                    var song = await Run(host.Services, file, request, extension, directory, cancellationToken);
+                    Console.WriteLine($"Separated {file.Name} ({song.DurationSeconds:F1} s) in {clock.Elapsed.TotalSeconds:F1} s " +
+                                      $"(real-time factor {clock.Elapsed.TotalSeconds / Math.Max(song.DurationSeconds, 0.001):F2})");
+                    foreach (var track in Stems.Names) Console.WriteLine($"  {Path.Combine(directory, $"{track}.{extension}")}");
+                }
+                finally
+                {
+                    await host.StopAsync(CancellationToken.None);
+                }
             }
-            sink.Complete();
-
-            var seconds = clock.Elapsed.TotalSeconds;
-            Console.WriteLine($"Separated {file.Name} ({mix.Duration.TotalSeconds:F1} s) in {seconds:F1} s " +
-                              $"(real-time factor {seconds / mix.Duration.TotalSeconds:F2}) with {separator.Description}");
-            foreach (var path in sink.Paths) Console.WriteLine($"  {path}");
+            finally
+            {
+                store.Delete(recursive: true);
+            }
             return 0;
         }));
         return command;
+    }
+
+    private static IHost Embedded(IDictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
+        builder.Services.AddMsaas(builder.Configuration, MsaasRoles.Api | MsaasRoles.Separation | MsaasRoles.Encoding);
+        return builder.Build();
+    }
+
+    private static async Task<SongState> Run(IServiceProvider services, FileInfo file, SeparationRequest request, string extension,
+        string directory, CancellationToken cancellationToken)
+    {
+        var store = services.GetRequiredService<IObjectStore>();
+        var songs = services.GetRequiredService<ISongStateStore>();
+
+        var hash = SongHash.Of(await File.ReadAllBytesAsync(file.FullName, cancellationToken));
+        var upload = SongObjects.Upload(hash);
+        await using (var content = file.OpenRead())
+            await store.PutAsync(upload, content, SongObjects.Mp3ContentType, cancellationToken);
+        var id = SongHash.Id(hash);
+        await services.GetRequiredService<IBus>().Publish(new SongUploaded
+        {
+            SongId = id, SongHash = hash, Upload = new StoredObject { Bucket = upload.Bucket, Name = upload.Name },
+            Model = "htdemucs", Source = "cli", Formats = [extension], Separation = request, UploadedAt = DateTimeOffset.UtcNow,
+        }, cancellationToken);
+
+        SongState? song;
+        using (var progress = new ConsoleProgress())
+        {
+            while (true)
+            {
+                await Task.Delay(200, cancellationToken);
+                song = await songs.LoadAsync(id, cancellationToken);
+                if (song is null) continue;
+                progress.Update(song.Progress / 100.0, song.CurrentState.ToLowerInvariant());
+                if (song.CurrentState is "Completed" or "Failed") break;
+            }
+        }
+        if (song.CurrentState == "Failed")
+            throw new SeparationException(Describe(song.LastError, upload.Name, file.Name));
+
+        Directory.CreateDirectory(directory);
+        foreach (var track in Stems.Names)
+        {
+            var target = Path.Combine(directory, $"{track}.{extension}");
+            await using (var stem = await store.OpenReadAsync(SongObjects.Stem(hash, track, extension), cancellationToken))
+            await using (var copy = File.Create(target + ".partial"))
+                await stem.CopyToAsync(copy, cancellationToken);
+            File.Move(target + ".partial", target, overwrite: true);
+        }
+        return song;
+    }
+
+    // "AudioFormatException: <hash>.mp3 is corrupt: ..." -> "song.mp3 is corrupt: ...": the user knows the file by its name.
+    private static string Describe(string? error, string storedName, string userName)
+    {
+        var text = error ?? "the separation failed";
+        var colon = text.IndexOf(": ", StringComparison.Ordinal);
+        if (colon > 0 && !text[..colon].Contains(' ', StringComparison.Ordinal)) text = text[(colon + 2)..];
+        return text.Replace(storedName, userName, StringComparison.Ordinal);
     }
 }

@@ -9,5 +9,8 @@ public sealed record EncodeStems
 
     public required IReadOnlyDictionary<string, StoredObject> Stems { get; init; }
 
+    /// <summary>"mp3" and/or "wav".</summary>
+    public IReadOnlyList<string> Formats { get; init; } = ["mp3"];
+
     public int Attempt { get; init; } = 1;
 }

@@ -11,6 +11,8 @@ public sealed record SeparateStems
 
     public required string Model { get; init; }
 
+    public SeparationRequest Separation { get; init; } = new();
+
     /// <summary>Which try this is, from 1; the separation service reports it back.</summary>
     public int Attempt { get; init; } = 1;
 }

@@ -16,6 +16,11 @@ public sealed record SongUploaded
 
     public Callback? Callback { get; init; }
 
+    public SeparationRequest Separation { get; init; } = new();
+
+    /// <summary>Stem formats to produce: "mp3" (the default) and/or "wav" (lossless, 16-bit).</summary>
+    public IReadOnlyList<string> Formats { get; init; } = ["mp3"];
+
     /// <summary>Where the request came from: "rest", "toWorker", "cli".</summary>
     public string Source { get; init; } = "rest";
 

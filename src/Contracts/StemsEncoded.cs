@@ -7,5 +7,6 @@ public sealed record StemsEncoded
 
     public required string SongHash { get; init; }
 
+    /// <summary>Track -> the MP3 stem (or the WAV when only WAV was asked for).</summary>
     public required IReadOnlyDictionary<string, StoredObject> Stems { get; init; }
 }

@@ -15,8 +15,8 @@ public static class SongObjects
     /// <summary>queue/&lt;songhash&gt;.mp3</summary>
     public static ObjectKey Upload(string songHash) => new(UploadBucket, $"{songHash}.mp3");
 
-    /// <summary>output/&lt;songhash&gt;-&lt;track&gt;.mp3</summary>
-    public static ObjectKey Stem(string songHash, string track) => new(StemBucket, $"{songHash}-{track}.mp3");
+    /// <summary>output/&lt;songhash&gt;-&lt;track&gt;.mp3 (or .wav for lossless stems)</summary>
+    public static ObjectKey Stem(string songHash, string track, string format = "mp3") => new(StemBucket, $"{songHash}-{track}.{format}");
 
     /// <summary>work/&lt;songhash&gt;/&lt;track&gt;.wav: a lossless stem between separation and encoding.</summary>
     public static ObjectKey WorkStem(string songHash, string track) => new(WorkBucket, $"{songHash}/{track}.wav");

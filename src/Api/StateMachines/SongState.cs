@@ -23,6 +23,10 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
 
     public Callback? Callback { get; set; }
 
+    public List<string> Formats { get; set; } = ["mp3"];
+
+    public SeparationRequest Separation { get; set; } = new();
+
     /// <summary>0-100 over the whole journey: separation is most of it.</summary>
     public int Progress { get; set; }
 

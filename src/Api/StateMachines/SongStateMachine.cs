@@ -179,6 +179,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.Model = message.Model;
         saga.Source = message.Source;
         saga.Callback = message.Callback;
+        saga.Formats = [.. message.Formats];
+        saga.Separation = message.Separation;
         saga.CreatedAt = _clock.GetUtcNow();
         Note(saga, "Initial", $"uploaded from {message.Source}");
     }
@@ -252,12 +254,13 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
 
     private static SeparateStems SeparateCommand(SongState saga) => new()
     {
-        SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model, Attempt = saga.SeparationAttempts,
+        SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model,
+        Separation = saga.Separation, Attempt = saga.SeparationAttempts,
     };
 
     private static EncodeStems EncodeCommand(SongState saga) => new()
     {
-        SongId = saga.CorrelationId, SongHash = saga.SongHash, Stems = saga.WorkStems!, Attempt = saga.EncodingAttempts,
+        SongId = saga.CorrelationId, SongHash = saga.SongHash, Stems = saga.WorkStems!, Formats = saga.Formats, Attempt = saga.EncodingAttempts,
     };
 
     private static DeliverWebhook WebhookCommand(SongState saga) => new()

@@ -27,7 +27,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
                 new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = context.CancellationToken },
                 async (stem, cancellationToken) =>
                 {
-                    var key = await EncodeOne(message.SongHash, stem.Key, stem.Value, work.FullName, cancellationToken);
+                    var key = await Produce(message, stem.Key, stem.Value, work.FullName, cancellationToken);
                     lock (encoded) encoded[stem.Key] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
                 });
             logger.LogInformation("encoded {Count} stems of {SongHash}", encoded.Count, message.SongHash);
@@ -42,12 +42,28 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
         }
     }
 
-    private async Task<ObjectKey> EncodeOne(string songHash, string track, StoredObject source, string work, CancellationToken cancellationToken)
+    // Stores the stem in every format asked for; returns the MP3's key (the WAV's when only WAV was asked for).
+    private async Task<ObjectKey> Produce(EncodeStems message, string track, StoredObject source, string work, CancellationToken cancellationToken)
     {
         var wav = Path.Combine(work, track + ".wav");
         await using (var input = await store.OpenReadAsync(new ObjectKey(source.Bucket, source.Name), cancellationToken))
         await using (var file = File.Create(wav))
             await input.CopyToAsync(file, cancellationToken);
+
+        ObjectKey? lossless = null;
+        if (message.Formats.Contains("wav"))
+        {
+            lossless = SongObjects.Stem(message.SongHash, track, "wav");
+            await using var file = File.OpenRead(wav);
+            await store.PutAsync(lossless.Value, file, SongObjects.WavContentType, cancellationToken);
+        }
+        return message.Formats.Contains("mp3") || lossless is null
+            ? await EncodeMp3(message.SongHash, track, wav, work, cancellationToken)
+            : lossless.Value;
+    }
+
+    private async Task<ObjectKey> EncodeMp3(string songHash, string track, string wav, string work, CancellationToken cancellationToken)
+    {
         var audio = await decoder.DecodeAsync(wav, Stems.SampleRate, Stems.Channels, cancellationToken);
 
         var mp3 = Path.Combine(work, track + ".mp3");

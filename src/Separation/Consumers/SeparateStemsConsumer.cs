@@ -21,7 +21,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
         var work = Directory.CreateTempSubdirectory("msaas-separate-");
         try
         {
-            var input = Path.Combine(work.FullName, "song");
+            var input = Path.Combine(work.FullName, message.Upload.Name); // decoder errors name the stored object
             await using (var source = await store.OpenReadAsync(Key(message.Upload), cancellationToken))
             await using (var file = File.Create(input))
                 await source.CopyToAsync(file, cancellationToken);
@@ -33,7 +33,11 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             using (var sink = new WavStemSink(stemsDirectory))
             {
                 await using var progress = new ProgressPublisher(context);
-                await separator.SeparateAsync(mix, sink, new SeparationOptions(), progress, cancellationToken);
+                var options = new SeparationOptions
+                {
+                    Shifts = message.Separation.Shifts, Overlap = message.Separation.Overlap, Normalize = message.Separation.Normalize,
+                };
+                await separator.SeparateAsync(mix, sink, options, progress, cancellationToken);
                 sink.Complete();
             }
 
