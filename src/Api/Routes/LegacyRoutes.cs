@@ -1,0 +1,110 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using MSaaS.Api.Persistence;
+using MSaaS.Api.Uploads;
+using MSaaS.Audio;
+using MSaaS.Notifications;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Routes;
+
+/// <summary>The routes every existing MSaaS client uses (../shared/docs/compat-contract.md), answered as the reference does.</summary>
+public static class LegacyRoutes
+{
+    public const string EnqueuedReason = "Song enqueued for separation";
+
+    public static IEndpointRouteBuilder MapLegacyRoutes(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", () => Results.Content(
+            "<!doctype html><html><head><title>MSaaS</title></head><body><h1>MSaaS</h1><p>Music separation as a service: " +
+            "POST /apiv1/separate, then GET /apiv1/status/{songhash}. API description: <a href=\"/openapi/v1.json\">/openapi/v1.json</a>.</p></body></html>",
+            "text/html")).WithSummary("A small page naming the service (load balancers use it as a health check)").ExcludeFromDescription();
+        // The reference client registers the REST root itself as its webhook.
+        app.MapPost("/", () => Results.Ok()).WithSummary("Accepts anything: the reference client's own webhook target");
+
+        app.MapPost("/apiv1/separate", Separate).WithSummary("Upload a song (JSON with base64, or multipart) for separation")
+            .Produces<SeparateReply>().Produces<ErrorReply>(400).Produces<ErrorReply>(413);
+        // Routing matches "/apiv1/queue/" here as well, with no redirect, as the reference client needs.
+        app.MapGet("/apiv1/queue", Queue).WithSummary("Songs in processing order").Produces<QueueReply>();
+        app.MapGet("/apiv1/track/{songhash}/{track}", Track).WithSummary("Download one stem (MP3)")
+            .Produces(200, contentType: SongObjects.Mp3ContentType).Produces<ErrorReply>(404);
+        app.MapMethods("/apiv1/remove/{songhash}/{track}", ["GET", "DELETE"], Remove).WithSummary("Delete one stem")
+            .Produces<RemoveReply>().Produces<ErrorReply>(404);
+        app.MapMethods("/apiv1/remove/{songhash}", ["GET", "DELETE"], RemoveAll).WithSummary("Delete every stem of a song")
+            .Produces<RemoveReply>().Produces<ErrorReply>(404);
+        return app;
+    }
+
+    public sealed record SeparateReply(string Hash, string Reason, string Model, string? RequestedModel, string Status);
+
+    public sealed record QueueReply(IReadOnlyList<string> Queue);
+
+    public sealed record RemoveReply(string Hash, IReadOnlyList<string> Removed);
+
+    private static async Task<IResult> Separate(HttpRequest request, SongIntake intake, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    {
+        SeparateRequest upload;
+        try
+        {
+            upload = await SeparateRequestReader.ReadAsync(request, options.Value.MaxRequestBytes, cancellationToken);
+        }
+        catch (RequestRefusedException refused)
+        {
+            return Reply.Error(refused.Status, refused.Message);
+        }
+        var model = Models.Resolve(upload.Model);
+        if (model is null)
+            return Reply.Error(400, $"unknown model '{upload.Model}': the demucs models are {string.Join(", ", Models.Names.Order())} (all run as {Models.Default})");
+        if (upload.Callback is { } callback && TargetGuard.Check(callback.Url, options.Value.AllowPrivateCallbacks) is { } refusal)
+            return Reply.Error(400, refusal);
+
+        var hash = await intake.AcceptAsync(upload.Song, model, upload.Callback, "rest", cancellationToken);
+        // 200, not 202: the reference clients print only 200 answers.
+        return Results.Ok(new SeparateReply(hash, EnqueuedReason, model, upload.Model, $"/apiv1/status/{hash}"));
+    }
+
+    private static async Task<IResult> Queue(ISongStateStore songs, CancellationToken cancellationToken)
+    {
+        var inFlight = await songs.QueryAsync(new SongQuery { States = ["Separating", "Encoding", "Notifying"], Limit = 10_000 }, cancellationToken);
+        return Results.Ok(new QueueReply(inFlight.OrderBy(s => s.CreatedAt).Select(s => s.SongHash).ToList()));
+    }
+
+    private static async Task<IResult> Track(string songhash, string track, HttpResponse response, IObjectStore store, CancellationToken cancellationToken)
+    {
+        if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash (56 lower-case hex digits)");
+        Stream stem;
+        try
+        {
+            stem = await store.OpenReadAsync(SongObjects.Stem(songhash, name), cancellationToken);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return Reply.NotFound($"no {name} stem for {songhash}: the song is unknown or not separated yet");
+        }
+        response.Headers.ContentDisposition = $"attachment; filename={name}.mp3";
+        return Results.Stream(stem, SongObjects.Mp3ContentType);
+    }
+
+    private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, CancellationToken cancellationToken)
+    {
+        if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
+        return await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)
+            ? Results.Ok(new RemoveReply(songhash, [name]))
+            : Reply.NotFound($"no {name} stem for {songhash}");
+    }
+
+    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, CancellationToken cancellationToken)
+    {
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
+        var removed = new List<string>();
+        foreach (var track in Stems.Names)
+            foreach (var format in new[] { "mp3", "wav" })
+                if (await store.DeleteAsync(SongObjects.Stem(songhash, track, format), cancellationToken) && !removed.Contains(track))
+                    removed.Add(track);
+        return removed.Count > 0 ? Results.Ok(new RemoveReply(songhash, removed)) : Reply.NotFound($"no stems for {songhash}");
+    }
+}

@@ -1,0 +1,51 @@
+using MSaaS.Api.StateMachines;
+
+namespace MSaaS.Api.Routes;
+
+/// <summary>GET /apiv1/status/{songhash}: where a song is, for clients.</summary>
+public sealed record SongStatus(
+    string Hash,
+    string State,
+    string Stage,
+    int Progress,
+    string Model,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? Deadline,
+    string? Error,
+    int SeparationAttempts,
+    int EncodingAttempts,
+    IReadOnlyDictionary<string, string>? Stems,
+    WebhookOutcome? Webhook,
+    IReadOnlyList<SongTransition> Transitions)
+{
+    public static SongStatus From(SongState song, string trackBase) => new(
+        song.SongHash,
+        song.CurrentState,
+        song.CurrentState switch
+        {
+            "Separating" => "separation",
+            "Encoding" => "encoding",
+            "Notifying" => "webhook",
+            "Failed" => (song.FailedStage ?? "").ToLowerInvariant() switch { "encoding" => "encoding", _ => "separation" },
+            _ => "done",
+        },
+        song.Progress,
+        song.Model,
+        song.CreatedAt,
+        song.UpdatedAt,
+        song.Deadline,
+        song.LastError,
+        song.SeparationAttempts,
+        song.EncodingAttempts,
+        song.Stems is { Count: > 0 } ? song.Stems.Keys.Order().ToDictionary(t => t, t => $"{trackBase}/{song.SongHash}/{t}") : null,
+        song.Webhook,
+        song.History.Where(h => h.What == "entered").ToList());
+}
+
+/// <summary>One line of the support-staff list.</summary>
+public sealed record SongSummary(string Hash, string State, int Progress, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Error, string Source)
+{
+    public static SongSummary From(SongState song) =>
+        new(song.SongHash, song.CurrentState, song.Progress, song.CreatedAt, song.UpdatedAt, song.LastError, song.Source);
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using MSaaS.Api.Persistence;
+using MSaaS.Api.StateMachines;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Routes;
+
+/// <summary>Where a song is: one look (status) or a live stream of changes (server-sent events).</summary>
+public static class StatusRoutes
+{
+    public const string TrackBase = "/apiv1/track";
+
+    public static IEndpointRouteBuilder MapStatusRoutes(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/apiv1/status/{songhash}", Status).WithSummary("State, stage, progress 0-100, timestamps, error and, once ready, the stem URLs")
+            .Produces<SongStatus>().Produces<ErrorReply>(404);
+        app.MapGet("/apiv1/status/{songhash}/events", Events)
+            .WithSummary("Server-sent events: a \"status\" event each time the song changes, until it is completed or failed")
+            .Produces(200, contentType: "text/event-stream").Produces<ErrorReply>(404);
+        return app;
+    }
+
+    private static async Task<IResult> Status(string songhash, ISongStateStore songs, CancellationToken cancellationToken) =>
+        await Find(songhash, songs, cancellationToken) is { } song
+            ? Results.Ok(SongStatus.From(song, TrackBase))
+            : Reply.NotFound($"no song {songhash}");
+
+    private static async Task Events(string songhash, HttpContext http, ISongStateStore songs, IOptions<ApiOptions> options,
+        IOptions<JsonOptions> json, CancellationToken cancellationToken)
+    {
+        if (await Find(songhash, songs, cancellationToken) is null)
+        {
+            await Reply.NotFound($"no song {songhash}").ExecuteAsync(http);
+            return;
+        }
+        http.Response.Headers.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        var lastVersion = -1;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var song = await Find(songhash, songs, cancellationToken);
+                if (song is not null && song.Version != lastVersion)
+                {
+                    lastVersion = song.Version;
+                    var data = JsonSerializer.Serialize(SongStatus.From(song, TrackBase), json.Value.SerializerOptions);
+                    await http.Response.WriteAsync($"event: status\nid: {song.Version}\ndata: {data}\n\n", cancellationToken);
+                    await http.Response.Body.FlushAsync(cancellationToken);
+                    if (song.CurrentState is "Completed" or "Failed") return;
+                }
+                await Task.Delay(options.Value.ProgressInterval, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the client went away
+        }
+    }
+
+    internal static async Task<SongState?> Find(string songhash, ISongStateStore songs, CancellationToken cancellationToken) =>
+        SongHash.IsValid(songhash) ? await songs.LoadAsync(SongHash.Id(songhash), cancellationToken) : null;
+}

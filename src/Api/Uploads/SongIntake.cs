@@ -1,0 +1,28 @@
+using MassTransit;
+using MSaaS.Contracts;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Uploads;
+
+/// <summary>Where every song enters, from REST or the legacy queue: stored first, then announced on the bus.</summary>
+public sealed class SongIntake(IObjectStore store, IPublishEndpoint bus, TimeProvider clock)
+{
+    /// <summary>Stores the song (content-addressed: once) and publishes <see cref="SongUploaded"/>; returns its hash.</summary>
+    public async Task<string> AcceptAsync(byte[] song, string model, Callback? callback, string source, CancellationToken cancellationToken)
+    {
+        var hash = SongHash.Of(song);
+        var key = SongObjects.Upload(hash);
+        if (await store.StatAsync(key, cancellationToken) is null)
+            await store.PutAsync(key, new MemoryStream(song, writable: false), SongObjects.Mp3ContentType, cancellationToken);
+        await AnnounceAsync(hash, new StoredObject { Bucket = key.Bucket, Name = key.Name }, model, callback, source, cancellationToken);
+        return hash;
+    }
+
+    /// <summary>Publishes <see cref="SongUploaded"/> for a song already in storage.</summary>
+    public Task AnnounceAsync(string hash, StoredObject upload, string model, Callback? callback, string source, CancellationToken cancellationToken) =>
+        bus.Publish(new SongUploaded
+        {
+            SongId = SongHash.Id(hash), SongHash = hash, Upload = upload, Model = model, Callback = callback,
+            Source = source, UploadedAt = clock.GetUtcNow(),
+        }, cancellationToken);
+}

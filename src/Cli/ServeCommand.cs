@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using MSaaS.Api;
+using MSaaS.Cli.Hosting;
+
+namespace MSaaS.Cli;
+
+/// <summary>
+/// <c>msaas serve</c>: the embedded mode. The REST API and every stage in one process on the in-memory bus, with
+/// an in-memory saga store and local-directory storage, on http://localhost:5000 unless --urls or
+/// ASPNETCORE_URLS say otherwise.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("serve", "Run MSaaS on this machine: the REST API and every stage in one process (port 5000)")
+        {
+            TreatUnmatchedTokensAsErrors = false, // ASP.NET Core's own switches (--urls, --environment, ...) pass through
+        };
+        var urls = new Option<string?>("--urls") { Description = "Addresses to listen on [default: http://localhost:5000]" };
+        command.Options.Add(urls);
+        command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
+        {
+            var args = result.UnmatchedTokens.ToList();
+            if (result.GetValue(urls) is { } given) args.AddRange(["--urls", given]);
+            await using var app = Build([.. args]);
+            await app.StartAsync(cancellationToken);
+            Console.Error.WriteLine($"MSaaS is listening on {string.Join(", ", app.Urls)} (embedded mode; Ctrl+C stops it)");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await app.StopAsync(CancellationToken.None);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The embedded web host, configured from appsettings, MSAAS_-prefixed environment variables and <paramref name="args"/>.</summary>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Configuration.AddInMemoryCollection(EmbeddedDefaults);
+        builder.Configuration.AddEnvironmentVariables("MSAAS_");
+        builder.Configuration.AddCommandLine(args);
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        builder.Services.AddMsaas(builder.Configuration, MsaasRoles.All);
+        builder.Services.AddMsaasApi(builder.Configuration);
+        var app = builder.Build();
+        app.MapMsaasApi();
+        return app;
+    }
+
+    // One person's own machine: the legacy client registers http://localhost:5000 as its webhook.
+    private static readonly Dictionary<string, string?> EmbeddedDefaults = new()
+    {
+        ["Webhooks:AllowPrivateTargets"] = "true",
+        ["Api:AllowPrivateCallbacks"] = "true",
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:MassTransit"] = "Warning",
+    };
+}
