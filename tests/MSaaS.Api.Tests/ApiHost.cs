@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MSaaS.Api.Persistence;
+using MSaaS.Api.StateMachines;
+using MSaaS.Contracts;
+using MSaaS.Notifications;
+using MSaaS.Notifications.Consumers;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>
+/// The REST API on a real Kestrel on 127.0.0.1, with the saga, the real webhook consumer and stand-ins for the
+/// two audio stages (they move objects as the real ones do, in milliseconds), plus a webhook receiver.
+/// </summary>
+internal sealed class ApiHost : IAsyncDisposable
+{
+    public const string SupportKey = "s3cret-support-key";
+
+    private readonly WebApplication _app;
+    private readonly WebApplication _receiver;
+
+    private ApiHost(WebApplication app, WebApplication receiver, string root)
+    {
+        _app = app;
+        _receiver = receiver;
+        Root = root;
+        Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+    }
+
+    public HttpClient Client { get; }
+
+    public string Root { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Where webhooks go: POST {HookUrl} records the body.</summary>
+    public string HookUrl => _receiver.Urls.First() + "/hook";
+
+    public static ConcurrentQueue<string> Hooks { get; } = new();
+
+    public static ConcurrentDictionary<string, int> Separations { get; } = new();
+
+    public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "msaas-api-" + Guid.NewGuid().ToString("N"));
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Api:SupportApiKey"] = SupportKey,
+            ["Api:AllowPrivateCallbacks"] = "true",
+            ["Api:ProgressInterval"] = "00:00:00.050",
+            ["Webhooks:AllowPrivateTargets"] = "true",
+            ["Webhooks:FirstBackoff"] = "00:00:00.050",
+        });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
+        var store = new LocalObjectStore(root);
+        foreach (var bucket in SongObjects.Buckets) await store.EnsureBucketAsync(bucket);
+        builder.Services.AddSingleton<IObjectStore>(store);
+        builder.Services.AddSingleton<ISongStateStore, InMemorySongStateStore>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
+        builder.Services.AddSingleton<IWebhookClient, WebhookClient>();
+        builder.Services.AddMassTransit(x =>
+        {
+            x.AddSongSaga();
+            x.AddConsumer<StandInSeparator>();
+            x.AddConsumer<StandInEncoder>();
+            x.AddConsumer<DeliverWebhookConsumer>();
+            x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+        });
+        builder.Services.AddMsaasApi(builder.Configuration);
+        var app = builder.Build();
+        app.MapMsaasApi();
+        await app.StartAsync();
+
+        var hooks = WebApplication.CreateBuilder();
+        hooks.WebHost.UseUrls("http://127.0.0.1:0");
+        hooks.Logging.SetMinimumLevel(LogLevel.Warning);
+        var receiver = hooks.Build();
+        receiver.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            Hooks.Enqueue(await reader.ReadToEndAsync());
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        return new ApiHost(app, receiver, root);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _receiver.StopAsync();
+        await _app.DisposeAsync();
+        await _receiver.DisposeAsync();
+        Directory.Delete(Root, recursive: true);
+    }
+
+    /// <summary>Stands in for the separation service: checks the upload is stored, reports progress, stores work stems.</summary>
+    private sealed class StandInSeparator(IObjectStore store) : IConsumer<SeparateStems>
+    {
+        public async Task Consume(ConsumeContext<SeparateStems> context)
+        {
+            var m = context.Message;
+            Separations.AddOrUpdate(m.SongHash, 1, (_, n) => n + 1);
+            await using (var song = await store.OpenReadAsync(new ObjectKey(m.Upload.Bucket, m.Upload.Name)))
+            {
+                var head = new byte[64];
+                var read = await song.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false);
+                if (System.Text.Encoding.ASCII.GetString(head, 0, read).Contains("corrupt", StringComparison.Ordinal))
+                    throw new InvalidDataException($"{m.Upload.Name} is corrupt");
+            }
+            await context.Publish(new SeparationProgressed { SongId = m.SongId, SegmentsDone = 1, SegmentsTotal = 2 });
+            var stems = new Dictionary<string, StoredObject>();
+            foreach (var track in new[] { "drums", "bass", "other", "vocals" })
+            {
+                var key = SongObjects.WorkStem(m.SongHash, track);
+                await store.PutAsync(key, new MemoryStream("RIFF"u8.ToArray()), SongObjects.WavContentType);
+                stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+            }
+            await context.Publish(new SeparationCompleted { SongId = m.SongId, SongHash = m.SongHash, Stems = stems, DurationSeconds = 20 });
+        }
+    }
+
+    /// <summary>Stands in for the encoding service: one small "MP3" per stem under its final name.</summary>
+    private sealed class StandInEncoder(IObjectStore store) : IConsumer<EncodeStems>
+    {
+        public async Task Consume(ConsumeContext<EncodeStems> context)
+        {
+            var m = context.Message;
+            var stems = new Dictionary<string, StoredObject>();
+            foreach (var track in m.Stems.Keys)
+            {
+                var key = SongObjects.Stem(m.SongHash, track);
+                await store.PutAsync(key, new MemoryStream(System.Text.Encoding.ASCII.GetBytes("ID3 " + track)), SongObjects.Mp3ContentType);
+                stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+            }
+            await context.Publish(new StemsEncoded { SongId = m.SongId, SongHash = m.SongHash, Stems = stems });
+        }
+    }
+}
