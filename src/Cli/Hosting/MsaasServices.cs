@@ -3,7 +3,10 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MSaaS.Api.Compat;
 using MSaaS.Api.Persistence;
+using MSaaS.Api.Uploads;
 using MSaaS.Api.StateMachines;
 using MSaaS.Audio;
 using MSaaS.Encoding;
@@ -15,6 +18,7 @@ using MSaaS.Separation.Consumers;
 using MSaaS.Separation.Demucs;
 using MSaaS.Separation.Onnx;
 using MSaaS.Storage;
+using StackExchange.Redis;
 
 namespace MSaaS.Cli.Hosting;
 
@@ -28,12 +32,26 @@ public static class MsaasServices
         services.AddHostedService<BucketInitializer>();
         services.AddSingleton(new FfmpegDecoder());
 
+        // Redis:Configuration set: sagas live in Redis (the distributed profile); otherwise in this process.
+        var redis = configuration["Redis:Configuration"];
+        if (!string.IsNullOrEmpty(redis))
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis + ",abortConnect=false"));
+        var compat = roles.HasFlag(MsaasRoles.Api) && !string.IsNullOrEmpty(redis) && configuration.GetValue<bool>("Compat:Enabled");
+
         if (roles.HasFlag(MsaasRoles.Api))
         {
-            services.AddSingleton<ISongStateStore, InMemorySongStateStore>();
+            if (string.IsNullOrEmpty(redis)) services.AddSingleton<ISongStateStore, InMemorySongStateStore>();
+            else services.AddSingleton<ISongStateStore>(sp => new RedisSongStateStore(sp.GetRequiredService<IConnectionMultiplexer>()));
+            services.TryAddSingleton<SongIntake>();
             services.Configure<PipelineOptions>(configuration.GetSection(PipelineOptions.Section));
             services.Configure<DeadlineWatcherOptions>(configuration.GetSection("Deadlines"));
             services.AddHostedService<DeadlineWatcher>();
+        }
+        if (compat)
+        {
+            services.Configure<CompatOptions>(configuration.GetSection(CompatOptions.Section));
+            services.AddSingleton<LegacyLog>();
+            services.AddHostedService<ToWorkerAdapter>();
         }
         if (roles.HasFlag(MsaasRoles.Separation))
             services.AddSingleton<IStemSeparator>(_ => DemucsSeparator.Open(SeparationSettings(configuration.GetSection("Separation"))));
@@ -52,6 +70,7 @@ public static class MsaasServices
             if (roles.HasFlag(MsaasRoles.Separation)) bus.AddConsumer<SeparateStemsConsumer, SeparateStemsConsumerDefinition>();
             if (roles.HasFlag(MsaasRoles.Encoding)) bus.AddConsumer<EncodeStemsConsumer, EncodeStemsConsumerDefinition>();
             if (roles.HasFlag(MsaasRoles.Notifications)) bus.AddConsumer<DeliverWebhookConsumer>();
+            if (compat) bus.AddConsumer<LegacyLogConsumer>();
             bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
         });
         return services;

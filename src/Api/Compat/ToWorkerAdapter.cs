@@ -1,0 +1,134 @@
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MSaaS.Api.Uploads;
+using MSaaS.Contracts;
+using MSaaS.Notifications;
+using MSaaS.Storage;
+using StackExchange.Redis;
+
+namespace MSaaS.Api.Compat;
+
+/// <summary>
+/// Serves legacy producers that LPUSH work onto "toWorker". Each message is moved atomically (RPOPLPUSH, oldest
+/// first) to this adapter's own processing list and removed from it only once <see cref="SongUploaded"/> is
+/// published, so a crash loses nothing: on start an adapter takes back its own unfinished messages, and those of
+/// any adapter whose heartbeat has expired. A message that cannot be understood is set aside on
+/// "toWorker:dead" with the reason, and logged, never retried for ever.
+/// </summary>
+public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake intake, IObjectStore store, LegacyLog log,
+    IOptions<CompatOptions> options, IOptions<ApiOptions> api, TimeProvider clock, ILogger<ToWorkerAdapter> logger) : BackgroundService
+{
+    // Moves one message from the tail of one list to the tail of another, atomically (the tail is read next).
+    private const string MoveBack = "local v = redis.call('RPOP', KEYS[1]) if v then redis.call('RPUSH', KEYS[2], v) end return v";
+
+    private readonly CompatOptions _options = options.Value;
+    private readonly string _id = options.Value.InstanceId ?? Environment.MachineName;
+    private DateTimeOffset _nextHousekeeping;
+
+    private string Queue => _options.QueueKey;
+    private string Processing(string id) => $"{Queue}:processing:{id}";
+    private string Owner(string id) => $"{Queue}:owner:{id}";
+    private string Owners => $"{Queue}:owners";
+    public string DeadLetters => $"{Queue}:dead";
+
+    private IDatabase Db => redis.GetDatabase();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        logger.LogInformation("reading {Queue} as {Id}", Queue, _id);
+        await Requeue(_id); // this adapter's own unfinished messages, from before a crash or restart
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!await PollOnce(stoppingToken)) await Task.Delay(_options.PollInterval, clock, stoppingToken);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                logger.LogWarning("the legacy Redis is unavailable ({Message}); trying again", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), clock, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Takes and handles one message; false when the queue was empty.</summary>
+    public async Task<bool> PollOnce(CancellationToken cancellationToken)
+    {
+        if (clock.GetUtcNow() >= _nextHousekeeping) await Housekeeping();
+        var message = await Db.ListRightPopLeftPushAsync(Queue, Processing(_id));
+        if (message.IsNull) return false;
+        await Handle(message!, cancellationToken);
+        return true;
+    }
+
+    private async Task Handle(string message, CancellationToken cancellationToken)
+    {
+        LegacyRequest request;
+        try
+        {
+            request = LegacyRequest.Parse(message);
+        }
+        catch (FormatException e)
+        {
+            await SetAside(message, e.Message);
+            return;
+        }
+        if (Models.Resolve(request.Model) is not { } model)
+        {
+            await SetAside(message, $"unknown model '{request.Model}'");
+            return;
+        }
+        if (request.Callback is { } callback && TargetGuard.Check(callback.Url, api.Value.AllowPrivateCallbacks) is { } refusal)
+        {
+            await SetAside(message, refusal);
+            return;
+        }
+        if (await store.StatAsync(new ObjectKey(request.Upload.Bucket, request.Upload.Name), cancellationToken) is null)
+        {
+            await SetAside(message, $"the song {request.Upload} does not exist");
+            return;
+        }
+        if (request.OutputBucket is { } output && output != SongObjects.StemBucket)
+            await log.WriteAsync("worker", "info", $"song {request.SongHash}: output_bucket {output} ignored, stems go to {SongObjects.StemBucket}");
+
+        // Only once the bus has the song may the message leave the processing list.
+        await intake.AnnounceAsync(request.SongHash, request.Upload, model, request.Callback, "toWorker", cancellationToken);
+        await Db.ListRemoveAsync(Processing(_id), message, 1);
+        await log.WriteAsync("worker", "info", $"song {request.SongHash} accepted from {Queue}");
+    }
+
+    private async Task SetAside(string message, string reason)
+    {
+        logger.LogWarning("setting aside a {Queue} message: {Reason}", Queue, reason);
+        var record = JsonSerializer.Serialize(new { message, reason, at = clock.GetUtcNow() });
+        var transaction = Db.CreateTransaction();
+        _ = transaction.ListLeftPushAsync(DeadLetters, record);
+        _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
+        await transaction.ExecuteAsync();
+        await log.WriteAsync("worker", "error", $"{Queue} message set aside on {DeadLetters}: {reason}");
+    }
+
+    // Heartbeat, and recovery of the messages of adapters that died.
+    private async Task Housekeeping()
+    {
+        _nextHousekeeping = clock.GetUtcNow() + _options.OwnerTimeout / 3;
+        await Db.StringSetAsync(Owner(_id), clock.GetUtcNow().ToString("O"), _options.OwnerTimeout);
+        await Db.SetAddAsync(Owners, _id);
+        foreach (var other in await Db.SetMembersAsync(Owners))
+        {
+            if (other == _id || await Db.KeyExistsAsync(Owner(other!))) continue;
+            var moved = await Requeue(other!);
+            await Db.SetRemoveAsync(Owners, other);
+            if (moved > 0) logger.LogWarning("took back {Count} unfinished messages of adapter {Id}", moved, (string?)other);
+        }
+    }
+
+    private async Task<int> Requeue(string id)
+    {
+        var moved = 0;
+        while (!(await Db.ScriptEvaluateAsync(MoveBack, [Processing(id), Queue])).IsNull) moved++;
+        return moved;
+    }
+}
