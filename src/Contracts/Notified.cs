@@ -5,6 +5,9 @@ public sealed record Notified
 {
     public required Guid SongId { get; init; }
 
+    /// <summary>The webhook that was called.</summary>
+    public string? Url { get; init; }
+
     public required bool Delivered { get; init; }
 
     public int Attempts { get; init; }

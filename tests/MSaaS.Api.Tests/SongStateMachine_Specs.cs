@@ -36,12 +36,12 @@ public class SongStateMachine_Specs
         var webhook = (await Eventually(() => saga.PublishedFor<DeliverWebhook>(id, m => m.SongId))).Single();
         Assert.Equal(Hook, webhook.Callback);
 
-        await saga.Publish(new Notified { SongId = id, Delivered = true, Attempts = 1, StatusCode = 200 });
+        await saga.Publish(new Notified { SongId = id, Url = Hook.Url, Delivered = true, Attempts = 1, StatusCode = 200 });
         var done = await saga.WaitFor(id, "Completed");
 
         Assert.Equal(100, done.Progress);
         Assert.Null(done.Deadline);
-        Assert.Equal((true, 200), (done.Webhook!.Delivered, done.Webhook.StatusCode));
+        Assert.Equal((Hook.Url, true, 200), (done.Webhooks.Single().Url, done.Webhooks[0].Delivered, done.Webhooks[0].StatusCode));
         Assert.Equal(["Initial", "Separating", "Encoding", "Notifying", "Completed"],
             done.History.Where(h => h.What == "entered").Select(h => h.State));
         Assert.Equal(4, done.Stems!.Count);
@@ -131,8 +131,8 @@ public class SongStateMachine_Specs
         await saga.Publish(new Notified { SongId = upload.SongId, Delivered = false, Attempts = 5, StatusCode = 503, Error = "503 Service Unavailable" });
 
         var done = await saga.WaitFor(upload.SongId, "Completed");
-        Assert.False(done.Webhook!.Delivered);
-        Assert.Equal(5, done.Webhook.Attempts);
+        Assert.False(done.Webhooks.Single().Delivered);
+        Assert.Equal(5, done.Webhooks[0].Attempts);
     }
 
     [Fact]
@@ -200,6 +200,32 @@ public class SongStateMachine_Specs
         await saga.WaitFor(upload.SongId, "Notifying");
         Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
         Assert.Equal(Hook, (await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId))).Single().Callback);
+    }
+
+    [Fact]
+    public async Task Should_call_the_webhook_of_every_client_that_sent_the_song_in_flight()
+    {
+        await using var saga = await SagaHarness.Start();
+        var other = new Callback { Url = "http://other.example/hook", Data = "\"theirs\"" };
+        var upload = SagaHarness.Upload(NewHash(), Hook);
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(upload with { Callback = other, Source = "toWorker" });
+        await saga.Publish(upload); // the same client again: one webhook, not two
+        await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
+
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        var hooks = await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2);
+        Assert.Equal([Hook, other], hooks.Select(h => h.Callback));
+        Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
+
+        await saga.Publish(new Notified { SongId = upload.SongId, Url = Hook.Url, Delivered = true, Attempts = 1 });
+        await saga.WaitFor(upload.SongId, "Notifying", s => s.PendingWebhooks == 1);
+        await saga.Publish(new Notified { SongId = upload.SongId, Url = other.Url, Delivered = false, Attempts = 5, Error = "503" });
+        var done = await saga.WaitFor(upload.SongId, "Completed");
+        Assert.Equal([true, false], done.Webhooks.Select(w => w.Delivered));
     }
 
     [Fact]

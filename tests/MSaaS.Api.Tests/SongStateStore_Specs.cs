@@ -19,7 +19,7 @@ public abstract class SongStateStore_Specs
         CurrentState = state,
         SongHash = Guid.NewGuid().ToString("N"),
         Upload = new StoredObject { Bucket = "queue", Name = "x.mp3" },
-        Callback = new Callback { Url = "http://h/", Data = """{"a":[1,2]}""" },
+        Callbacks = [new Callback { Url = "http://h/", Data = """{"a":[1,2]}""" }],
         UpdatedAt = updated ?? T0,
         CreatedAt = T0,
         Deadline = deadline,
@@ -37,7 +37,7 @@ public abstract class SongStateStore_Specs
         Assert.NotNull(loaded);
         Assert.Equal(1, loaded.Version);
         Assert.Equal(song.SongHash, loaded.SongHash);
-        Assert.Equal(song.Callback, loaded.Callback);
+        Assert.Equal(song.Callbacks, loaded.Callbacks);
         Assert.Equal(song.History, loaded.History);
     }
 

@@ -16,7 +16,7 @@ public sealed record SongStatus(
     int SeparationAttempts,
     int EncodingAttempts,
     IReadOnlyDictionary<string, string>? Stems,
-    WebhookOutcome? Webhook,
+    IReadOnlyList<WebhookOutcome> Webhooks,
     IReadOnlyList<SongTransition> Transitions)
 {
     public static SongStatus From(SongState song, string trackBase) => new(
@@ -39,7 +39,7 @@ public sealed record SongStatus(
         song.SeparationAttempts,
         song.EncodingAttempts,
         song.Stems is { Count: > 0 } ? song.Stems.Keys.Order().ToDictionary(t => t, t => $"{trackBase}/{song.SongHash}/{t}") : null,
-        song.Webhook,
+        song.Webhooks,
         song.History.Where(h => h.What == "entered").ToList());
 }
 

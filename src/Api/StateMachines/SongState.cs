@@ -21,7 +21,11 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
 
     public string Source { get; set; } = "";
 
-    public Callback? Callback { get; set; }
+    /// <summary>Every webhook registered for the song: the first upload's and those of duplicates.</summary>
+    public List<Callback> Callbacks { get; set; } = [];
+
+    /// <summary>Webhook deliveries asked for and not yet answered.</summary>
+    public int PendingWebhooks { get; set; }
 
     public List<string> Formats { get; set; } = ["mp3"];
 
@@ -50,7 +54,7 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
     /// <summary>The stage a failed song failed in, for a retry to resume from.</summary>
     public string? FailedStage { get; set; }
 
-    public WebhookOutcome? Webhook { get; set; }
+    public List<WebhookOutcome> Webhooks { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; set; }
 
@@ -62,5 +66,5 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
 /// <summary>One entry of a song's history: a state entered, or something that happened within one.</summary>
 public sealed record SongTransition(DateTimeOffset At, string State, string What);
 
-/// <summary>How the webhook went.</summary>
-public sealed record WebhookOutcome(bool Delivered, int Attempts, int? StatusCode, string? Error);
+/// <summary>How one webhook delivery went.</summary>
+public sealed record WebhookOutcome(string? Url, bool Delivered, int Attempts, int? StatusCode, string? Error);

@@ -68,10 +68,9 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         During(Encoding,
             When(Encoded)
                 .Then(c => OnEncoded(c.Saga, c.Message))
-                .IfElse(c => c.Saga.Callback is not null,
+                .IfElse(c => c.Saga.Callbacks.Count > 0,
                     notify => notify
-                        .Then(c => Await(c.Saga, _options.NotifyTimeout))
-                        .Publish(c => WebhookCommand(c.Saga))
+                        .ThenAsync(c => Notify(c, c.Saga.Callbacks))
                         .TransitionTo(Notifying),
                     done => done
                         .Then(c => Finish(c.Saga))
@@ -91,34 +90,38 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         // The stems are done whatever the webhook does: its failure is recorded, never the song's.
         During(Notifying,
             When(WebhookDone)
-                .Then(c => c.Saga.Webhook = new WebhookOutcome(c.Message.Delivered, c.Message.Attempts, c.Message.StatusCode, c.Message.Error))
-                .Then(c => Finish(c.Saga))
-                .TransitionTo(Completed),
+                .Then(c => Answered(c.Saga, new WebhookOutcome(c.Message.Url, c.Message.Delivered, c.Message.Attempts, c.Message.StatusCode, c.Message.Error)))
+                .If(c => c.Saga.PendingWebhooks == 0, done => done.Then(c => Finish(c.Saga)).TransitionTo(Completed)),
             When(WebhookFaulted)
-                .Then(c => c.Saga.Webhook = new WebhookOutcome(false, 0, null, FaultText(c.Message)))
-                .Then(c => Finish(c.Saga))
-                .TransitionTo(Completed),
+                .Then(c => Answered(c.Saga, new WebhookOutcome(c.Message.Message.Callback.Url, false, 0, null, FaultText(c.Message))))
+                .If(c => c.Saga.PendingWebhooks == 0, done => done.Then(c => Finish(c.Saga)).TransitionTo(Completed)),
             When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Notifying)))
-                .Then(c => c.Saga.Webhook = new WebhookOutcome(false, 0, null, "the webhook stage timed out"))
+                .Then(c => Answered(c.Saga, new WebhookOutcome(null, false, 0, null, $"{c.Saga.PendingWebhooks} webhook(s) unanswered when the stage timed out"), all: true))
                 .Then(c => Finish(c.Saga))
                 .TransitionTo(Completed));
 
-        // A duplicate of a song in flight joins it; of a finished song, it is served at once (and told, if it asks).
-        During(Separating, Encoding, Notifying,
-            When(Uploaded).Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source} joined the song in flight")));
+        // A duplicate of a song in flight joins it (its webhook is called with the others'); a duplicate of a
+        // finished song is served at once, and told so if it asks.
+        During(Separating, Encoding,
+            When(Uploaded)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source} joined the song in flight"))
+                .Then(c => Register(c.Saga, c.Message.Callback)));
+        During(Notifying,
+            When(Uploaded)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source} joined the song in flight"))
+                .If(c => Register(c.Saga, c.Message.Callback), notify => notify.ThenAsync(c => Notify(c, [c.Message.Callback!]))));
         During(Completed,
             When(Uploaded)
                 .Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source}: stems already there"))
                 .If(c => c.Message.Callback is not null,
                     notify => notify
-                        .Then(c => c.Saga.Callback = c.Message.Callback)
-                        .Then(c => Await(c.Saga, _options.NotifyTimeout))
-                        .Publish(c => WebhookCommand(c.Saga))
+                        .Then(c => Register(c.Saga, c.Message.Callback))
+                        .ThenAsync(c => Notify(c, [c.Message.Callback!]))
                         .TransitionTo(Notifying)));
         During(Failed,
             When(Uploaded)
                 .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: retrying"))
-                .Then(c => c.Saga.Callback = c.Message.Callback ?? c.Saga.Callback)
+                .Then(c => Register(c.Saga, c.Message.Callback))
                 .Then(c => ResetAttempts(c.Saga))
                 .Then(c => StartSeparation(c.Saga))
                 .Publish(c => SeparateCommand(c.Saga))
@@ -178,7 +181,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.Upload = message.Upload;
         saga.Model = message.Model;
         saga.Source = message.Source;
-        saga.Callback = message.Callback;
+        Register(saga, message.Callback);
         saga.Formats = [.. message.Formats];
         saga.Separation = message.Separation;
         saga.CreatedAt = _clock.GetUtcNow();
@@ -263,10 +266,29 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         SongId = saga.CorrelationId, SongHash = saga.SongHash, Stems = saga.WorkStems!, Formats = saga.Formats, Attempt = saga.EncodingAttempts,
     };
 
-    private static DeliverWebhook WebhookCommand(SongState saga) => new()
+    // Adds a webhook not yet registered; true when it was new.
+    private static bool Register(SongState saga, Callback? callback)
     {
-        SongId = saga.CorrelationId, SongHash = saga.SongHash, Callback = saga.Callback!,
-    };
+        if (callback is null || saga.Callbacks.Contains(callback)) return false;
+        saga.Callbacks.Add(callback);
+        return true;
+    }
+
+    private async Task Notify(BehaviorContext<SongState> context, IEnumerable<Callback> callbacks)
+    {
+        foreach (var callback in callbacks)
+        {
+            await context.Publish(new DeliverWebhook { SongId = context.Saga.CorrelationId, SongHash = context.Saga.SongHash, Callback = callback });
+            context.Saga.PendingWebhooks++;
+        }
+        Await(context.Saga, _options.NotifyTimeout);
+    }
+
+    private static void Answered(SongState saga, WebhookOutcome outcome, bool all = false)
+    {
+        saga.Webhooks.Add(outcome);
+        saga.PendingWebhooks = all ? 0 : Math.Max(0, saga.PendingWebhooks - 1);
+    }
 
     private static string FaultText<T>(Fault<T> fault) =>
         fault.Exceptions.FirstOrDefault() is { } e ? $"{e.ExceptionType.Split('.')[^1]}: {e.Message}" : "the stage failed";

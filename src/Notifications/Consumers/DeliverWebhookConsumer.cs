@@ -14,7 +14,7 @@ public sealed class DeliverWebhookConsumer(IWebhookClient client, ILogger<Delive
             logger.LogWarning("webhook for {SongHash} not delivered after {Attempts} attempts: {Error}", context.Message.SongHash, result.Attempts, result.Error);
         await context.Publish(new Notified
         {
-            SongId = context.Message.SongId, Delivered = result.Delivered, Attempts = result.Attempts,
+            SongId = context.Message.SongId, Url = context.Message.Callback.Url, Delivered = result.Delivered, Attempts = result.Attempts,
             StatusCode = result.StatusCode, Error = result.Error,
         }, context.CancellationToken);
     }
