@@ -42,5 +42,26 @@ public sealed class RedisSagaRepository_Specs : IDisposable
         Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
     }
 
+    [Fact]
+    public async Task Should_delete_the_song_from_redis_when_its_saga_is_finalised()
+    {
+        var store = NewStore();
+        await using var saga = await SagaHarness.Start(store: store);
+        var upload = SagaHarness.Upload(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(28)));
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        var stems = new Dictionary<string, StoredObject> { ["drums"] = new() { Bucket = "work", Name = "d.wav" } };
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
+        await saga.WaitFor(upload.SongId, "Completed");
+
+        await saga.Publish(new SongRemoved { SongId = upload.SongId, SongHash = upload.SongHash });
+
+        for (var i = 0; i < 200 && await store.LoadAsync(upload.SongId) is not null; i++) await Task.Delay(25);
+        Assert.Null(await store.LoadAsync(upload.SongId));
+        Assert.DoesNotContain(upload.SongId, await store.OverdueAsync(DateTimeOffset.MaxValue, 1000));
+    }
+
     public void Dispose() => _redis.Dispose();
 }

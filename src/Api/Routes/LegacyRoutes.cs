@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using MassTransit;
 using Microsoft.Extensions.Options;
+using MSaaS.Contracts;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.Uploads;
 using MSaaS.Audio;
@@ -97,7 +99,7 @@ public static class LegacyRoutes
             : Reply.NotFound($"no {name} stem for {songhash}");
     }
 
-    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, IPublishEndpoint bus, CancellationToken cancellationToken)
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
         var removed = new List<string>();
@@ -105,6 +107,8 @@ public static class LegacyRoutes
             foreach (var format in new[] { "mp3", "wav" })
                 if (await store.DeleteAsync(SongObjects.Stem(songhash, track, format), cancellationToken) && !removed.Contains(track))
                     removed.Add(track);
-        return removed.Count > 0 ? Results.Ok(new RemoveReply(songhash, removed)) : Reply.NotFound($"no stems for {songhash}");
+        if (removed.Count == 0) return Reply.NotFound($"no stems for {songhash}");
+        await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
+        return Results.Ok(new RemoveReply(songhash, removed));
     }
 }

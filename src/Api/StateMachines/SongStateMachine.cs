@@ -32,6 +32,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         Event(() => WebhookDone, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => TimedOut, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Retry, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Removed, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => SeparationFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => EncodingFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => WebhookFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
@@ -139,12 +140,17 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                         .Publish(c => SeparateCommand(c.Saga))
                         .TransitionTo(Separating)));
 
+        // A song whose stems were all deleted is forgotten: the saga ends and its record is deleted.
+        During(Completed, Failed, When(Removed).Finalize());
+        SetCompletedWhenFinalized();
+
         // Late answers from an attempt that was given up on, or a stage's events after the song moved on.
         IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Separated, SeparationFaulted);
         IgnoreIn([Separating, Notifying, Completed, Failed], Encoded, EncodingFaulted);
         IgnoreIn([Separating, Encoding, Completed, Failed], WebhookDone, WebhookFaulted);
         IgnoreIn([Completed, Failed], TimedOut);
         IgnoreIn([Separating, Encoding, Notifying, Completed], Retry);
+        IgnoreIn([Separating, Encoding, Notifying], Removed);
     }
 
     public State Separating { get; private set; } = null!;
@@ -160,6 +166,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     public Event<Notified> WebhookDone { get; private set; } = null!;
     public Event<StageTimedOut> TimedOut { get; private set; } = null!;
     public Event<RetrySong> Retry { get; private set; } = null!;
+    public Event<SongRemoved> Removed { get; private set; } = null!;
     public Event<Fault<SeparateStems>> SeparationFaulted { get; private set; } = null!;
     public Event<Fault<EncodeStems>> EncodingFaulted { get; private set; } = null!;
     public Event<Fault<DeliverWebhook>> WebhookFaulted { get; private set; } = null!;

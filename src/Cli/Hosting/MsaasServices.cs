@@ -69,7 +69,7 @@ public static class MsaasServices
             if (roles.HasFlag(MsaasRoles.Api)) bus.AddSongSaga();
             if (roles.HasFlag(MsaasRoles.Separation)) bus.AddConsumer<SeparateStemsConsumer, SeparateStemsConsumerDefinition>();
             if (roles.HasFlag(MsaasRoles.Encoding)) bus.AddConsumer<EncodeStemsConsumer, EncodeStemsConsumerDefinition>();
-            if (roles.HasFlag(MsaasRoles.Notifications)) bus.AddConsumer<DeliverWebhookConsumer>();
+            if (roles.HasFlag(MsaasRoles.Notifications)) bus.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
             if (compat) bus.AddConsumer<LegacyLogConsumer>();
             bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
         });
