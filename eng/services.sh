@@ -2,15 +2,18 @@
 # Starts and stops the servers MSaaS talks to, on 127.0.0.1 only, for development and tests:
 #   s3     an S3 server (s3rver from npm, pinned by eng/s3rver/package-lock.json; MinIO is in no registry here)
 #   redis  Redis (Debian's redis-server), append-only so a restart keeps the sagas
+#   rabbitmq  RabbitMQ (Debian's rabbitmq-server), its own node on 127.0.0.1 (about 20 s to start)
 # Usage: eng/services.sh up|down|status|env
 # State (data, logs, pids) lives in $MSAAS_SERVICES_DIR (default: ~/.cache/msaas/services).
-# `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY, MSAAS_REDIS.
+# `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY, MSAAS_REDIS,
+# MSAAS_RABBITMQ_PORT. `up` starts all three; `up s3 redis` only those; `restart redis` for fault tests.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache="${MSAAS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/msaas}"
 state="${MSAAS_SERVICES_DIR:-$cache/services}"
 S3_PORT="${MSAAS_S3_PORT:-9000}"
 REDIS_PORT="${MSAAS_REDIS_PORT:-6379}"
+RABBIT_PORT="${MSAAS_RABBITMQ_PORT:-5672}"
 say() { printf 'services: %s\n' "$*" >&2; }
 
 running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
@@ -63,11 +66,36 @@ redis_up() {
   say "redis up on 127.0.0.1:$REDIS_PORT"
 }
 
+rabbitmq_up() {
+  running rabbitmq && return 0
+  if ! command -v rabbitmq-server >/dev/null && [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    say "installing rabbitmq-server (Debian package)"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+  fi
+  local base="$state/rabbitmq"
+  mkdir -p "$base/mnesia" "$base/log"
+  : > "$base/enabled_plugins"
+  chown -R rabbitmq:rabbitmq "$base" 2>/dev/null || true
+  # Its own node, on loopback only, with every file under the state directory (the Debian service stays off).
+  ( export RABBITMQ_NODENAME="msaas@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT" \
+      RABBITMQ_DIST_PORT=$((RABBIT_PORT + 20000)) ERL_EPMD_ADDRESS=127.0.0.1 \
+      RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
+      RABBITMQ_FEATURE_FLAGS_FILE="$base/feature_flags" RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" \
+      RABBITMQ_PID_FILE="$base/pid" HOME="$base"
+    setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$state/rabbitmq.log" 2>&1 < /dev/null & echo $! >"$state/rabbitmq.pid" )
+  wait_port rabbitmq "$RABBIT_PORT" 60
+  say "rabbitmq up on 127.0.0.1:$RABBIT_PORT"
+}
+
 stop() {
   if running "$1"; then
-    kill "$(cat "$state/$1.pid")" 2>/dev/null || true
-    for _ in $(seq 1 50); do running "$1" || break; sleep 0.1; done
-    running "$1" && kill -9 "$(cat "$state/$1.pid")" 2>/dev/null || true
+    # Each server was started in a session of its own: stop its whole process group (RabbitMQ's Erlang VM too).
+    local pid; pid=$(cat "$state/$1.pid")
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do running "$1" || break; sleep 0.1; done
+    running "$1" && kill -9 -- "-$pid" 2>/dev/null || true
     say "$1 stopped"
   fi
   rm -f "$state/$1.pid"
@@ -75,15 +103,24 @@ stop() {
 
 mkdir -p "$state"
 case "${1:-status}" in
-  up) s3_up; redis_up ;;
-  down) stop s3; stop redis; rm -rf "$state/s3-data" "$state/redis-data" ;;
+  up)
+    shift || true
+    for s in "${@:-s3 redis rabbitmq}"; do for one in $s; do "${one}_up"; done; done ;;
+  restart)
+    shift
+    for s in "$@"; do stop "$s"; "${s}_up"; done ;;
+  down)
+    stop s3; stop redis; stop rabbitmq
+    pkill -f "epmd.*-address 127.0.0.1" 2>/dev/null || true
+    rm -rf "$state/s3-data" "$state/redis-data" "$state/rabbitmq" ;;
   status)
-    for s in s3 redis; do
+    for s in s3 redis rabbitmq; do
       if running $s; then echo "$s: up (pid $(cat "$state/$s.pid"))"; else echo "$s: down"; fi
     done ;;
   env)
     echo "export MSAAS_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
     echo "export MSAAS_S3_ACCESS_KEY=S3RVER MSAAS_S3_SECRET_KEY=S3RVER"
-    echo "export MSAAS_REDIS=127.0.0.1:$REDIS_PORT" ;;
+    echo "export MSAAS_REDIS=127.0.0.1:$REDIS_PORT"
+    echo "export MSAAS_RABBITMQ_PORT=$RABBIT_PORT" ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
 esac

@@ -10,6 +10,7 @@ public static class MsaasCommand
         {
             SeparateCommand.Create(),
             ServeCommand.Create(),
+            RunCommand.Create(),
             BenchCommand.Create(),
         };
 }

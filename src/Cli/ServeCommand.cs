@@ -1,7 +1,5 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using MSaaS.Api;
 using MSaaS.Cli.Hosting;
 
 namespace MSaaS.Cli;
@@ -42,19 +40,8 @@ internal static class ServeCommand
     }
 
     /// <summary>The embedded web host, configured from appsettings, MSAAS_-prefixed environment variables and <paramref name="args"/>.</summary>
-    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.Configuration.AddInMemoryCollection(EmbeddedDefaults);
-        builder.Configuration.AddEnvironmentVariables("MSAAS_");
-        builder.Configuration.AddCommandLine(args);
-        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
-        builder.Services.AddMsaas(builder.Configuration, MsaasRoles.All);
-        builder.Services.AddMsaasApi(builder.Configuration);
-        var app = builder.Build();
-        app.MapMsaasApi();
-        return app;
-    }
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null) =>
+        MsaasWebHost.Build(MsaasRoles.All, args, EmbeddedDefaults, overrides);
 
     // One person's own machine: the legacy client registers http://localhost:5000 as its webhook.
     private static readonly Dictionary<string, string?> EmbeddedDefaults = new()

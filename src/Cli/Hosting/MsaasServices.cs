@@ -71,7 +71,30 @@ public static class MsaasServices
             if (roles.HasFlag(MsaasRoles.Encoding)) bus.AddConsumer<EncodeStemsConsumer, EncodeStemsConsumerDefinition>();
             if (roles.HasFlag(MsaasRoles.Notifications)) bus.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
             if (compat) bus.AddConsumer<LegacyLogConsumer>();
-            bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
+            if (string.Equals(configuration["Bus:Transport"], "rabbitmq", StringComparison.OrdinalIgnoreCase))
+            {
+                var rabbit = configuration.GetSection("RabbitMq");
+                bus.UsingRabbitMq((context, transport) =>
+                {
+                    // Durable queues and persistent messages are MassTransit's defaults on RabbitMQ; a message is
+                    // acknowledged only after its consumer (and the saga's store) finished.
+                    transport.Host(rabbit["Host"] ?? "localhost", rabbit.GetValue<ushort?>("Port") ?? 5672, rabbit["VirtualHost"] ?? "/", h =>
+                    {
+                        h.Username(rabbit["Username"] ?? "guest");
+                        h.Password(rabbit["Password"] ?? "guest");
+                    });
+                    transport.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
+            }
+        });
+        services.Configure<MassTransitHostOptions>(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(50);
         });
         return services;
     }
