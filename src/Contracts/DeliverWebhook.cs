@@ -8,4 +8,7 @@ public sealed record DeliverWebhook
     public required string SongHash { get; init; }
 
     public required Callback Callback { get; init; }
+
+    /// <summary>Identifies this delivery: a redelivered command carries the same id and is not called twice.</summary>
+    public Guid DeliveryId { get; init; } = Guid.NewGuid();
 }

@@ -69,6 +69,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
         builder.Services.AddSingleton<IWebhookClient, WebhookClient>();
+        builder.Services.AddSingleton<IDeliveryLedger, InMemoryDeliveryLedger>();
         builder.Services.AddMassTransit(x =>
         {
             x.AddSongSaga();

@@ -61,6 +61,8 @@ public static class MsaasServices
         {
             services.Configure<WebhookOptions>(configuration.GetSection(WebhookOptions.Section));
             services.AddSingleton<IWebhookClient, WebhookClient>();
+            if (string.IsNullOrEmpty(redis)) services.AddSingleton<IDeliveryLedger, InMemoryDeliveryLedger>();
+            else services.AddSingleton<IDeliveryLedger>(sp => new RedisDeliveryLedger(sp.GetRequiredService<IConnectionMultiplexer>()));
         }
 
         services.AddMassTransit(bus =>

@@ -5,11 +5,22 @@ using MSaaS.Contracts;
 namespace MSaaS.Notifications.Consumers;
 
 /// <summary>Calls the client's webhook for a finished song and reports how it went.</summary>
-public sealed class DeliverWebhookConsumer(IWebhookClient client, ILogger<DeliverWebhookConsumer> logger) : IConsumer<DeliverWebhook>
+public sealed class DeliverWebhookConsumer(IWebhookClient client, IDeliveryLedger ledger, ILogger<DeliverWebhookConsumer> logger)
+    : IConsumer<DeliverWebhook>
 {
     public async Task Consume(ConsumeContext<DeliverWebhook> context)
     {
-        var result = await client.DeliverAsync(context.Message.Callback, context.CancellationToken);
+        WebhookResult result;
+        if (await ledger.WasDeliveredAsync(context.Message.DeliveryId))
+        {
+            logger.LogInformation("webhook {DeliveryId} for {SongHash} was delivered before; not calling again", context.Message.DeliveryId, context.Message.SongHash);
+            result = new WebhookResult(true, 0, null, null);
+        }
+        else
+        {
+            result = await client.DeliverAsync(context.Message.Callback, context.CancellationToken);
+            if (result.Delivered) await ledger.MarkDeliveredAsync(context.Message.DeliveryId);
+        }
         if (!result.Delivered)
             logger.LogWarning("webhook for {SongHash} not delivered after {Attempts} attempts: {Error}", context.Message.SongHash, result.Attempts, result.Error);
         await context.Publish(new Notified
