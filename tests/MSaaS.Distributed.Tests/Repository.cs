@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace MSaaS.Distributed.Tests;
+
+/// <summary>Paths of this checkout, and its eng/services.sh.</summary>
+internal static class Repository
+{
+    public static string Root { get; } = Locate();
+
+    /// <summary>The Release build of the msaas command that ./msaas test builds first.</summary>
+    public static string Cli
+    {
+        get
+        {
+            var path = Path.Combine(Root, "artifacts", "cli", "msaas");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run the tests with ./msaas test, which builds it");
+        }
+    }
+
+    public static string Shared(params string[] parts) => Path.GetFullPath(Path.Combine([Root, "..", "shared", .. parts]));
+
+    /// <summary>Runs eng/services.sh (restart redis, ...), failing the test if it fails.</summary>
+    public static async Task Services(params string[] args)
+    {
+        var info = new ProcessStartInfo(Path.Combine(Root, "eng", "services.sh")) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"services.sh {string.Join(' ', args)} failed: {await errors}");
+    }
+
+    public static string Require(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{variable} is not set: run the tests with ./msaas test (it starts RabbitMQ, Redis and S3)");
+
+    private static string Locate()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("no MSaaS.sln above the test binaries");
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace MSaaS.Distributed.Tests;
+
+/// <summary>One `msaas run &lt;service&gt;` process of the distributed mode, with its output in a log file.</summary>
+internal sealed class ServiceProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private ServiceProcess(string name, Process process, string log, int port)
+    {
+        Name = name;
+        _process = process;
+        Log = log;
+        Port = port;
+    }
+
+    public string Name { get; }
+
+    public string Log { get; }
+
+    public int Port { get; }
+
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    public bool Running => !_process.HasExited;
+
+    public static ServiceProcess Start(string name, string role, IReadOnlyDictionary<string, string> environment, string logDirectory)
+    {
+        var port = FreePort();
+        var log = Path.Combine(logDirectory, name + ".log");
+        var info = new ProcessStartInfo("bash")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = false,
+        };
+        // exec: the shell becomes the service, so a signal reaches the service itself.
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"exec \"$0\" run {role} --urls http://127.0.0.1:{port} >>\"$1\" 2>&1");
+        info.ArgumentList.Add(Repository.Cli);
+        info.ArgumentList.Add(log);
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        return new ServiceProcess(name, Process.Start(info)!, log, port);
+    }
+
+    /// <summary>SIGKILL: no chance to finish or hand anything back.</summary>
+    public void Kill() => _process.Kill();
+
+    /// <summary>SIGTERM and wait: a graceful stop.</summary>
+    public async Task StopAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill();
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
