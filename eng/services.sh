@@ -6,7 +6,8 @@
 # Usage: eng/services.sh up|down|status|env
 # State (data, logs, pids) lives in $MSAAS_SERVICES_DIR (default: ~/.cache/msaas/services).
 # `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY, MSAAS_REDIS,
-# MSAAS_RABBITMQ_PORT. `up` starts all three; `up s3 redis` only those; `restart redis` for fault tests.
+# MSAAS_RABBITMQ_PORT. `profile` prints the MSAAS_* settings that point `msaas run ...` at these servers.
+# `up` starts all three; `up s3 redis` only those; `restart redis` for fault tests.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache="${MSAAS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/msaas}"
@@ -122,5 +123,10 @@ case "${1:-status}" in
     echo "export MSAAS_S3_ACCESS_KEY=S3RVER MSAAS_S3_SECRET_KEY=S3RVER"
     echo "export MSAAS_REDIS=127.0.0.1:$REDIS_PORT"
     echo "export MSAAS_RABBITMQ_PORT=$RABBIT_PORT" ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  profile)
+    # The distributed profile's settings for `msaas run ...` against these servers.
+    echo "export MSAAS_Bus__Transport=rabbitmq MSAAS_RabbitMq__Host=127.0.0.1 MSAAS_RabbitMq__Port=$RABBIT_PORT"
+    echo "export MSAAS_Redis__Configuration=127.0.0.1:$REDIS_PORT"
+    echo "export MSAAS_Storage__Kind=s3 MSAAS_Storage__S3__Endpoint=http://127.0.0.1:$S3_PORT MSAAS_Storage__S3__AccessKey=S3RVER MSAAS_Storage__S3__SecretKey=S3RVER" ;;
+  *) echo "usage: $0 up [names]|down|status|env|profile|restart names" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(SeparationBenchmark.Create());
         bench.Subcommands.Add(DspBenchmark.Create());
         bench.Subcommands.Add(EncodeBenchmark.Create());
+        bench.Subcommands.Add(ApiLoadBenchmark.Create());
         return bench;
     }
 }

@@ -85,6 +85,20 @@ public sealed class Api_Specs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_know_a_song_from_the_moment_it_is_accepted()
+    {
+        var song = NewSong();
+        await Http.PostAsync("/apiv1/separate", Json($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"));
+
+        // No 404 between the 200 and the saga's creation: the stored upload answers "Submitted".
+        var status = await Http.GetAsync($"/apiv1/status/{SongHash.Of(song)}");
+
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.Contains((await status.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString(),
+            new[] { "Submitted", "Separating", "Encoding", "Completed" });
+    }
+
+    [Fact]
     public async Task Should_accept_a_multipart_upload()
     {
         var song = NewSong();

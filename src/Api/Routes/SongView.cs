@@ -41,6 +41,10 @@ public sealed record SongStatus(
         song.Stems is { Count: > 0 } ? song.Stems.Keys.Order().ToDictionary(t => t, t => $"{trackBase}/{song.SongHash}/{t}") : null,
         song.Webhooks,
         song.History.Where(h => h.What == "entered").ToList());
+
+    /// <summary>A song whose upload is stored but whose saga is not created yet.</summary>
+    public static SongStatus Submitted(string hash, DateTimeOffset uploaded, DateTimeOffset now) =>
+        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, [], []);
 }
 
 /// <summary>One line of the support-staff list.</summary>

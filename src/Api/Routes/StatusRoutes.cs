@@ -25,10 +25,15 @@ public static class StatusRoutes
         return app;
     }
 
-    private static async Task<IResult> Status(string songhash, ISongStateStore songs, CancellationToken cancellationToken) =>
-        await Find(songhash, songs, cancellationToken) is { } song
-            ? Results.Ok(SongStatus.From(song, TrackBase))
-            : Reply.NotFound($"no song {songhash}");
+    private static async Task<IResult> Status(string songhash, ISongStateStore songs, IObjectStore store, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        if (await Find(songhash, songs, cancellationToken) is { } song) return Results.Ok(SongStatus.From(song, TrackBase));
+        // Accepted a moment ago, before its saga exists: the upload is stored and SongUploaded is on its way.
+        if (SongHash.IsValid(songhash) && await store.StatAsync(SongObjects.Upload(songhash), cancellationToken) is { } upload)
+            return Results.Ok(SongStatus.Submitted(songhash, upload.LastModified, clock.GetUtcNow()));
+        return Reply.NotFound($"no song {songhash}");
+    }
 
     private static async Task Events(string songhash, HttpContext http, ISongStateStore songs, IOptions<ApiOptions> options,
         IOptions<JsonOptions> json, CancellationToken cancellationToken)

@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace MSaaS.Cli;
+
+/// <summary>
+/// <c>msaas bench api</c>: many concurrent clients uploading songs and polling their status against an API
+/// process of the distributed profile (started here as `msaas run api` on RabbitMQ, Redis and S3 from
+/// MSAAS_* settings, e.g. eval "$(./msaas services env)"), then requests/s, latency percentiles, errors and
+/// the API process's memory.
+/// </summary>
+internal static class ApiLoadBenchmark
+{
+    public static Command Create()
+    {
+        var clients = new Option<int>("--clients") { Description = "Concurrent clients", DefaultValueFactory = _ => 32 };
+        var seconds = new Option<int>("--seconds") { Description = "How long to load the API", DefaultValueFactory = _ => 30 };
+        var polls = new Option<int>("--polls") { Description = "Status polls after each upload", DefaultValueFactory = _ => 4 };
+        var size = new Option<int>("--song-kb") { Description = "Size of each uploaded song", DefaultValueFactory = _ => 256 };
+        var command = new Command("api", "Load the REST API (distributed profile): uploads and status polls") { clients, seconds, polls, size };
+        command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
+        {
+            var port = 5300 + Random.Shared.Next(500);
+            using var api = StartApi(port);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            await WaitReady(http, api, cancellationToken);
+
+            var uploads = new List<double>();
+            var statuses = new List<double>();
+            var errors = 0;
+            var until = Stopwatch.GetTimestamp() + (long)(result.GetValue(seconds) * (double)Stopwatch.Frequency);
+            var songBytes = result.GetValue(size) * 1024;
+            var wall = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, result.GetValue(clients)).Select(async _ =>
+            {
+                var song = new byte[songBytes];
+                while (Stopwatch.GetTimestamp() < until && !cancellationToken.IsCancellationRequested)
+                {
+                    Random.Shared.NextBytes(song);
+                    "ID3"u8.CopyTo(song);
+                    var body = $"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}";
+                    var (ok, ms, reply) = await Time(() => http.PostAsync("/apiv1/separate", new StringContent(body), cancellationToken));
+                    lock (uploads) { uploads.Add(ms); if (!ok) errors++; }
+                    if (!ok) continue;
+                    var hash = (await reply!.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("hash").GetString();
+                    for (var p = 0; p < result.GetValue(polls); p++)
+                    {
+                        var (pok, pms, _) = await Time(() => http.GetAsync($"/apiv1/status/{hash}", cancellationToken));
+                        lock (uploads) { statuses.Add(pms); if (!pok) errors++; }
+                    }
+                }
+            }));
+            wall.Stop();
+
+            var total = uploads.Count + statuses.Count;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{result.GetValue(clients)} clients, {wall.Elapsed.TotalSeconds:F0} s, {songBytes / 1024} KiB songs: {total} requests, " +
+                $"{total / wall.Elapsed.TotalSeconds:F0} requests/s ({uploads.Count / wall.Elapsed.TotalSeconds:F1} uploads/s), errors {errors}"));
+            Console.WriteLine(Line("upload (POST /apiv1/separate)", uploads));
+            Console.WriteLine(Line("status (GET /apiv1/status)", statuses));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"API process: peak RSS {Status(api.Id, "VmHWM:"):F0} MiB, RSS now {Status(api.Id, "VmRSS:"):F0} MiB"));
+            api.Kill();
+            return errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Process StartApi(int port)
+    {
+        var self = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(ApiLoadBenchmark).Assembly.Location);
+        foreach (var a in new[] { "run", "api", "--urls", $"http://127.0.0.1:{port}" }) info.ArgumentList.Add(a);
+        info.Environment["MSAAS_Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitReady(HttpClient http, Process api, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < 120; i++)
+        {
+            if (api.HasExited) throw new InvalidOperationException("the API process exited; are RabbitMQ, Redis and S3 up (./msaas services up) and configured?");
+            try
+            {
+                if ((await http.GetAsync("/health/ready", cancellationToken)).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(500, cancellationToken);
+        }
+        throw new TimeoutException("the API did not become ready");
+    }
+
+    private static async Task<(bool Ok, double Ms, HttpResponseMessage? Reply)> Time(Func<Task<HttpResponseMessage>> request)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var reply = await request();
+            return (reply.IsSuccessStatusCode, clock.Elapsed.TotalMilliseconds, reply);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return (false, clock.Elapsed.TotalMilliseconds, null);
+        }
+    }
+
+    private static string Line(string what, List<double> ms)
+    {
+        if (ms.Count == 0) return $"{what}: none";
+        ms.Sort();
+        double P(double q) => ms[Math.Min(ms.Count - 1, (int)(q * ms.Count))];
+        return string.Create(CultureInfo.InvariantCulture, $"{what}: {ms.Count} requests, p50 {P(0.50):F1} ms, p99 {P(0.99):F1} ms, max {ms[^1]:F1} ms");
+    }
+
+    private static double Status(int pid, string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+        return double.NaN;
+    }
+}
