@@ -1,0 +1,215 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using MassTransit;
+using MSaaS.Api;
+using MSaaS.Api.Compat;
+using MSaaS.Api.StateMachines;
+using MSaaS.Encoding;
+using MSaaS.Encoding.Consumers;
+using MSaaS.Notifications;
+using MSaaS.Separation.Consumers;
+using YamlDotNet.RepresentationModel;
+using static MSaaS.Deploy.Tests.Manifests;
+
+namespace MSaaS.Deploy.Tests;
+
+/// <summary>
+/// Static checks of deploy/k8s and deploy/docker: the manifests render with kustomize, and what they name exists:
+/// images are Dockerfile targets, settings are keys the code reads, ports and probes line up, references resolve.
+/// </summary>
+public partial class Manifest_Specs
+{
+    private static readonly Manifests Base = Render("base");
+    private static readonly Manifests Gpu = Render("overlays/gpu");
+
+    // Sections the hosting binds to options classes, and the keys it reads by hand (src/Cli/Hosting/MsaasServices.cs).
+    private static readonly Dictionary<string, Type> BoundSections = new()
+    {
+        [ApiOptions.Section] = typeof(ApiOptions),
+        [PipelineOptions.Section] = typeof(PipelineOptions),
+        [WebhookOptions.Section] = typeof(WebhookOptions),
+        [CompatOptions.Section] = typeof(CompatOptions),
+        ["Mp3"] = typeof(Mp3Settings),
+        ["Deadlines"] = typeof(DeadlineWatcherOptions),
+    };
+
+    private static readonly HashSet<string> ReadByHand =
+    [
+        "Bus:Transport", "RabbitMq:Host", "RabbitMq:Port", "RabbitMq:VirtualHost", "RabbitMq:Username", "RabbitMq:Password",
+        "Redis:Configuration", "Storage:Kind", "Storage:Root", "Storage:S3:Endpoint", "Storage:S3:AccessKey", "Storage:S3:SecretKey",
+        "Separation:ModelPath", "Separation:OnnxRuntimePath", "Separation:Threads", "Separation:Cuda", "Separation:CudaDevice",
+    ];
+
+    public static TheoryData<string> Overlays => new() { "base", "overlays/gpu" };
+
+    private static Manifests Of(string overlay) => overlay == "base" ? Base : Gpu;
+
+    [Fact]
+    public void Should_read_only_settings_the_code_knows()
+    {
+        var hosting = File.ReadAllText(Path.Combine(Root, "src", "Cli", "Hosting", "MsaasServices.cs"));
+        foreach (var key in ReadByHand) // the list above is not stale: each key is read, whole or from its section
+            Assert.True(hosting.Contains($"\"{key}\"", StringComparison.Ordinal) || hosting.Contains($"[\"{key.Split(':', 2)[1]}\"]", StringComparison.Ordinal)
+                        || hosting.Contains($"GetValue<ushort?>(\"{key.Split(':')[^1]}\")", StringComparison.Ordinal), $"{key} is not read in MsaasServices.cs");
+
+        foreach (var key in Settings(Base).Concat(Settings(Gpu)).Distinct())
+        {
+            var parts = key.Split(':');
+            var known = ReadByHand.Contains(key) ||
+                        (BoundSections.TryGetValue(parts[0], out var type) && parts.Length == 2 &&
+                         type.GetProperty(parts[1], BindingFlags.Public | BindingFlags.Instance) is { CanWrite: true });
+            Assert.True(known, $"the manifests set {key}, which no MSaaS code reads");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Should_use_only_images_the_dockerfile_builds_or_pinned_ones(string overlay)
+    {
+        var targets = DockerTarget().Matches(File.ReadAllText(Path.Combine(Root, "deploy", "docker", "Dockerfile")))
+            .Select(m => m.Groups[1].Value).ToHashSet();
+        foreach (var (owner, pod) in Of(overlay).PodSpecs())
+            foreach (var container in Containers(pod))
+            {
+                var image = Text(container, "image")!;
+                Assert.True(image.Contains(':', StringComparison.Ordinal) && !image.EndsWith(":latest", StringComparison.Ordinal),
+                    $"{owner} uses {image}: images must be pinned");
+                if (image.StartsWith("msaas/", StringComparison.Ordinal))
+                    Assert.Contains(image["msaas/".Length..].Split(':')[0], targets);
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Should_probe_declared_ports_and_route_services_to_them(string overlay)
+    {
+        var manifests = Of(overlay);
+        foreach (var (owner, pod) in manifests.PodSpecs())
+            foreach (var container in Containers(pod, initToo: false))
+            {
+                var ports = Seq(container, "ports").Cast<YamlMappingNode>().Select(p => Text(p, "containerPort")).ToHashSet();
+                foreach (var probe in new[] { "readinessProbe", "livenessProbe" }.Select(p => Map(container, p)).Where(p => p.Children.Count > 0))
+                {
+                    var port = Text(Map(probe, "httpGet"), "port") ?? Text(Map(probe, "tcpSocket"), "port");
+                    if (port is not null) Assert.Contains(port, ports);
+                }
+                if (Text(pod, "restartPolicy") is null) // long-running pods
+                    Assert.True(Has(container, "readinessProbe") && Has(container, "livenessProbe"), $"{owner} lacks probes");
+                Assert.True(Has(Map(container, "resources"), "requests"), $"{owner}/{Text(container, "name")} has no resource requests");
+            }
+
+        foreach (var service in manifests.OfKind("Service"))
+        {
+            var app = Text(Map(Map(service, "spec"), "selector"), "app");
+            var pods = manifests.Objects.Where(o => Text(Map(Map(Map(Map(o, "spec"), "template"), "metadata"), "labels"), "app") == app).ToList();
+            Assert.NotEmpty(pods);
+            var containerPorts = pods.SelectMany(p => Containers(Map(Map(Map(p, "spec"), "template"), "spec")))
+                .SelectMany(c => Seq(c, "ports").Cast<YamlMappingNode>()).Select(p => Text(p, "containerPort")).ToHashSet();
+            foreach (var port in Seq(Map(service, "spec"), "ports").Cast<YamlMappingNode>())
+                Assert.Contains(Text(port, "targetPort"), containerPorts);
+        }
+    }
+
+    [Fact]
+    public void Should_point_the_services_at_the_servers_the_manifests_run()
+    {
+        var config = Map(Base.Single("ConfigMap", "msaas-config"), "data");
+        var services = Base.OfKind("Service").ToDictionary(s => Text(Map(s, "metadata"), "name")!,
+            s => Seq(Map(s, "spec"), "ports").Cast<YamlMappingNode>().Select(p => Text(p, "port")).ToHashSet());
+        Assert.Contains(Text(config, "MSAAS_RabbitMq__Port"), services[Text(config, "MSAAS_RabbitMq__Host")!]);
+        var redis = Text(config, "MSAAS_Redis__Configuration")!.Split(':');
+        Assert.Contains(redis[1], services[redis[0]]);
+        var s3 = new Uri(Text(config, "MSAAS_Storage__S3__Endpoint")!);
+        Assert.Contains(s3.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), services[s3.Host]);
+    }
+
+    [Fact]
+    public void Should_refer_only_to_config_maps_secrets_and_keys_that_exist()
+    {
+        var configs = Base.OfKind("ConfigMap").ToDictionary(c => Text(Map(c, "metadata"), "name")!, c => Keys(Map(c, "data")));
+        var secrets = Base.OfKind("Secret").ToDictionary(c => Text(Map(c, "metadata"), "name")!,
+            c => Keys(Map(c, "stringData")).Concat(Keys(Map(c, "data"))).ToHashSet());
+        foreach (var (_, pod) in Base.PodSpecs())
+            foreach (var container in Containers(pod))
+            {
+                foreach (var from in Seq(container, "envFrom").Cast<YamlMappingNode>())
+                {
+                    if (Text(Map(from, "configMapRef"), "name") is { } map) Assert.Contains(map, configs.Keys);
+                    if (Text(Map(from, "secretRef"), "name") is { } secret) Assert.Contains(secret, secrets.Keys);
+                }
+                foreach (var env in Seq(container, "env").Cast<YamlMappingNode>())
+                {
+                    var reference = Map(Map(env, "valueFrom"), "secretKeyRef");
+                    if (reference.Children.Count > 0) Assert.Contains(Text(reference, "key")!, secrets[Text(reference, "name")!]);
+                }
+            }
+        var auth = Base.Single("TriggerAuthentication", "rabbitmq");
+        foreach (var target in Seq(Map(auth, "spec"), "secretTargetRef").Cast<YamlMappingNode>())
+            Assert.Contains(Text(target, "key")!, secrets[Text(target, "name")!]);
+    }
+
+    [Fact]
+    public void Should_scale_workers_on_the_queues_masstransit_names_and_protect_them_with_budgets()
+    {
+        var formatter = KebabCaseEndpointNameFormatter.Instance;
+        var queues = new Dictionary<string, string>
+        {
+            ["separation"] = formatter.Consumer<SeparateStemsConsumer>(),
+            ["encoding"] = formatter.Consumer<EncodeStemsConsumer>(),
+        };
+        foreach (var scaled in Base.OfKind("ScaledObject"))
+        {
+            var target = Text(Map(Map(scaled, "spec"), "scaleTargetRef"), "name")!;
+            Base.Single("Deployment", target);
+            var queue = Text(Map((YamlMappingNode)Seq(Map(scaled, "spec"), "triggers").First(), "metadata"), "queueName");
+            Assert.Equal(queues[target], queue);
+        }
+        Assert.Equal(["encoding", "separation"], Base.OfKind("ScaledObject").Select(s => Text(Map(s, "metadata"), "name")).Order());
+        var budgets = Base.OfKind("PodDisruptionBudget").Select(p => Text(Map(Map(Map(p, "spec"), "selector"), "matchLabels"), "app")).ToHashSet();
+        foreach (var name in new[] { "api", "separation", "encoding", "notifications" }) Assert.Contains(name, budgets);
+    }
+
+    [Fact]
+    public void Should_run_separation_on_a_gpu_node_with_the_gpu_image_in_the_gpu_overlay()
+    {
+        var pod = Map(Map(Map(Gpu.Single("Deployment", "separation"), "spec"), "template"), "spec");
+        var container = Containers(pod, initToo: false).Single();
+        Assert.StartsWith("msaas/separation-gpu:", Text(container, "image"));
+        Assert.Equal("1", Text(Map(Map(container, "resources"), "limits"), "nvidia.com/gpu"));
+        Assert.Equal("true", Text(Map(pod, "nodeSelector"), "nvidia.com/gpu.present"));
+        Assert.Contains(Seq(pod, "tolerations").Cast<YamlMappingNode>(), t => Text(t, "key") == "nvidia.com/gpu");
+        Assert.Contains(Seq(container, "env").Cast<YamlMappingNode>(), e => Text(e, "name") == "MSAAS_Separation__Cuda" && Text(e, "value") == "true");
+        Assert.DoesNotContain("nvidia.com/gpu", File.ReadAllText(Path.Combine(Root, "deploy", "k8s", "base", "separation.yaml")));
+    }
+
+    [Fact]
+    public void Should_build_every_service_image_in_stages_and_run_it_as_a_non_root_user()
+    {
+        var dockerfile = File.ReadAllText(Path.Combine(Root, "deploy", "docker", "Dockerfile"));
+        var stages = Regex.Split(dockerfile, @"(?m)^FROM ").Skip(1).ToDictionary(s => DockerTarget().Match("FROM " + s).Groups[1].Value, s => s);
+        foreach (var service in new[] { "api", "separation", "separation-gpu", "encoding", "notifications" })
+        {
+            Assert.True(stages.ContainsKey(service), $"no {service} target");
+            var user = Regex.Matches(stages[service], @"(?m)^USER (\S+)").LastOrDefault()?.Groups[1].Value
+                       ?? Regex.Matches(stages["runtime"], @"(?m)^USER (\S+)").Last().Groups[1].Value;
+            Assert.NotEqual("root", user);
+            Assert.Matches(@"ENTRYPOINT \[""/app/msaas"", ""run""", stages[service].Contains("ENTRYPOINT", StringComparison.Ordinal) ? stages[service] : "ENTRYPOINT [\"/app/msaas\", \"run\"");
+        }
+        Assert.Contains("COPY --from=build", dockerfile);
+        Assert.Contains("sha256sum -c", dockerfile); // the GPU runtime is checked, as the CPU one is by fetch-assets.sh
+    }
+
+    private static IEnumerable<string> Settings(Manifests manifests)
+    {
+        var names = manifests.OfKind("ConfigMap").SelectMany(c => Keys(Map(c, "data")))
+            .Concat(manifests.OfKind("Secret").SelectMany(s => Keys(Map(s, "stringData"))))
+            .Concat(manifests.PodSpecs().SelectMany(p => Containers(p.Pod)).SelectMany(c => Seq(c, "env").Cast<YamlMappingNode>()).Select(e => Text(e, "name")!));
+        return names.Where(n => n.StartsWith("MSAAS_", StringComparison.Ordinal) && n != "MSAAS_CACHE")
+            .Select(n => n["MSAAS_".Length..].Replace("__", ":", StringComparison.Ordinal));
+    }
+
+    private static HashSet<string> Keys(YamlMappingNode node) => node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToHashSet();
+
+    [GeneratedRegex(@"(?m)^FROM \S+ AS (\S+)")]
+    private static partial Regex DockerTarget();
+}
