@@ -124,6 +124,18 @@ public class FfmpegDecoder_Specs
     }
 
     [Fact]
+    public async Task Should_accept_junk_after_the_last_frame()
+    {
+        var bytes = (await File.ReadAllBytesAsync(TestFiles.RealSong)).Concat("trailing junk, not a frame"u8.ToArray()).ToArray();
+        var file = TestFiles.Temp("junk-at-end.mp3");
+        await File.WriteAllBytesAsync(file, bytes);
+
+        var audio = await _decoder.DecodeAsync(file);
+
+        Assert.InRange(audio.Duration.TotalSeconds, 19.9, 20.1);
+    }
+
+    [Fact]
     public async Task Should_refuse_non_finite_samples()
     {
         var samples = TestFiles.Sine(1000, 0.01);
