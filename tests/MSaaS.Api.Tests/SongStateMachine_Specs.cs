@@ -52,13 +52,7 @@ public class SongStateMachine_Specs
     {
         await using var saga = await SagaHarness.Start();
         var upload = SagaHarness.Upload(NewHash());
-        await saga.Publish(upload);
-        await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
-        await saga.WaitFor(upload.SongId, "Encoding");
-        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
-
-        await saga.WaitFor(upload.SongId, "Completed");
+        await RunToEncoded(saga, upload, "Completed");
         Assert.Empty(saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId));
     }
 
@@ -121,12 +115,7 @@ public class SongStateMachine_Specs
     {
         await using var saga = await SagaHarness.Start();
         var upload = SagaHarness.Upload(NewHash(), Hook);
-        await saga.Publish(upload);
-        await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
-        await saga.WaitFor(upload.SongId, "Encoding");
-        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
-        await saga.WaitFor(upload.SongId, "Notifying");
+        await RunToEncoded(saga, upload, "Notifying");
 
         await saga.Publish(new Notified { SongId = upload.SongId, Delivered = false, Attempts = 5, StatusCode = 503, Error = "503 Service Unavailable" });
 
@@ -243,6 +232,17 @@ public class SongStateMachine_Specs
         // Each applied event bumps the version once: a lost update would leave it short.
         var song = await saga.WaitFor(upload.SongId, "Separating", s => s.Version == started.Version + events);
         Assert.Equal(90, song.Progress);
+    }
+
+    // Uploads a song and answers for the separation and encoding stages, as the services would.
+    private static async Task RunToEncoded(SagaHarness saga, SongUploaded upload, string untilState)
+    {
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        await saga.WaitFor(upload.SongId, untilState);
     }
 
     private static async Task<IReadOnlyList<T>> Eventually<T>(Func<IReadOnlyList<T>> read, int count = 1)

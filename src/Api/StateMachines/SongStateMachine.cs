@@ -57,14 +57,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             When(SeparationFaulted)
                 .Then(c => Fail(c.Saga, "Separating", FaultText(c.Message)))
                 .TransitionTo(Failed),
-            When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Separating)))
-                .IfElse(c => c.Saga.SeparationAttempts < _options.MaxAttempts,
-                    retry => retry
-                        .Then(c => StartSeparation(c.Saga, $"no answer by {c.Message.Deadline:u}"))
-                        .Publish(c => SeparateCommand(c.Saga)),
-                    give => give
-                        .Then(c => Fail(c.Saga, "Separating", $"separation timed out {c.Saga.SeparationAttempts} times"))
-                        .TransitionTo(Failed)));
+            RetryOrFail(Separating, "separation", s => s.SeparationAttempts, StartSeparation, SeparateCommand));
 
         During(Encoding,
             When(Encoded)
@@ -79,14 +72,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             When(EncodingFaulted)
                 .Then(c => Fail(c.Saga, "Encoding", FaultText(c.Message)))
                 .TransitionTo(Failed),
-            When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Encoding)))
-                .IfElse(c => c.Saga.EncodingAttempts < _options.MaxAttempts,
-                    retry => retry
-                        .Then(c => StartEncoding(c.Saga, $"no answer by {c.Message.Deadline:u}"))
-                        .Publish(c => EncodeCommand(c.Saga)),
-                    give => give
-                        .Then(c => Fail(c.Saga, "Encoding", $"encoding timed out {c.Saga.EncodingAttempts} times"))
-                        .TransitionTo(Failed)));
+            RetryOrFail(Encoding, "encoding", s => s.EncodingAttempts, StartEncoding, EncodeCommand));
 
         // The stems are done whatever the webhook does: its failure is recorded, never the song's.
         During(Notifying,
@@ -177,6 +163,18 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             foreach (var e in events)
                 During(state, Ignore(e));
     }
+
+    // A stage whose deadline passed is sent again, until its attempts are spent; then the song fails.
+    private EventActivityBinder<SongState, StageTimedOut> RetryOrFail(State stage, string what, Func<SongState, int> attempts,
+        Action<SongState, string?> restart, Func<SongState, object> command) =>
+        When(TimedOut, c => IsDue(c.Saga, c.Message, stage.Name))
+            .IfElse(c => attempts(c.Saga) < _options.MaxAttempts,
+                retry => retry
+                    .Then(c => restart(c.Saga, $"no answer by {c.Message.Deadline:u}"))
+                    .ThenAsync(c => c.Publish(command(c.Saga))),
+                give => give
+                    .Then(c => Fail(c.Saga, stage.Name, $"{what} timed out {attempts(c.Saga)} times"))
+                    .TransitionTo(Failed));
 
     // Only the deadline the song is waiting on now counts: a repeat, or one from an earlier attempt, is stale.
     private static bool IsDue(SongState saga, StageTimedOut message, string stage) =>
