@@ -65,7 +65,9 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             CheckInterface(modelPath, "input", session.Inputs, ExpectedInputs);
             CheckInterface(modelPath, "output", session.Outputs, ExpectedOutputs);
             var dspThreads = settings.IntraOpThreads > 0 ? settings.IntraOpThreads : Environment.ProcessorCount;
-            return new HtDemucsModel(session, dspThreads);
+            var model = new HtDemucsModel(session, dspThreads);
+            model.WarmUp();
+            return model;
         }
         catch
         {
@@ -129,6 +131,21 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     {
         foreach (var t in _inputs.Concat(_outputs)) t.Dispose();
         _session.Dispose();
+    }
+
+    // Builds the per-thread spectrogram buffers, the shared tables and the compiled DSP code once, at load,
+    // so that the first song pays none of it.
+    private void WarmUp()
+    {
+        Parallel.For(0, _parallel.MaxDegreeOfParallelism, _parallel, _ =>
+        {
+            var spectrogram = new HtDemucsSpectrogram();
+            var re = new float[HtDemucsSpectrogram.PlaneLength];
+            var im = new float[HtDemucsSpectrogram.PlaneLength];
+            spectrogram.Forward(new float[Segment], re, im);
+            spectrogram.Inverse(re, im, new float[Segment]);
+            _spectrograms.Add(spectrogram);
+        });
     }
 
     private HtDemucsSpectrogram Rent() => _spectrograms.TryTake(out var s) ? s : new HtDemucsSpectrogram();
