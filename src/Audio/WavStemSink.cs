@@ -1,7 +1,7 @@
 namespace MSaaS.Audio;
 
 /// <summary>Writes each stem to DIR/&lt;stem&gt;.wav as it is separated; files appear only once complete.</summary>
-public sealed class WavStemSink : IStemFileSink
+public sealed class WavStemSink : IStemSink, IDisposable
 {
     private readonly WavWriter[] _writers;
 

@@ -42,11 +42,11 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime
         _redis.Dispose();
     }
 
-    private ToWorkerAdapter Adapter(CompatOptions? options = null)
+    private ToWorkerAdapter Adapter(CompatOptions? options = null, IObjectStore? store = null)
     {
         var o = Microsoft.Extensions.Options.Options.Create(options ?? Options);
         var log = new LegacyLog(_redis, o);
-        return new ToWorkerAdapter(_redis, new SongIntake(_store, _harness.Bus, TimeProvider.System), _store, log, o,
+        return new ToWorkerAdapter(_redis, new SongIntake(_store, _harness.Bus, TimeProvider.System), store ?? _store, log, o,
             Microsoft.Extensions.Options.Options.Create(new ApiOptions { AllowPrivateCallbacks = false }), TimeProvider.System,
             NullLogger<ToWorkerAdapter>.Instance);
     }
@@ -129,6 +129,38 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime
         Assert.Equal([song], _harness.Published.Select<SongUploaded>().Select(p => p.Context.Message.SongHash));
         Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":processing:ghost"));
         Assert.False(await Db.SetContainsAsync(Options.QueueKey + ":owners", "ghost"));
+    }
+
+    [Fact]
+    public async Task Should_hand_a_message_back_when_the_store_fails_and_accept_it_later()
+    {
+        var song = await StoredSong();
+        await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{song}}}}"}""");
+        var adapter = Adapter(store: new FailingOnce(_store));
+
+        await Assert.ThrowsAsync<ObjectStoreException>(() => adapter.PollOnce(CancellationToken.None));
+        Assert.Equal(1, await Db.ListLengthAsync(Options.QueueKey));
+        Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":processing:me"));
+        Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":dead"));
+
+        await Drain(adapter);
+
+        Assert.Equal([song], _harness.Published.Select<SongUploaded>().Select(p => p.Context.Message.SongHash));
+    }
+
+    /// <summary>A store whose first look-up fails, as an unreachable MinIO would.</summary>
+    private sealed class FailingOnce(IObjectStore inner) : IObjectStore
+    {
+        private int _calls;
+
+        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _calls) == 1 ? throw new ObjectStoreException("the object store is unreachable") : inner.StatAsync(key, cancellationToken);
+
+        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
+        public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, contentType, cancellationToken);
+        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
     }
 
     [Fact]

@@ -193,7 +193,7 @@ public partial class Manifest_Specs
             var user = Regex.Matches(stages[service], @"(?m)^USER (\S+)").LastOrDefault()?.Groups[1].Value
                        ?? Regex.Matches(stages["runtime"], @"(?m)^USER (\S+)").Last().Groups[1].Value;
             Assert.NotEqual("root", user);
-            Assert.Matches(@"ENTRYPOINT \[""/app/msaas"", ""run""", stages[service].Contains("ENTRYPOINT", StringComparison.Ordinal) ? stages[service] : "ENTRYPOINT [\"/app/msaas\", \"run\"");
+            Assert.Matches($@"ENTRYPOINT \[""/app/msaas"", ""run"", ""{service.Replace("-gpu", "", StringComparison.Ordinal)}""\]", stages[service]);
         }
         Assert.Contains("COPY --from=build", dockerfile);
         Assert.Contains("sha256sum -c", dockerfile); // the GPU runtime is checked, as the CPU one is by fetch-assets.sh

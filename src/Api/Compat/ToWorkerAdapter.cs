@@ -45,9 +45,10 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
             {
                 if (!await PollOnce(stoppingToken)) await Task.Delay(_options.PollInterval, clock, stoppingToken);
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning("the legacy Redis is unavailable ({Message}); trying again", e.Message);
+                // Never stop the host over one message or a Redis outage: what was taken stays in the processing list.
+                logger.LogWarning(e, "reading {Queue} failed; trying again", Queue);
                 await Task.Delay(TimeSpan.FromSeconds(2), clock, stoppingToken);
             }
         }
@@ -59,7 +60,20 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         if (clock.GetUtcNow() >= _nextHousekeeping) await Housekeeping();
         var message = await Db.ListRightPopLeftPushAsync(Queue, Processing(_id));
         if (message.IsNull) return false;
-        await Handle(message!, cancellationToken);
+        try
+        {
+            await Handle(message!, cancellationToken);
+        }
+        catch (Exception e) when (e is not RedisException)
+        {
+            // The bus or the object store failed, not the message: hand it back to be read again, intact.
+            logger.LogWarning("could not accept a {Queue} message ({Message}); it goes back on the queue", Queue, e.Message);
+            var transaction = Db.CreateTransaction();
+            _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
+            _ = transaction.ListRightPushAsync(Queue, message);
+            await transaction.ExecuteAsync();
+            throw;
+        }
         return true;
     }
 
