@@ -158,7 +158,7 @@ public class SegmentedSeparation_Specs
 
         public Span<float> Input(int channel) => _input[channel];
 
-        public void Run(CancellationToken cancellationToken)
+        public void Run(bool lastOfSong, CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
             Inputs.Add((float[])_input[0].Clone());

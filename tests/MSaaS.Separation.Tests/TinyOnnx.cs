@@ -17,6 +17,27 @@ internal static class TinyOnnx
         return Concat(Varint(1, 8), Field(7, graph), Field(8, opset)); // ir_version 8, graph, opset_import
     }
 
+    /// <summary>
+    /// A chain of unary operators from input "x" to output "y", each node named as given:
+    /// x -> nodes[0] -> t1 -> nodes[1] -> ... -> y.
+    /// </summary>
+    public static byte[] Chain(long[] shape, params (string Name, string Op)[] nodes)
+    {
+        var dims = shape.Select(d => Field(1, Varint(1, d))).SelectMany(b => b).ToArray();
+        var type = Field(1, Concat(Varint(1, 1), Field(2, dims)));
+        byte[] Value(string name) => Concat(Field(1, Utf8(name)), Field(2, type));
+        var body = new List<byte[]>();
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var input = i == 0 ? "x" : $"t{i}";
+            var output = i == nodes.Length - 1 ? "y" : $"t{i + 1}";
+            body.Add(Field(1, Concat(Field(1, Utf8(input)), Field(2, Utf8(output)), Field(3, Utf8(nodes[i].Name)), Field(4, Utf8(nodes[i].Op)))));
+        }
+        var graph = Concat([.. body, Field(2, Utf8("chain")), Field(11, Value("x")), Field(12, Value("y"))]);
+        var opset = Concat(Field(1, []), Varint(2, 17));
+        return Concat(Varint(1, 8), Field(7, graph), Field(8, opset));
+    }
+
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 
     private static byte[] Field(int number, byte[] payload) => Concat(Raw((ulong)(number << 3 | 2)), Raw((ulong)payload.Length), payload);

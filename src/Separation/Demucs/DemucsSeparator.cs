@@ -74,7 +74,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         var output = new StemOutput(sink, mean, std);
         if (delays.Length == 1)
         {
-            _pass.Run(track, 0, mix.Length, options.Overlap, mean, 1 / std,
+            _pass.Run(track, 0, mix.Length, options.Overlap, mean, 1 / std, lastPass: true,
                 (planes, count, position) => output.Write(planes, 0, count, 1f), SegmentDone, cancellationToken);
             return;
         }
@@ -82,9 +82,9 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         // Averaging passes at different offsets needs every stem whole until the last pass.
         var average = new float[Planes][];
         for (var p = 0; p < Planes; p++) average[p] = new float[mix.Length];
-        foreach (var delay in delays)
+        foreach (var (pass, delay) in delays.Index())
         {
-            _pass.Run(track, delay, mix.Length + delay, options.Overlap, mean, 1 / std, (planes, count, position) =>
+            _pass.Run(track, delay, mix.Length + delay, options.Overlap, mean, 1 / std, lastPass: pass == delays.Length - 1, (planes, count, position) =>
             {
                 // View position v is track position v - delay; the first `delay` samples precede the track.
                 var skip = (int)Math.Clamp(delay - position, 0, count);

@@ -20,7 +20,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     private static readonly long[][] ExpectedOutputs =
         [[1, Stems.Count, 4, HtDemucsSpectrogram.Bins, HtDemucsSpectrogram.Frames], [1, Stems.Count, 2, Segment]];
 
-    private readonly OrtSession _session;
+    private readonly OrtStagedSession _session;
     private readonly OrtTensor _wave;
     private readonly OrtTensor _spec;
     private readonly OrtTensor _freq;
@@ -33,7 +33,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     private readonly Stopwatch _inference = new();
     private readonly Stopwatch _dsp = new();
 
-    private HtDemucsModel(OrtSession session, int dspThreads)
+    private HtDemucsModel(OrtStagedSession session, int dspThreads)
     {
         _session = session;
         _wave = session.CreateTensor(ExpectedInputs[0]);
@@ -55,11 +55,19 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     /// <summary>Time spent on the spectrogram, its inverse and the output checks.</summary>
     public TimeSpan DspTime => _dsp.Elapsed;
 
-    public string Description => $"ONNX Runtime {_session.RuntimeVersion} ({string.Join(", ", _session.ExecutionProviders)})";
+    public string Description =>
+        $"ONNX Runtime {_session.RuntimeVersion} ({string.Join(", ", _session.ExecutionProviders)}" +
+        (_session.StageCount > 1 ? $", {_session.StageCount} stages)" : ")");
+
+    /// <summary>
+    /// The cut that keeps ONNX Runtime's memory down on the CPU: encoders, cross-transformer, decoders (see
+    /// <see cref="OrtStagedSession"/>). Nodes named for neither later part go with the earliest stage their inputs allow.
+    /// </summary>
+    internal static readonly OrtStaging Staging = new("htdemucs-layers", StageOf);
 
     public static HtDemucsModel Open(string libraryPath, string modelPath, OrtSessionSettings settings)
     {
-        var session = OrtSession.Open(libraryPath, modelPath, settings);
+        var session = OpenSession(libraryPath, modelPath, settings);
         try
         {
             CheckInterface(modelPath, "input", session.Inputs, ExpectedInputs);
@@ -80,7 +88,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
 
     public ReadOnlySpan<float> Output(int stem, int channel) => _result[stem * Stems.Channels + channel];
 
-    public void Run(CancellationToken cancellationToken)
+    public void Run(bool lastOfSong, CancellationToken cancellationToken)
     {
         _dsp.Start();
         Parallel.For(0, Stems.Channels, _parallel, c =>
@@ -95,7 +103,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         _inference.Start();
         try
         {
-            _session.Run(_inputs, _outputs, cancellationToken);
+            _session.Run(_inputs, _outputs, cancellationToken, releaseArena: lastOfSong);
         }
         finally
         {
@@ -147,6 +155,23 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             _spectrograms.Add(spectrogram);
         });
     }
+
+    // Encoders (stage 0), then each cross-transformer layer on its own (1-5: a layer's attention maps are the
+    // largest values of the graph), then the decoders (6). Nodes named for none go with their inputs' latest stage.
+    private static int StageOf(string node)
+    {
+        const string transformer = "/crosstransformer/";
+        if (node.StartsWith("/decoder.", StringComparison.Ordinal) || node.StartsWith("/tdecoder.", StringComparison.Ordinal)) return 6;
+        if (!node.StartsWith(transformer, StringComparison.Ordinal)) return 0;
+        var rest = node.AsSpan(transformer.Length);
+        if (rest.StartsWith("layers_t.")) rest = rest["layers_t.".Length..];
+        else if (rest.StartsWith("layers.")) rest = rest["layers.".Length..];
+        else return 1;
+        return rest.Length > 0 && char.IsAsciiDigit(rest[0]) ? 1 + (rest[0] - '0') : 1;
+    }
+
+    private static OrtStagedSession OpenSession(string libraryPath, string modelPath, OrtSessionSettings settings) =>
+        OrtStagedSession.Open(libraryPath, modelPath, settings, settings.Staged ? Staging : null);
 
     private HtDemucsSpectrogram Rent() => _spectrograms.TryTake(out var s) ? s : new HtDemucsSpectrogram();
 

@@ -8,7 +8,11 @@ internal interface ISegmentModel
     /// <summary>The segment to separate, one channel; fill both before <see cref="Run"/>.</summary>
     Span<float> Input(int channel);
 
-    void Run(CancellationToken cancellationToken);
+    /// <summary>
+    /// Separates the segment. <paramref name="lastOfSong"/> says no segment follows soon, so the model may hand
+    /// memory it keeps between segments back to the system after this one.
+    /// </summary>
+    void Run(bool lastOfSong, CancellationToken cancellationToken);
 
     /// <summary>The last run's waveform for one stem and channel, <see cref="SegmentLength"/> samples.</summary>
     ReadOnlySpan<float> Output(int stem, int channel);

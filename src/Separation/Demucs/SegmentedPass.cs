@@ -40,9 +40,10 @@ internal sealed class SegmentedPass
     /// <summary>
     /// Separates the view of <paramref name="track"/> that starts <paramref name="delay"/> samples before the
     /// track (zeros there) and runs for <paramref name="viewLength"/> samples. Input samples are mapped through
-    /// (x - <paramref name="mean"/>) * <paramref name="gain"/> before the model sees them.
+    /// (x - <paramref name="mean"/>) * <paramref name="gain"/> before the model sees them. <paramref name="lastPass"/>:
+    /// no pass follows for this song.
     /// </summary>
-    public void Run(float[][] track, int delay, long viewLength, double overlap, float mean, float gain,
+    public void Run(float[][] track, int delay, long viewLength, double overlap, float mean, float gain, bool lastPass,
         Emit emit, Action segmentDone, CancellationToken cancellationToken)
     {
         var stride = Stride(_segment, overlap);
@@ -60,7 +61,7 @@ internal sealed class SegmentedPass
             for (var c = 0; c < Stems.Channels; c++)
                 FillInput(track[Math.Min(c, track.Length - 1)], first, trackLength, mean, gain, _model.Input(c));
 
-            _model.Run(cancellationToken);
+            _model.Run(lastPass && offset + stride >= viewLength, cancellationToken);
 
             Flush((int)(offset - accumulated), accumulated, emit);
             accumulated = offset;

@@ -18,6 +18,7 @@ internal sealed unsafe class OrtApi
     public readonly delegate* unmanaged<nint, byte*, nint, nint*, nint> CreateSession;         // 7
     public readonly delegate* unmanaged<nint, nint, nint*, nint*, nuint, nint*, nuint, nint*, nint> Run; // 9
     public readonly delegate* unmanaged<nint*, nint> CreateSessionOptions;                     // 10
+    public readonly delegate* unmanaged<nint, byte*, nint> SetOptimizedModelFilePath;          // 11
     public readonly delegate* unmanaged<nint, nint> DisableMemPattern;                         // 17
     public readonly delegate* unmanaged<nint, nint> DisableCpuMemArena;                        // 19
     public readonly delegate* unmanaged<nint, int, nint> SetSessionGraphOptimizationLevel;     // 23
@@ -50,6 +51,8 @@ internal sealed unsafe class OrtApi
     public readonly delegate* unmanaged<byte***, int*, nint> GetAvailableProviders;            // 125
     public readonly delegate* unmanaged<byte**, int, nint> ReleaseAvailableProviders;          // 126
     public readonly delegate* unmanaged<nint, byte*, byte*, nint> AddSessionConfigEntry;       // 130
+    public readonly delegate* unmanaged<nint, nint, nint, nint> CreateAndRegisterAllocator;    // 144
+    public readonly delegate* unmanaged<nint, byte*, byte*, nint> AddRunConfigEntry;           // 165
     public readonly delegate* unmanaged<nint, nint, nint> SessionOptionsAppendExecutionProvider_CUDA_V2; // 204
     public readonly delegate* unmanaged<nint*, nint> CreateCUDAProviderOptions;                // 205
     public readonly delegate* unmanaged<nint, byte**, byte**, nuint, nint> UpdateCUDAProviderOptions; // 206
@@ -65,6 +68,7 @@ internal sealed unsafe class OrtApi
         CreateSession = (delegate* unmanaged<nint, byte*, nint, nint*, nint>)t[7];
         Run = (delegate* unmanaged<nint, nint, nint*, nint*, nuint, nint*, nuint, nint*, nint>)t[9];
         CreateSessionOptions = (delegate* unmanaged<nint*, nint>)t[10];
+        SetOptimizedModelFilePath = (delegate* unmanaged<nint, byte*, nint>)t[11];
         DisableMemPattern = (delegate* unmanaged<nint, nint>)t[17];
         DisableCpuMemArena = (delegate* unmanaged<nint, nint>)t[19];
         SetSessionGraphOptimizationLevel = (delegate* unmanaged<nint, int, nint>)t[23];
@@ -97,6 +101,8 @@ internal sealed unsafe class OrtApi
         GetAvailableProviders = (delegate* unmanaged<byte***, int*, nint>)t[125];
         ReleaseAvailableProviders = (delegate* unmanaged<byte**, int, nint>)t[126];
         AddSessionConfigEntry = (delegate* unmanaged<nint, byte*, byte*, nint>)t[130];
+        CreateAndRegisterAllocator = (delegate* unmanaged<nint, nint, nint, nint>)t[144];
+        AddRunConfigEntry = (delegate* unmanaged<nint, byte*, byte*, nint>)t[165];
         SessionOptionsAppendExecutionProvider_CUDA_V2 = (delegate* unmanaged<nint, nint, nint>)t[204];
         CreateCUDAProviderOptions = (delegate* unmanaged<nint*, nint>)t[205];
         UpdateCUDAProviderOptions = (delegate* unmanaged<nint, byte**, byte**, nuint, nint>)t[206];

@@ -5,6 +5,7 @@ namespace MSaaS.Separation.Onnx;
 /// <summary>An ONNX Runtime inference session over a model file, with its graph's interface.</summary>
 public sealed unsafe class OrtSession : IDisposable
 {
+    private const int GraphOptimizationBasic = 1; // ORT_ENABLE_BASIC
     private const int GraphOptimizationAll = 99; // ORT_ENABLE_ALL
     private const int LoggingLevelError = 3;     // ORT_LOGGING_LEVEL_ERROR
     private const string CudaProvider = "CUDAExecutionProvider";
@@ -40,7 +41,19 @@ public sealed unsafe class OrtSession : IDisposable
     public string RuntimeVersion => _api.RuntimeVersion;
 
     /// <summary>Loads the native runtime (if not yet loaded) and opens <paramref name="modelPath"/>.</summary>
-    public static OrtSession Open(string libraryPath, string modelPath, OrtSessionSettings settings)
+    public static OrtSession Open(string libraryPath, string modelPath, OrtSessionSettings settings) =>
+        Open(libraryPath, modelPath, settings, GraphOptimizationAll, optimizedModelPath: null);
+
+    /// <summary>
+    /// Writes <paramref name="modelPath"/> after ONNX Runtime's basic graph optimisations (constant folding, shape
+    /// computations folded away, redundant nodes removed) to <paramref name="destination"/>. The result uses
+    /// standard ONNX operators only, so it runs anywhere the original does.
+    /// </summary>
+    public static void SaveBasicOptimized(string libraryPath, string modelPath, string destination, OrtSessionSettings settings) =>
+        Open(libraryPath, modelPath, settings with { UseCuda = false }, GraphOptimizationBasic, destination).Dispose();
+
+    private static OrtSession Open(string libraryPath, string modelPath, OrtSessionSettings settings, int optimizationLevel,
+        string? optimizedModelPath)
     {
         var api = OrtApi.Load(libraryPath);
         var env = Environment(api);
@@ -49,17 +62,34 @@ public sealed unsafe class OrtSession : IDisposable
         api.Check(api.CreateSessionOptions(&raw));
         using var options = new OrtHandle(raw, api.ReleaseSessionOptions);
         var opts = options.DangerousGetHandle();
-        api.Check(api.SetSessionGraphOptimizationLevel(opts, GraphOptimizationAll));
+        api.Check(api.SetSessionGraphOptimizationLevel(opts, optimizationLevel));
+        if (optimizedModelPath is not null)
+        {
+            var pathBytes = Marshal.StringToCoTaskMemUTF8(optimizedModelPath);
+            try
+            {
+                api.Check(api.SetOptimizedModelFilePath(opts, (byte*)pathBytes));
+            }
+            finally
+            {
+                Marshal.FreeCoTaskMem(pathBytes);
+            }
+        }
         api.Check(api.SetIntraOpNumThreads(opts, Math.Max(0, settings.IntraOpThreads)));
         api.Check(api.SetInterOpNumThreads(opts, 1));
-        if (!settings.CpuMemoryArena) api.Check(api.DisableCpuMemArena(opts));
-        if (!settings.MemoryPattern) api.Check(api.DisableMemPattern(opts));
+        // A session's own arena would hold its peak for the session's life; the shared one is sized by the largest stage.
+        api.Check(api.DisableCpuMemArena(opts));
+        if (settings.CpuMemoryArena)
+        {
+            SharedArena(api, env);
+            AddConfig(api, opts, "session.use_env_allocators", "1");
+        }
+        // Memory patterns pre-plan one block per run from a session arena, which is never used here.
+        api.Check(api.DisableMemPattern(opts));
         if (!settings.SpinWait)
         {
             // Between runs the DSP needs the cores that ONNX Runtime's idle workers would otherwise spin on.
-            fixed (byte* key = "session.intra_op.allow_spinning\0"u8)
-            fixed (byte* off = "0\0"u8)
-                api.Check(api.AddSessionConfigEntry(opts, key, off));
+            AddConfig(api, opts, "session.intra_op.allow_spinning", "0");
         }
         var providers = new List<string>();
         if (settings.UseCuda)
@@ -105,9 +135,28 @@ public sealed unsafe class OrtSession : IDisposable
     /// Runs the graph: <paramref name="inputs"/> and <paramref name="outputs"/> in graph order; results are written
     /// into the outputs' arrays. Cancelling asks the runtime to stop the run in progress.
     /// </summary>
-    public void Run(IReadOnlyList<OrtTensor> inputs, IReadOnlyList<OrtTensor> outputs, CancellationToken cancellationToken)
+    public void Run(IReadOnlyList<OrtTensor> inputs, IReadOnlyList<OrtTensor> outputs, CancellationToken cancellationToken,
+        bool releaseArena = false)
     {
         if (inputs.Count != _inputNames.Length || outputs.Count != _outputNames.Length)
+            throw new ArgumentException($"the graph takes {_inputNames.Length} inputs and {_outputNames.Length} outputs");
+        var inputValues = new nint[inputs.Count];
+        var outputValues = new nint[outputs.Count];
+        for (var i = 0; i < inputs.Count; i++) inputValues[i] = inputs[i].Value.DangerousGetHandle();
+        for (var i = 0; i < outputs.Count; i++) outputValues[i] = outputs[i].Value.DangerousGetHandle();
+        Run(inputValues, outputValues, releaseArena, cancellationToken);
+        GC.KeepAlive(inputs);
+        GC.KeepAlive(outputs);
+    }
+
+    /// <summary>
+    /// Runs the graph on OrtValue handles in graph order. An output given as 0 is allocated by the runtime and
+    /// handed back in its place; the caller releases it with <see cref="ReleaseValue"/>. With
+    /// <paramref name="releaseArena"/>, the shared CPU arena hands its free memory back to the system after the run.
+    /// </summary>
+    internal void Run(nint[] inputValues, nint[] outputValues, bool releaseArena, CancellationToken cancellationToken)
+    {
+        if (inputValues.Length != _inputNames.Length || outputValues.Length != _outputNames.Length)
             throw new ArgumentException($"the graph takes {_inputNames.Length} inputs and {_outputNames.Length} outputs");
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -115,16 +164,20 @@ public sealed unsafe class OrtSession : IDisposable
         _api.Check(_api.CreateRunOptions(&raw));
         using var runOptions = new OrtHandle(raw, _api.ReleaseRunOptions);
         using var registration = cancellationToken.Register(() => _api.RunOptionsSetTerminate(runOptions.DangerousGetHandle()));
+        if (releaseArena)
+        {
+            fixed (byte* key = "memory.enable_memory_arena_shrinkage\0"u8)
+            fixed (byte* device = "cpu:0\0"u8)
+                _api.Check(_api.AddRunConfigEntry(raw, key, device));
+        }
 
-        var inputValues = stackalloc nint[inputs.Count];
-        var outputValues = stackalloc nint[outputs.Count];
-        for (var i = 0; i < inputs.Count; i++) inputValues[i] = inputs[i].Value.DangerousGetHandle();
-        for (var i = 0; i < outputs.Count; i++) outputValues[i] = outputs[i].Value.DangerousGetHandle();
         fixed (nint* inNames = _inputNames)
         fixed (nint* outNames = _outputNames)
+        fixed (nint* inValues = inputValues)
+        fixed (nint* outValues = outputValues)
         {
             var status = _api.Run(_session.DangerousGetHandle(), runOptions.DangerousGetHandle(),
-                inNames, inputValues, (nuint)inputs.Count, outNames, (nuint)outputs.Count, outputValues);
+                inNames, inValues, (nuint)inputValues.Length, outNames, (nuint)outputValues.Length, outValues);
             if (status != 0 && cancellationToken.IsCancellationRequested)
             {
                 _api.ReleaseStatus(status);
@@ -132,9 +185,10 @@ public sealed unsafe class OrtSession : IDisposable
             }
             _api.Check(status);
         }
-        GC.KeepAlive(inputs);
-        GC.KeepAlive(outputs);
     }
+
+    /// <summary>Releases an OrtValue that <see cref="Run(nint[], nint[], bool, CancellationToken)"/> allocated.</summary>
+    internal void ReleaseValue(nint value) => _api.ReleaseValue(value);
 
     public void Dispose()
     {
@@ -158,6 +212,48 @@ public sealed unsafe class OrtSession : IDisposable
             env = new OrtHandle(raw, api.ReleaseEnv);
             Environments[api] = env;
             return env;
+        }
+    }
+
+    private static readonly HashSet<OrtApi> ArenaRegistered = [];
+
+    // One CPU arena for the whole process, registered on the environment that every session shares.
+    private static void SharedArena(OrtApi api, OrtHandle env)
+    {
+        lock (ArenaRegistered)
+        {
+            if (!ArenaRegistered.Add(api)) return;
+            nint memoryInfo;
+            api.Check(api.CreateCpuMemoryInfo(1, 0, &memoryInfo)); // OrtArenaAllocator, OrtMemTypeDefault
+            try
+            {
+                // Defaults otherwise (grow by powers of two, no limit): measured the lowest peak for htdemucs.
+                api.Check(api.CreateAndRegisterAllocator(env.DangerousGetHandle(), memoryInfo, 0));
+            }
+            catch
+            {
+                ArenaRegistered.Remove(api);
+                throw;
+            }
+            finally
+            {
+                api.ReleaseMemoryInfo(memoryInfo);
+            }
+        }
+    }
+
+    private static void AddConfig(OrtApi api, nint sessionOptions, string key, string value)
+    {
+        var k = Marshal.StringToCoTaskMemUTF8(key);
+        var v = Marshal.StringToCoTaskMemUTF8(value);
+        try
+        {
+            api.Check(api.AddSessionConfigEntry(sessionOptions, (byte*)k, (byte*)v));
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(k);
+            Marshal.FreeCoTaskMem(v);
         }
     }
 

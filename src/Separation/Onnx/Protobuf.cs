@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Text;
+
+namespace MSaaS.Separation.Onnx;
+
+/// <summary>One field of a protobuf message: its number, wire type and where its value lies in the message bytes.</summary>
+internal readonly record struct ProtoField(int Number, int WireType, long Varint, int Start, int Length)
+{
+    public const int VarintType = 0;
+    public const int LengthDelimitedType = 2;
+
+    /// <summary>The whole field (tag and value) as it sits in the buffer, for copying it unchanged.</summary>
+    public int TagStart { get; init; }
+
+    public int End => Start + Length;
+}
+
+/// <summary>
+/// The protobuf wire format, as much of it as reading and rewriting ONNX model files needs: iterate the fields of
+/// a message without decoding them, and write fields (verbatim slices, strings, varints, nested messages).
+/// </summary>
+internal static class Protobuf
+{
+    /// <summary>The fields of the message in <paramref name="buffer"/>[<paramref name="start"/>, <paramref name="end"/>).</summary>
+    public static IEnumerable<ProtoField> Fields(byte[] buffer, int start, int end)
+    {
+        var at = start;
+        while (at < end)
+        {
+            var tagStart = at;
+            var key = ReadVarint(buffer, ref at);
+            var number = (int)(key >> 3);
+            var wireType = (int)(key & 7);
+            switch (wireType)
+            {
+                case ProtoField.VarintType:
+                    var value = ReadVarint(buffer, ref at);
+                    yield return new ProtoField(number, wireType, (long)value, at, 0) { TagStart = tagStart };
+                    break;
+                case 1: // fixed64
+                    yield return new ProtoField(number, wireType, 0, at, 8) { TagStart = tagStart };
+                    at += 8;
+                    break;
+                case ProtoField.LengthDelimitedType:
+                    var length = checked((int)ReadVarint(buffer, ref at));
+                    if (length < 0 || at + length > end) throw new InvalidDataException("a protobuf field runs past its message");
+                    yield return new ProtoField(number, wireType, 0, at, length) { TagStart = tagStart };
+                    at += length;
+                    break;
+                case 5: // fixed32
+                    yield return new ProtoField(number, wireType, 0, at, 4) { TagStart = tagStart };
+                    at += 4;
+                    break;
+                default:
+                    throw new InvalidDataException($"unsupported protobuf wire type {wireType}");
+            }
+            if (at > end) throw new InvalidDataException("a protobuf field runs past its message");
+        }
+    }
+
+    public static string String(byte[] buffer, ProtoField field) => Encoding.UTF8.GetString(buffer, field.Start, field.Length);
+
+    private static ulong ReadVarint(byte[] buffer, ref int at)
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (at >= buffer.Length) throw new InvalidDataException("a protobuf varint runs past the end of the data");
+            var b = buffer[at++];
+            result |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return result;
+        }
+        throw new InvalidDataException("a protobuf varint is longer than 10 bytes");
+    }
+}
+
+/// <summary>Writes protobuf fields into a growing buffer.</summary>
+internal sealed class ProtoWriter
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new();
+
+    public int Length => _buffer.WrittenCount;
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.WrittenSpan;
+
+    /// <summary>Copies a field of another message unchanged, tag included.</summary>
+    public void Raw(byte[] source, ProtoField field) => Write(source.AsSpan(field.TagStart, field.End - field.TagStart));
+
+    public void Varint(int number, long value)
+    {
+        Key(number, ProtoField.VarintType);
+        WriteVarint((ulong)value);
+    }
+
+    public void String(int number, string value) => Bytes(number, Encoding.UTF8.GetBytes(value));
+
+    public void Bytes(int number, ReadOnlySpan<byte> value)
+    {
+        Key(number, ProtoField.LengthDelimitedType);
+        WriteVarint((ulong)value.Length);
+        Write(value);
+    }
+
+    public void Message(int number, ProtoWriter message) => Bytes(number, message.WrittenSpan);
+
+    public void WriteTo(Stream stream) => stream.Write(_buffer.WrittenSpan);
+
+    /// <summary>The key and length of a length-delimited field whose value the caller writes itself.</summary>
+    public void Header(int number, int length)
+    {
+        Key(number, ProtoField.LengthDelimitedType);
+        WriteVarint((ulong)length);
+    }
+
+    private void Key(int number, int wireType) => WriteVarint(((ulong)number << 3) | (uint)wireType);
+
+    private void WriteVarint(ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[10];
+        var n = 0;
+        while (value >= 0x80)
+        {
+            bytes[n++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        bytes[n++] = (byte)value;
+        Write(bytes[..n]);
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(_buffer.GetSpan(bytes.Length));
+        _buffer.Advance(bytes.Length);
+    }
+}

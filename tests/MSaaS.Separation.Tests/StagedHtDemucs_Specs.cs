@@ -1,0 +1,41 @@
+using MSaaS.Audio;
+using MSaaS.Separation.Demucs;
+using MSaaS.Separation.Onnx;
+
+namespace MSaaS.Separation.Tests;
+
+[Trait("Category", "Model")]
+public class StagedHtDemucs_Specs
+{
+    [Fact]
+    public void Should_give_the_stems_of_the_whole_graph_when_run_in_stages()
+    {
+        var settings = new DemucsSettings();
+        var wave = Fixtures.ReadF32("fixtures", "htdemucs", "seg0_wave.f32");
+        using var staged = HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session);
+        using var whole = HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session with { Staged = false });
+        Assert.Contains("7 stages", staged.Description);
+        Assert.DoesNotContain("stages", whole.Description);
+
+        foreach (var model in new[] { staged, whole })
+        {
+            for (var c = 0; c < 2; c++) wave.AsSpan(c * model.SegmentLength, model.SegmentLength).CopyTo(model.Input(c));
+            model.Run(lastOfSong: true, CancellationToken.None);
+        }
+
+        for (var s = 0; s < Stems.Count; s++)
+            for (var c = 0; c < 2; c++)
+            {
+                var a = staged.Output(s, c);
+                var b = whole.Output(s, c);
+                var peak = 0f;
+                var error = 0f;
+                for (var i = 0; i < a.Length; i++)
+                {
+                    peak = MathF.Max(peak, MathF.Abs(b[i]));
+                    error = MathF.Max(error, MathF.Abs(a[i] - b[i]));
+                }
+                Assert.True(error <= 1e-4f * peak, $"{Stems.Names[s]} channel {c}: staged and whole differ by {error} (peak {peak})");
+            }
+    }
+}
