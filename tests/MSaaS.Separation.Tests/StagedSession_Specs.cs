@@ -71,6 +71,18 @@ public sealed class StagedSession_Specs : IDisposable
     }
 
     [Fact]
+    public void Should_run_as_one_session_when_the_stages_cannot_be_kept()
+    {
+        var model = Write("chain.onnx", TinyOnnx.Chain([4], ("/a/neg", "Neg"), ("/b/abs", "Abs")));
+        var notADirectory = Write("cache", [0]);
+
+        using var session = OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, notADirectory);
+
+        Assert.Equal(1, session.StageCount);
+        Assert.Equal([1f, 2f, 3f, 4f], Run(session, [-1f, 2f, -3f, 4f]));
+    }
+
+    [Fact]
     public void Should_cut_htdemucs_into_encoders_each_transformer_layer_and_decoders()
     {
         Assert.Equal(0, HtDemucsModel.Staging.StageOf("/encoder.0/conv/Conv"));

@@ -93,24 +93,28 @@ public sealed class OrtStagedSession : IDisposable
         }
         catch (Exception e) when (e is OrtException or InvalidDataException or JsonException)
         {
-            Directory.Delete(directory, recursive: true); // damaged: prepare it again
+            Discard(directory); // damaged: prepare it again
         }
         if (!Divides(modelPath, staging)) return Single(libraryPath, modelPath, settings);
         try
         {
-            Prepare(libraryPath, modelPath, directory, settings, staging);
+            return Prepare(libraryPath, modelPath, directory, settings, staging);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Single(libraryPath, modelPath, settings); // nowhere to keep the stages
+        }
+        catch (Exception e) when (e is OrtException or InvalidDataException or NotSupportedException)
+        {
+            // The optimised graph could not be cut into sessions that run (a model the cut was not made for).
+            Discard(directory);
+            return Single(libraryPath, modelPath, settings);
         }
         finally
         {
             // Preparing read two copies of the model into managed arrays; do not carry them into the first song.
             GC.Collect();
         }
-        return TryOpenPrepared(libraryPath, directory, settings)
-            ?? throw new OrtException($"the prepared stages of {modelPath} in {directory} cannot be opened");
     }
 
     /// <summary>The directory that holds the prepared stages once <see cref="Open"/> has made them.</summary>
@@ -200,12 +204,18 @@ public sealed class OrtStagedSession : IDisposable
     {
         var manifestPath = Path.Combine(directory, ManifestName);
         if (!File.Exists(manifestPath)) return null;
-        var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(manifestPath))
-            ?? throw new InvalidDataException($"{manifestPath} is empty");
+        var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(manifestPath));
+        if (manifest is not { Stages.Count: > 0, Inputs: not null, Outputs: not null })
+            throw new InvalidDataException($"{manifestPath} lists no stages");
+        return OpenStages(manifest, file => OrtSession.Open(libraryPath, Path.Combine(directory, file), settings));
+    }
+
+    private static OrtStagedSession OpenStages(Manifest manifest, Func<string, OrtSession> open)
+    {
         var stages = new List<OrtSession>();
         try
         {
-            foreach (var file in manifest.Stages) stages.Add(OrtSession.Open(libraryPath, Path.Combine(directory, file), settings));
+            foreach (var file in manifest.Stages) stages.Add(open(file));
             return new OrtStagedSession([.. stages], manifest.Inputs, manifest.Outputs);
         }
         catch
@@ -216,38 +226,57 @@ public sealed class OrtStagedSession : IDisposable
     }
 
     // Optimises the model (basic level), cuts it and writes one model file per stage, then the manifest last, so
-    // that a directory with a manifest is complete. Each stage's session is opened as it is written, because the
-    // next stage declares its inputs with the types and shapes that session infers for its outputs.
-    private static void Prepare(string libraryPath, string modelPath, string directory, OrtSessionSettings settings, OrtStaging staging)
+    // that a directory with a manifest is complete. Each stage's session is opened as its file is written (the
+    // next stage declares its inputs with the types and shapes that session infers for its outputs) and kept.
+    private static OrtStagedSession Prepare(string libraryPath, string modelPath, string directory, OrtSessionSettings settings,
+        OrtStaging staging)
     {
         Directory.CreateDirectory(directory);
         var optimized = Path.Combine(directory, $"optimized-{Environment.ProcessId}.onnx");
+        var sessions = new Dictionary<string, OrtSession>(StringComparer.Ordinal);
         try
         {
             OrtSession.SaveBasicOptimized(libraryPath, modelPath, optimized, settings);
             var model = OnnxModelFile.Read(optimized);
             var plan = model.Plan(staging.StageOf);
             var types = new Dictionary<string, OrtTensorInfo>(StringComparer.Ordinal);
-            var files = new List<string>();
             for (var s = 0; s < plan.Count; s++)
             {
                 var file = $"stage{s}.onnx";
                 var path = Path.Combine(directory, file);
                 var partial = $"{path}.{Environment.ProcessId}.partial";
-                using (var stream = File.Create(partial)) model.WriteStage(plan[s], name => types[name], stream);
+                using (var stream = File.Create(partial))
+                    model.WriteStage(plan[s], name => types.TryGetValue(name, out var type) ? type
+                        : throw new InvalidDataException($"stage {s} reads {name}, whose type no earlier stage reports"), stream);
                 File.Move(partial, path, overwrite: true);
-                using var session = OrtSession.Open(libraryPath, path, settings);
+                var session = OrtSession.Open(libraryPath, path, settings);
+                sessions[file] = session;
                 foreach (var output in session.Outputs) types[output.Name] = output;
-                files.Add(file);
             }
-            var manifest = new Manifest(files, model.Inputs, model.Outputs);
+            var manifest = new Manifest([.. sessions.Keys], model.Inputs, model.Outputs);
+            var staged = OpenStages(manifest, file => sessions[file]);
             var manifestPath = Path.Combine(directory, ManifestName);
             File.WriteAllText(manifestPath + ".partial", JsonSerializer.Serialize(manifest));
             File.Move(manifestPath + ".partial", manifestPath, overwrite: true);
+            sessions.Clear(); // owned by the staged session now
+            return staged;
         }
         finally
         {
+            foreach (var session in sessions.Values) session.Dispose();
             File.Delete(optimized);
+        }
+    }
+
+    // Removes a prepared directory that cannot be used; another process may be using or removing it too.
+    private static void Discard(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
