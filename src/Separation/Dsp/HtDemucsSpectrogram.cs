@@ -26,6 +26,9 @@ public sealed class HtDemucsSpectrogram
     private const float Scale = 1f / 64f;
 
     private static readonly float[] Window = CreateWindow();
+    // The window with the 1/sqrt(n_fft) of either direction folded in: the spectrogram is linear, so scaling
+    // the frame before the FFT is scaling the bins after it.
+    private static readonly float[] ScaledWindow = Window.Select(w => w * Scale).ToArray();
     private static readonly float[] InverseWindowSum = CreateInverseWindowSum();
 
     private readonly RealFft _fft = new(NFft);
@@ -54,20 +57,11 @@ public sealed class HtDemucsSpectrogram
         {
             for (var j = 0; j < Block; j++)
             {
-                var source = _padded.AsSpan((f0 + j) * Hop, NFft);
-                for (var t = 0; t < NFft; t++) _frame[t] = source[t] * Window[t];
+                Simd.Multiply(_padded.AsSpan((f0 + j) * Hop, NFft), ScaledWindow, _frame);
                 _fft.Forward(_frame, _blockRe.AsSpan(j * Stride, Stride), _blockIm.AsSpan(j * Stride, Stride));
             }
-            for (var k = 0; k < Bins; k++)
-            {
-                var reOut = re.Slice(k * Frames + f0, Block);
-                var imOut = im.Slice(k * Frames + f0, Block);
-                for (var j = 0; j < Block; j++)
-                {
-                    reOut[j] = _blockRe[j * Stride + k] * Scale;
-                    imOut[j] = _blockIm[j * Stride + k] * Scale;
-                }
-            }
+            Simd.Transpose(_blockRe, Stride, re[f0..], Frames, Block, Bins);
+            Simd.Transpose(_blockIm, Stride, im[f0..], Frames, Block, Bins);
         }
     }
 
@@ -82,16 +76,8 @@ public sealed class HtDemucsSpectrogram
         Array.Clear(_ola);
         for (var f0 = 0; f0 < Frames; f0 += Block)
         {
-            for (var k = 0; k < Bins; k++)
-            {
-                var reIn = re.Slice(k * Frames + f0, Block);
-                var imIn = im.Slice(k * Frames + f0, Block);
-                for (var j = 0; j < Block; j++)
-                {
-                    _blockRe[j * Stride + k] = reIn[j];
-                    _blockIm[j * Stride + k] = imIn[j];
-                }
-            }
+            Simd.Transpose(re[f0..], Frames, _blockRe, Stride, Bins, Block);
+            Simd.Transpose(im[f0..], Frames, _blockIm, Stride, Bins, Block);
             for (var j = 0; j < Block; j++)
             {
                 _blockRe[j * Stride + Bins] = 0; // the model has no Nyquist bin
@@ -103,25 +89,22 @@ public sealed class HtDemucsSpectrogram
                 var start = (f0 + j) * Hop - PadLeft;
                 var from = Math.Max(0, -start);
                 var to = Math.Min(NFft, SegmentLength - start);
-                for (var t = from; t < to; t++) _ola[start + t] += _frame[t] * Window[t] * Scale;
+                Simd.MultiplyAdd(_frame.AsSpan(from, to - from), ScaledWindow.AsSpan(from, to - from), _ola.AsSpan(start + from, to - from));
             }
         }
-        for (var i = 0; i < SegmentLength; i++) destination[i] = _ola[i] * InverseWindowSum[i];
+        Simd.Multiply(_ola, InverseWindowSum, destination);
     }
 
     /// <summary>numpy 'reflect' padding: mirror around the edge sample without repeating it.</summary>
     internal static void ReflectPad(ReadOnlySpan<float> source, Span<float> destination, int left)
     {
         var n = source.Length;
-        if (left >= n || destination.Length - left - n >= n)
+        var right = destination.Length - left - n;
+        if (left >= n || right >= n || right < 0)
             throw new ArgumentException("reflect padding must be shorter than the signal");
-        for (var j = 0; j < destination.Length; j++)
-        {
-            var i = j - left;
-            if (i < 0) i = -i;
-            else if (i >= n) i = 2 * (n - 1) - i;
-            destination[j] = source[i];
-        }
+        source.CopyTo(destination[left..]);
+        for (var j = 0; j < left; j++) destination[j] = source[left - j];
+        for (var j = 0; j < right; j++) destination[left + n + j] = source[n - 2 - j];
     }
 
     private static float[] CreateWindow()
