@@ -35,13 +35,13 @@ internal static class SeparationBenchmark
             }
 
             Console.WriteLine($"song: {song} looped; {Environment.ProcessorCount} cores; {RuntimeInformationText()}");
-            Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | decode (s) | load model (s) | peak RSS (MiB) | RSS after (MiB)");
+            Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | DSP (s) | decode (s) | load model (s) | peak RSS (MiB) | RSS after (MiB)");
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. engine.ToArgs(result)], cancellationToken);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
-                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
+                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
             }
             return 0;
         }));

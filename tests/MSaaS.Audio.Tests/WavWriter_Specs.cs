@@ -38,6 +38,30 @@ public class WavWriter_Specs
         Assert.False(File.Exists(path + ".partial"));
     }
 
+    [Fact]
+    public void Should_store_every_sample_as_the_scalar_conversion_does()
+    {
+        // Out-of-range values, exact ties between two steps and a length that is not a multiple of eight, so
+        // both the eight-frame path and the tail are covered.
+        var random = new Random(5);
+        var left = Enumerable.Range(0, 203).Select(i => (float)(random.NextDouble() * 2.4 - 1.2)).ToArray();
+        var right = Enumerable.Range(0, 203).Select(i => (i - 100 + 0.5f) / short.MaxValue).ToArray();
+        var path = TestFiles.Temp("exact.wav");
+        using (var writer = new WavWriter(path, 44_100))
+        {
+            writer.Write(left, right);
+            writer.Complete();
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(44 + 203 * 4, bytes.Length);
+        for (var i = 0; i < 203; i++)
+        {
+            Assert.Equal(WavWriter.ToPcm16(left[i]), BitConverter.ToInt16(bytes, 44 + 4 * i));
+            Assert.Equal(WavWriter.ToPcm16(right[i]), BitConverter.ToInt16(bytes, 46 + 4 * i));
+        }
+    }
+
     [Theory]
     [InlineData(2f, short.MaxValue)]
     [InlineData(-2f, -short.MaxValue)]

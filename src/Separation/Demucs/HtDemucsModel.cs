@@ -121,15 +121,8 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             spectrogram.Inverse(_freq.Data.AsSpan(basePlane, HtDemucsSpectrogram.PlaneLength),
                 _freq.Data.AsSpan(basePlane + HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength), _result[p]);
             _spectrograms.Add(spectrogram);
-            var time = _time.Data.AsSpan(p * Segment, Segment);
-            var result = _result[p].AsSpan();
-            var allFinite = true;
-            for (var i = 0; i < Segment; i++)
-            {
-                result[i] += time[i];
-                allFinite &= float.IsFinite(result[i]);
-            }
-            if (!allFinite) finite = false;
+            Simd.Add(_time.Data.AsSpan(p * Segment, Segment), _result[p]);
+            if (!Simd.AllFinite(_result[p])) finite = false;
         });
         _dsp.Stop();
         if (!finite) throw new SeparationException("the model produced NaN or infinite samples; the output was discarded");

@@ -1,4 +1,5 @@
 using MSaaS.Audio;
+using MSaaS.Separation.Dsp;
 namespace MSaaS.Separation.Demucs;
 
 /// <summary>
@@ -68,10 +69,9 @@ internal sealed class SegmentedPass
             for (var p = 0; p < Planes; p++)
             {
                 var output = _model.Output(p / Stems.Channels, p % Stems.Channels).Slice(trim, length);
-                var sum = _sum[p].AsSpan(0, length);
-                for (var i = 0; i < length; i++) sum[i] += _weight[i] * output[i];
+                Simd.MultiplyAdd(output, _weight, _sum[p].AsSpan(0, length));
             }
-            for (var i = 0; i < length; i++) _weightSum[i] += _weight[i];
+            Simd.Add(_weight.AsSpan(0, length), _weightSum.AsSpan(0, length));
             segmentDone();
         }
         Flush((int)(viewLength - accumulated), accumulated, emit);
@@ -92,8 +92,7 @@ internal sealed class SegmentedPass
         for (var p = 0; p < Planes; p++)
         {
             var sum = _sum[p];
-            var finished = _finished[p];
-            for (var i = 0; i < count; i++) finished[i] = sum[i] / _weightSum[i];
+            Simd.Divide(sum, _weightSum, _finished[p].AsSpan(0, count));
             Array.Copy(sum, count, sum, 0, _segment - count);
             Array.Clear(sum, _segment - count, count);
         }
