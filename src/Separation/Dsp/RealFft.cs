@@ -129,12 +129,11 @@ public sealed class RealFft
         for (var j = 0; j < half; j++)
         {
             var q = j % s;
-            var p = j - q; // s * (j / s)
-            var w = p; // the twiddle's exponent p s, with p = j / s
+            var ps = j - q; // s * p with p = j / s: the twiddle's exponent
             float ar = xRe[j], ai = xIm[j], br = xRe[j + half], bi = xIm[j + half];
             float dr = ar - br, di = ai - bi;
-            float wr = _wRe[w], wi = _wIm[w];
-            var top = 2 * p + q;
+            float wr = _wRe[ps], wi = _wIm[ps];
+            var top = 2 * ps + q;
             yRe[top] = ar + br;
             yIm[top] = ai + bi;
             yRe[top + s] = dr * wr - di * wi;

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace MSaaS.Separation.Dsp;
 
-/// <summary>The element-wise loops and the transposes of the spectrogram, eight floats at a time where the CPU allows.</summary>
+/// <summary>The element-wise loops and transposes of the DSP and the overlap-add, eight floats at a time where the CPU allows.</summary>
 internal static class Simd
 {
     private const int Width = 8;
