@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -149,18 +150,11 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
                 blocks[c][b].AsSpan(0, Math.Min(BlockSamples, frames - start)).CopyTo(target.AsSpan(start));
             }
             blocks[c].Clear();
-            if (!IsFinite(target))
+            if (!TensorPrimitives.IsFiniteAll<float>(target))
                 throw new AudioFormatException($"{Path.GetFileName(path)} contains NaN or infinite samples");
             result[c] = target;
         }
         return result;
-    }
-
-    private static bool IsFinite(ReadOnlySpan<float> samples)
-    {
-        foreach (var s in samples)
-            if (!float.IsFinite(s)) return false;
-        return true;
     }
 
     private static Process Start(string program, IEnumerable<string> args)

@@ -35,6 +35,21 @@ public class ModelQuality_Specs(ModelFixture model, ITestOutputHelper output)
         Assert.True(mixSdr > 20, $"the stems add up to the mix only at {mixSdr:F1} dB");
     }
 
+    [Fact]
+    public async Task Should_refuse_output_that_is_not_finite_and_hand_nothing_on()
+    {
+        // Finite samples near float's limit overflow inside the spectrogram and the network.
+        var loud = Enumerable.Repeat(3e37f, Stems.SampleRate).ToArray();
+        var mix = new AudioBuffer([loud, loud], Stems.SampleRate);
+        var sink = new CollectingSink(mix.Length);
+
+        var error = await Assert.ThrowsAsync<SeparationException>(() =>
+            model.Separator.SeparateAsync(mix, sink, new SeparationOptions { Normalize = false }));
+
+        Assert.Contains("NaN or infinite", error.Message);
+        Assert.Equal(0, sink.Written);
+    }
+
     /// <summary>10 log10(|ref|^2 / |ref - est|^2) over the whole track and both channels, as ../shared/reference/score.py.</summary>
     internal static double Sdr(float[][] reference, float[][] estimate)
     {

@@ -32,48 +32,4 @@ public class Simd_Specs
     [Fact]
     public void Should_refuse_a_destination_too_short_for_the_matrix() =>
         Assert.Throws<ArgumentException>(() => Simd.Transpose(new float[64], 8, new float[63], 8, 8, 8));
-
-    [Fact]
-    public void Should_multiply_and_accumulate_element_by_element_including_the_tail()
-    {
-        var a = Enumerable.Range(0, 19).Select(i => i * 0.5f).ToArray();
-        var b = Enumerable.Range(0, 19).Select(i => 3f - i).ToArray();
-        var product = new float[19];
-        Simd.Multiply(a, b, product);
-        var sum = Enumerable.Repeat(1f, 19).ToArray();
-        Simd.MultiplyAdd(a, b, sum);
-        for (var i = 0; i < 19; i++)
-        {
-            Assert.Equal(a[i] * b[i], product[i]);
-            Assert.Equal(1f + a[i] * b[i], sum[i]);
-        }
-    }
-
-    [Theory]
-    [InlineData(3, float.NaN)]
-    [InlineData(16, float.PositiveInfinity)]
-    [InlineData(18, float.NegativeInfinity)]
-    public void Should_find_a_value_that_is_not_finite_anywhere(int at, float value)
-    {
-        var values = Enumerable.Range(0, 19).Select(i => i * 1e30f).ToArray();
-        Assert.True(Simd.AllFinite(values));
-        values[at] = value;
-        Assert.False(Simd.AllFinite(values));
-    }
-
-    [Fact]
-    public void Should_divide_and_add_element_by_element_including_the_tail()
-    {
-        var a = Enumerable.Range(0, 21).Select(i => i * 0.25f).ToArray();
-        var b = Enumerable.Range(0, 21).Select(i => i + 1f).ToArray();
-        var quotient = new float[21];
-        Simd.Divide(a, b, quotient);
-        var sum = (float[])b.Clone();
-        Simd.Add(a, sum);
-        for (var i = 0; i < 21; i++)
-        {
-            Assert.Equal(a[i] / b[i], quotient[i]);
-            Assert.Equal(b[i] + a[i], sum[i]);
-        }
-    }
 }

@@ -1,6 +1,7 @@
 using MSaaS.Audio;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using MSaaS.Separation.Dsp;
 using MSaaS.Separation.Onnx;
 
@@ -121,8 +122,8 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             spectrogram.Inverse(_freq.Data.AsSpan(basePlane, HtDemucsSpectrogram.PlaneLength),
                 _freq.Data.AsSpan(basePlane + HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength), _result[p]);
             _spectrograms.Add(spectrogram);
-            Simd.Add(_time.Data.AsSpan(p * Segment, Segment), _result[p]);
-            if (!Simd.AllFinite(_result[p])) finite = false;
+            TensorPrimitives.Add(_result[p], _time.Data.AsSpan(p * Segment, Segment), _result[p]);
+            if (!TensorPrimitives.IsFiniteAll<float>(_result[p])) finite = false;
         });
         _dsp.Stop();
         if (!finite) throw new SeparationException("the model produced NaN or infinite samples; the output was discarded");

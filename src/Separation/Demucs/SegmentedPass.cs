@@ -1,5 +1,6 @@
+using System.Numerics.Tensors;
 using MSaaS.Audio;
-using MSaaS.Separation.Dsp;
+
 namespace MSaaS.Separation.Demucs;
 
 /// <summary>
@@ -69,9 +70,11 @@ internal sealed class SegmentedPass
             for (var p = 0; p < Planes; p++)
             {
                 var output = _model.Output(p / Stems.Channels, p % Stems.Channels).Slice(trim, length);
-                Simd.MultiplyAdd(output, _weight, _sum[p].AsSpan(0, length));
+                var sum = _sum[p].AsSpan(0, length);
+                TensorPrimitives.MultiplyAdd(output, _weight.AsSpan(0, length), sum, sum);
             }
-            Simd.Add(_weight.AsSpan(0, length), _weightSum.AsSpan(0, length));
+            var weightSum = _weightSum.AsSpan(0, length);
+            TensorPrimitives.Add(weightSum, _weight.AsSpan(0, length), weightSum);
             segmentDone();
         }
         Flush((int)(viewLength - accumulated), accumulated, emit);
@@ -92,7 +95,7 @@ internal sealed class SegmentedPass
         for (var p = 0; p < Planes; p++)
         {
             var sum = _sum[p];
-            Simd.Divide(sum, _weightSum, _finished[p].AsSpan(0, count));
+            TensorPrimitives.Divide(sum.AsSpan(0, count), _weightSum.AsSpan(0, count), _finished[p]);
             Array.Copy(sum, count, sum, 0, _segment - count);
             Array.Clear(sum, _segment - count, count);
         }

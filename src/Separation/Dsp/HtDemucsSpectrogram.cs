@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace MSaaS.Separation.Dsp;
 
 /// <summary>
@@ -57,7 +59,7 @@ public sealed class HtDemucsSpectrogram
         {
             for (var j = 0; j < Block; j++)
             {
-                Simd.Multiply(_padded.AsSpan((f0 + j) * Hop, NFft), ScaledWindow, _frame);
+                TensorPrimitives.Multiply(_padded.AsSpan((f0 + j) * Hop, NFft), ScaledWindow, _frame);
                 _fft.Forward(_frame, _blockRe.AsSpan(j * Stride, Stride), _blockIm.AsSpan(j * Stride, Stride));
             }
             Simd.Transpose(_blockRe, Stride, re[f0..], Frames, Block, Bins);
@@ -89,10 +91,11 @@ public sealed class HtDemucsSpectrogram
                 var start = (f0 + j) * Hop - PadLeft;
                 var from = Math.Max(0, -start);
                 var to = Math.Min(NFft, SegmentLength - start);
-                Simd.MultiplyAdd(_frame.AsSpan(from, to - from), ScaledWindow.AsSpan(from, to - from), _ola.AsSpan(start + from, to - from));
+                var ola = _ola.AsSpan(start + from, to - from);
+                TensorPrimitives.MultiplyAdd(_frame.AsSpan(from, to - from), ScaledWindow.AsSpan(from, to - from), ola, ola);
             }
         }
-        Simd.Multiply(_ola, InverseWindowSum, destination);
+        TensorPrimitives.Multiply(_ola, InverseWindowSum, destination);
     }
 
     /// <summary>numpy 'reflect' padding: mirror around the edge sample without repeating it.</summary>

@@ -4,91 +4,13 @@ using System.Runtime.Intrinsics.X86;
 
 namespace MSaaS.Separation.Dsp;
 
-/// <summary>The element-wise loops and transposes of the DSP and the overlap-add, eight floats at a time where the CPU allows.</summary>
+/// <summary>
+/// The spectrogram's transposes between frame order and the model's [bin, frame] planes. (Element-wise span
+/// arithmetic comes from System.Numerics.Tensors' TensorPrimitives.)
+/// </summary>
 internal static class Simd
 {
     private const int Width = 8;
-
-    /// <summary>destination[i] = a[i] * b[i].</summary>
-    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
-    {
-        var n = destination.Length;
-        if (a.Length < n || b.Length < n) throw new ArgumentException("the inputs are shorter than the destination");
-        ref var x = ref MemoryMarshal.GetReference(a);
-        ref var y = ref MemoryMarshal.GetReference(b);
-        ref var z = ref MemoryMarshal.GetReference(destination);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + Width <= n; i += Width)
-                (Vector256.LoadUnsafe(ref x, (nuint)i) * Vector256.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref z, (nuint)i);
-        for (; i < n; i++) destination[i] = a[i] * b[i];
-    }
-
-    /// <summary>destination[i] = a[i] / b[i].</summary>
-    public static void Divide(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination)
-    {
-        var n = destination.Length;
-        if (a.Length < n || b.Length < n) throw new ArgumentException("the inputs are shorter than the destination");
-        ref var x = ref MemoryMarshal.GetReference(a);
-        ref var y = ref MemoryMarshal.GetReference(b);
-        ref var z = ref MemoryMarshal.GetReference(destination);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + Width <= n; i += Width)
-                (Vector256.LoadUnsafe(ref x, (nuint)i) / Vector256.LoadUnsafe(ref y, (nuint)i)).StoreUnsafe(ref z, (nuint)i);
-        for (; i < n; i++) destination[i] = a[i] / b[i];
-    }
-
-    /// <summary>sum[i] += a[i].</summary>
-    public static void Add(ReadOnlySpan<float> a, Span<float> sum)
-    {
-        var n = sum.Length;
-        if (a.Length < n) throw new ArgumentException("the input is shorter than the sum");
-        ref var x = ref MemoryMarshal.GetReference(a);
-        ref var z = ref MemoryMarshal.GetReference(sum);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + Width <= n; i += Width)
-                (Vector256.LoadUnsafe(ref z, (nuint)i) + Vector256.LoadUnsafe(ref x, (nuint)i)).StoreUnsafe(ref z, (nuint)i);
-        for (; i < n; i++) sum[i] += a[i];
-    }
-
-    /// <summary>Whether no value is NaN or infinite.</summary>
-    public static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        ref var x = ref MemoryMarshal.GetReference(values);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            // v - v is 0 for a finite v and NaN otherwise; NaN spreads through the sum.
-            var sum = Vector256<float>.Zero;
-            for (; i + Width <= values.Length; i += Width)
-            {
-                var v = Vector256.LoadUnsafe(ref x, (nuint)i);
-                sum += v - v;
-            }
-            if (sum != Vector256<float>.Zero) return false;
-        }
-        for (; i < values.Length; i++)
-            if (!float.IsFinite(values[i])) return false;
-        return true;
-    }
-
-    /// <summary>sum[i] += a[i] * b[i].</summary>
-    public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> sum)
-    {
-        var n = sum.Length;
-        if (a.Length < n || b.Length < n) throw new ArgumentException("the inputs are shorter than the sum");
-        ref var x = ref MemoryMarshal.GetReference(a);
-        ref var y = ref MemoryMarshal.GetReference(b);
-        ref var z = ref MemoryMarshal.GetReference(sum);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + Width <= n; i += Width)
-                (Vector256.LoadUnsafe(ref z, (nuint)i) + Vector256.LoadUnsafe(ref x, (nuint)i) * Vector256.LoadUnsafe(ref y, (nuint)i))
-                    .StoreUnsafe(ref z, (nuint)i);
-        for (; i < n; i++) sum[i] += a[i] * b[i];
-    }
 
     /// <summary>
     /// destination[c * destinationStride + r] = source[r * sourceStride + c] for r &lt; rows, c &lt; columns:
