@@ -7,9 +7,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'msaas setup: %s\n' "$*" >&2; }
 
 # Debian packages: ffmpeg decodes every input format; npm fetches the model and the native runtime;
-# libmp3lame0 is LAME for MP3 stems.
+# libmp3lame0 is LAME for MP3 stems; espeak-ng is the voice of the synthetic song that tests and benchmarks use.
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v npm >/dev/null || need+=(npm)
 [ -e /usr/lib/x86_64-linux-gnu/libmp3lame.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libmp3lame.so.0 ] || need+=(libmp3lame0)
 if [ ${#need[@]} -gt 0 ]; then

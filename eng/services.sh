@@ -15,6 +15,7 @@ state="${MSAAS_SERVICES_DIR:-$cache/services}"
 S3_PORT="${MSAAS_S3_PORT:-9000}"
 REDIS_PORT="${MSAAS_REDIS_PORT:-6379}"
 RABBIT_PORT="${MSAAS_RABBITMQ_PORT:-5672}"
+EPMD_PORT="${MSAAS_EPMD_PORT:-$((RABBIT_PORT + 21000))}"
 say() { printf 'services: %s\n' "$*" >&2; }
 
 running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
@@ -75,19 +76,31 @@ rabbitmq_up() {
     $sudo apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
   fi
+  epmd_up
   local base="$state/rabbitmq"
   mkdir -p "$base/mnesia" "$base/log"
   : > "$base/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$base" 2>/dev/null || true
   # Its own node, on loopback only, with every file under the state directory (the Debian service stays off).
   ( export RABBITMQ_NODENAME="msaas@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT" \
-      RABBITMQ_DIST_PORT=$((RABBIT_PORT + 20000)) ERL_EPMD_ADDRESS=127.0.0.1 \
+      RABBITMQ_DIST_PORT=$((RABBIT_PORT + 20000)) ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$EPMD_PORT" \
       RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
       RABBITMQ_FEATURE_FLAGS_FILE="$base/feature_flags" RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" \
       RABBITMQ_PID_FILE="$base/pid" HOME="$base"
     setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$state/rabbitmq.log" 2>&1 < /dev/null & echo $! >"$state/rabbitmq.pid" )
   wait_port rabbitmq "$RABBIT_PORT" 60
   say "rabbitmq up on 127.0.0.1:$RABBIT_PORT"
+}
+
+# Erlang's port mapper, which RabbitMQ needs: our own, on its own port, started (and so stopped) by this script
+# alone. Left to RabbitMQ, it would start a detached one that outlives the node and that only a search by name finds.
+epmd_up() {
+  running epmd && return 0
+  local epmd; epmd=$(command -v epmd || ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)
+  [ -n "$epmd" ] || { say "epmd (Erlang) is missing: apt-get install erlang-base"; exit 1; }
+  setsid "$epmd" -address 127.0.0.1 -port "$EPMD_PORT" >"$state/epmd.log" 2>&1 < /dev/null &
+  echo $! >"$state/epmd.pid"
+  wait_port epmd "$EPMD_PORT" 10
 }
 
 stop() {
@@ -111,8 +124,7 @@ case "${1:-status}" in
     shift
     for s in "$@"; do stop "$s"; "${s}_up"; done ;;
   down)
-    stop s3; stop redis; stop rabbitmq
-    pkill -f "epmd.*-address 127.0.0.1" 2>/dev/null || true
+    stop s3; stop redis; stop rabbitmq; stop epmd
     rm -rf "$state/s3-data" "$state/redis-data" "$state/rabbitmq" ;;
   status)
     for s in s3 redis rabbitmq; do

@@ -25,18 +25,4 @@ public sealed class AudioBuffer
     public TimeSpan Duration => TimeSpan.FromSeconds((double)Length / SampleRate);
 
     public float[] Channel(int index) => _channels[index];
-
-    /// <summary>Reads a raw planar float32 file ([channels, samples], little-endian, no header), as the fixtures are.</summary>
-    public static AudioBuffer FromPlanarF32(string path, int channels, int sampleRate)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var perChannel = bytes.Length / sizeof(float) / channels;
-        var data = new float[channels][];
-        for (var c = 0; c < channels; c++)
-        {
-            data[c] = new float[perChannel];
-            Buffer.BlockCopy(bytes, c * perChannel * sizeof(float), data[c], 0, perChannel * sizeof(float));
-        }
-        return new AudioBuffer(data, sampleRate);
-    }
 }

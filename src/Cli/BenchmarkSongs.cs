@@ -1,15 +1,32 @@
+using MSaaS.Audio.Synthesis;
+using MSaaS.Separation;
+
 namespace MSaaS.Cli;
 
-/// <summary>The song benchmarks use unless told otherwise: ../shared/fixtures/real/demucs-test.mp3.</summary>
+/// <summary>
+/// The song benchmarks use unless told otherwise: the 20 s synthetic song (drums, bass, chords, an espeak-ng voice),
+/// made once and kept as MP3 in the asset cache, so that a benchmark decodes an MP3 as a job does.
+/// </summary>
 internal static class BenchmarkSongs
 {
-    public static string Default()
+    public static async Task<string> DefaultAsync(CancellationToken cancellationToken)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        var path = Path.Combine(AssetPaths.CacheDirectory, "bench", "synthetic-20s.mp3");
+        if (File.Exists(path)) return path;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var song = await SyntheticSong.CreateAsync(20, cancellationToken: cancellationToken);
+        var wav = $"{path}.{Environment.ProcessId}.wav";
+        var mp3 = $"{path}.{Environment.ProcessId}.mp3";
+        try
         {
-            var candidate = Path.Combine(dir.FullName, "..", "shared", "fixtures", "real", "demucs-test.mp3");
-            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln")) && File.Exists(candidate)) return Path.GetFullPath(candidate);
+            await song.WriteMixAsync(wav, mp3, cancellationToken);
+            File.Move(mp3, path, overwrite: true);
         }
-        throw new FileNotFoundException("no default benchmark song found (../shared/fixtures/real/demucs-test.mp3); pass --input");
+        finally
+        {
+            File.Delete(wav);
+            File.Delete(mp3);
+        }
+        return path;
     }
 }

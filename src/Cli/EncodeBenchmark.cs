@@ -20,7 +20,7 @@ internal static class EncodeBenchmark
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
             var length = result.GetValue(seconds) * 44_100;
-            var song = await new FfmpegDecoder().DecodeAsync(BenchmarkSongs.Default(), cancellationToken: cancellationToken);
+            var song = await new FfmpegDecoder().DecodeAsync(await BenchmarkSongs.DefaultAsync(cancellationToken), cancellationToken: cancellationToken);
             var (left, right) = (Loop(song.Channel(0), length), Loop(song.Channel(1), length));
 
             foreach (var settings in new[] { new Mp3Settings(), new Mp3Settings { BitrateKbps = 192 }, new Mp3Settings { VbrQuality = 2 } })

@@ -18,7 +18,7 @@ internal static class SeparationBenchmark
     public static Command Create()
     {
         var durations = new Option<string>("--durations") { Description = "Song lengths in seconds, comma-separated", DefaultValueFactory = _ => "30,180" };
-        var input = new Option<FileInfo?>("--input") { Description = "Song to loop up to each length [default: ../shared/fixtures/real/demucs-test.mp3]" };
+        var input = new Option<FileInfo?>("--input") { Description = "Song to loop up to each length [default: the 20 s synthetic song]" };
         var single = new Option<int?>("--single") { Hidden = true };
         var engine = new EngineOptions();
         var command = new Command("separate", "Separation speed and memory for 30 s and 3 min songs") { durations, input, single };
@@ -26,7 +26,7 @@ internal static class SeparationBenchmark
 
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
-            var song = result.GetValue(input)?.FullName ?? BenchmarkSongs.Default();
+            var song = result.GetValue(input)?.FullName ?? await BenchmarkSongs.DefaultAsync(cancellationToken);
             if (result.GetValue(single) is { } seconds)
             {
                 var run = await Measure(song, seconds, engine, result, cancellationToken);

@@ -12,6 +12,7 @@ using MSaaS.Contracts;
 using MSaaS.Notifications;
 using MSaaS.Notifications.Consumers;
 using MSaaS.Storage;
+using MSaaS.Testing;
 
 namespace MSaaS.Api.Tests;
 
@@ -24,9 +25,9 @@ internal sealed class ApiHost : IAsyncDisposable
     public const string SupportKey = "s3cret-support-key";
 
     private readonly WebApplication _app;
-    private readonly WebApplication _receiver;
+    private readonly WebhookReceiver _receiver;
 
-    private ApiHost(WebApplication app, WebApplication receiver, string root)
+    private ApiHost(WebApplication app, WebhookReceiver receiver, string root)
     {
         _app = app;
         _receiver = receiver;
@@ -41,9 +42,9 @@ internal sealed class ApiHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Where webhooks go: POST {HookUrl} records the body.</summary>
-    public string HookUrl => _receiver.Urls.First() + "/hook";
+    public string HookUrl => _receiver.Url + "/hook";
 
-    public static ConcurrentQueue<string> Hooks { get; } = new();
+    public IReadOnlyList<string> Hooks => _receiver.Bodies;
 
     public static ConcurrentDictionary<string, int> Separations { get; } = new();
 
@@ -83,25 +84,13 @@ internal sealed class ApiHost : IAsyncDisposable
         app.MapMsaasApi();
         await app.StartAsync();
 
-        var hooks = WebApplication.CreateBuilder();
-        hooks.WebHost.UseUrls("http://127.0.0.1:0");
-        hooks.Logging.SetMinimumLevel(LogLevel.Warning);
-        var receiver = hooks.Build();
-        receiver.MapPost("/hook", async (HttpRequest request) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            Hooks.Enqueue(await reader.ReadToEndAsync());
-            return Results.Ok();
-        });
-        await receiver.StartAsync();
-        return new ApiHost(app, receiver, root);
+        return new ApiHost(app, await WebhookReceiver.StartAsync(), root);
     }
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await _app.StopAsync();
-        await _receiver.StopAsync();
         await _app.DisposeAsync();
         await _receiver.DisposeAsync();
         Directory.Delete(Root, recursive: true);

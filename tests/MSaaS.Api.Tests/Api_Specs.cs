@@ -70,7 +70,7 @@ public sealed class Api_Specs : IAsyncLifetime
         Assert.Equal(100, done.GetProperty("progress").GetInt32());
         Assert.True(done.GetProperty("webhooks")[0].GetProperty("delivered").GetBoolean());
         // The webhook body is callback.data exactly as the client wrote it.
-        Assert.Contains(data, ApiHost.Hooks);
+        Assert.Contains(data, _api.Hooks);
 
         foreach (var track in new[] { "bass", "drums", "other", "vocals", "base", "vocals.mp3", "base.mp3" })
         {

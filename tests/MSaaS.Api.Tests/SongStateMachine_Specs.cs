@@ -217,23 +217,6 @@ public class SongStateMachine_Specs
         Assert.Equal([true, false], done.Webhooks.Select(w => w.Delivered));
     }
 
-    [Fact]
-    public async Task Should_apply_every_one_of_many_concurrent_events_for_one_song()
-    {
-        await using var saga = await SagaHarness.Start();
-        var upload = SagaHarness.Upload(NewHash());
-        await saga.Publish(upload);
-        var started = await saga.WaitFor(upload.SongId, "Separating");
-
-        const int events = 30;
-        await Task.WhenAll(Enumerable.Range(1, events).Select(i =>
-            saga.Publish(new SeparationProgressed { SongId = upload.SongId, SegmentsDone = i, SegmentsTotal = events })));
-
-        // Each applied event bumps the version once: a lost update would leave it short.
-        var song = await saga.WaitFor(upload.SongId, "Separating", s => s.Version == started.Version + events);
-        Assert.Equal(90, song.Progress);
-    }
-
     // Uploads a song and answers for the separation and encoding stages, as the services would.
     private static async Task RunToEncoded(SagaHarness saga, SongUploaded upload, string untilState)
     {

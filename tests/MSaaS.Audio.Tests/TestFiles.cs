@@ -1,26 +1,20 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using MSaaS.Testing;
 
 namespace MSaaS.Audio.Tests;
 
-/// <summary>Test inputs: the shared real song, files made from it with ffmpeg, and hand-built WAV files.</summary>
+/// <summary>Test inputs: the synthetic song (tests/Shared), files made from it with ffmpeg, and hand-built WAV files.</summary>
 internal static class TestFiles
 {
-    public static string RealSong { get; } = Locate();
+    public static string Temp(string name) => TestData.Temp(name);
 
-    public static string Temp(string name)
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "msaas-audio-tests");
-        Directory.CreateDirectory(dir);
-        return Path.Combine(dir, $"{Guid.NewGuid():N}-{name}");
-    }
-
-    /// <summary>Runs ffmpeg on the real song with <paramref name="args"/> and returns the output file.</summary>
-    public static string Transcode(string name, params string[] args)
+    /// <summary>Runs ffmpeg on the synthetic song's mix with <paramref name="args"/> and returns the output file.</summary>
+    public static async Task<string> Transcode(string name, params string[] args)
     {
         var output = Temp(name);
         var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
-        foreach (var a in (string[])["-nostdin", "-v", "error", "-y", "-i", RealSong, .. args, output]) info.ArgumentList.Add(a);
+        foreach (var a in (string[])["-nostdin", "-v", "error", "-y", "-i", (await TestData.Song).Wav, .. args, output]) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var errors = process.StandardError.ReadToEnd();
         process.WaitForExit();
@@ -54,14 +48,26 @@ internal static class TestFiles
         return path;
     }
 
+    /// <summary>
+    /// Where the first MPEG audio frame after <paramref name="skipFrames"/> frames begins in an MP3 file (the ID3 tag
+    /// skipped): a boundary at which a cut leaves only whole frames.
+    /// </summary>
+    public static int FrameBoundary(byte[] mp3, int skipFrames)
+    {
+        var at = 0;
+        if (mp3.AsSpan().StartsWith("ID3"u8)) at = 10 + (mp3[6] << 21 | mp3[7] << 14 | mp3[8] << 7 | mp3[9]);
+        int[] bitrates = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+        for (var frame = 0; frame < skipFrames; frame++)
+        {
+            Assert.True(mp3[at] == 0xFF && (mp3[at + 1] & 0xFE) == 0xFA, $"no MPEG-1 layer III frame at byte {at}");
+            var kbps = bitrates[mp3[at + 2] >> 4];
+            var padding = (mp3[at + 2] >> 1) & 1;
+            at += 144_000 * kbps / 44_100 + padding;
+        }
+        return at;
+    }
+
     public static float[] Sine(int length, double cyclesPerSample, float amplitude = 0.5f) =>
         Enumerable.Range(0, length).Select(i => amplitude * (float)Math.Sin(2 * Math.PI * cyclesPerSample * i)).ToArray();
 
-    private static string Locate()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures", "real", "demucs-test.mp3"));
-        throw new DirectoryNotFoundException("no MSaaS.sln above the test binaries");
-    }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MSaaS.Audio;
+using MSaaS.Testing;
 
 namespace MSaaS.Cli.Tests;
 
@@ -8,21 +9,20 @@ namespace MSaaS.Cli.Tests;
 [Trait("Category", "Model")]
 public class SeparateCommand_Specs
 {
-    private static readonly string RealSong = Locate("fixtures", "real", "demucs-test.mp3");
-
     [Theory]
     [InlineData("mp3")]
     [InlineData("wav")]
     public async Task Should_write_four_stems_of_the_song_s_length_that_add_up_to_it(string format)
     {
         var output = Directory.CreateTempSubdirectory("msaas-cli-").FullName;
+        var song = (await TestData.Song).Mp3;
 
-        var (code, stdout, stderr) = await Run("separate", RealSong, "--out", output, "--format", format);
+        var (code, stdout, stderr) = await Run("separate", song, "--out", output, "--format", format);
 
         Assert.True(code == 0, stderr);
         Assert.Contains("real-time factor", stdout);
         var decoder = new FfmpegDecoder();
-        var mix = await decoder.DecodeAsync(RealSong);
+        var mix = await decoder.DecodeAsync(song);
         var sum = new double[2][] { new double[mix.Length], new double[mix.Length] };
         foreach (var stem in new[] { "drums", "bass", "other", "vocals" })
         {
@@ -73,13 +73,21 @@ public class SeparateCommand_Specs
     }
 
     [Theory]
-    [InlineData("--shifts", "0")]
-    [InlineData("--overlap", "1")]
-    [InlineData("--format", "ogg")]
-    public async Task Should_refuse_options_out_of_range(string option, string value)
+    [InlineData("--shifts", "0", "--shifts must be between 1 and 20")]
+    [InlineData("--overlap", "1", "--overlap must be at least 0 and below 1")]
+    [InlineData("--threads", "-1", "--threads must not be negative")]
+    [InlineData("--mp3-bitrate", "8", "--mp3-bitrate must be between 32 and 320")]
+    [InlineData("--format", "ogg", "Argument 'ogg' not recognized")]
+    public async Task Should_refuse_options_out_of_range_before_reading_the_song(string option, string value, string reason)
     {
-        var (code, _, _) = await Run("separate", RealSong, option, value);
-        Assert.NotEqual(0, code);
+        // The song exists: the refusal can only come from the option, and nothing is separated.
+        var output = TestData.Temp("never");
+        var (code, stdout, stderr) = await Run("separate", (await TestData.Song).Mp3, "--out", output, option, value);
+
+        Assert.Equal(1, code);
+        Assert.Contains(reason, stderr);
+        Assert.DoesNotContain("Separated", stdout);
+        Assert.False(Directory.Exists(output));
     }
 
     private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
@@ -100,13 +108,5 @@ public class SeparateCommand_Specs
             Console.SetOut(oldOut);
             Console.SetError(oldErr);
         }
-    }
-
-    private static string Locate(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln")))
-                return Path.GetFullPath(Path.Combine([dir.FullName, "..", "shared", .. parts]));
-        throw new DirectoryNotFoundException("no MSaaS.sln above the test binaries");
     }
 }

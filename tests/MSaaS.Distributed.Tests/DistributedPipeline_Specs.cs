@@ -9,6 +9,8 @@ using Microsoft.Extensions.Logging;
 using MSaaS.Storage;
 using Xunit.Abstractions;
 
+using MSaaS.Testing;
+
 namespace MSaaS.Distributed.Tests;
 
 /// <summary>
@@ -124,7 +126,7 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
 
     private async Task<List<(string Name, string Path)>> MakeSongs(string prefix)
     {
-        // Ten different 8 s songs (one model segment each) cut from the real test song.
+        // Ten different 8 s songs (one model segment each) cut from the synthetic song.
         var songs = new List<(string, string)>();
         for (var i = 0; i < Songs; i++)
         {
@@ -132,7 +134,7 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
             var path = Path.Combine(_work.FullName, name + ".mp3");
             var offset = (prefix == "calm" ? 0 : 0.5) + i;
             using var ffmpeg = Process.Start("ffmpeg", ["-nostdin", "-v", "error", "-y", "-ss", offset.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "-t", "8", "-i", Repository.Shared("fixtures", "real", "demucs-test.mp3"), "-c:a", "libmp3lame", "-b:a", "192k", path])!;
+                "-t", "8", "-i", (await TestData.Song).Wav, "-c:a", "libmp3lame", "-b:a", "192k", path])!;
             await ffmpeg.WaitForExitAsync();
             Assert.Equal(0, ffmpeg.ExitCode);
             songs.Add((name, path));

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using MSaaS.Testing;
 
 namespace MSaaS.Distributed.Tests;
 
 /// <summary>Paths of this checkout, and its eng/services.sh.</summary>
 internal static class Repository
 {
-    public static string Root { get; } = Locate();
+    public static string Root => TestData.RepositoryRoot;
 
     /// <summary>The Release build of the msaas command that ./msaas test builds first.</summary>
     public static string Cli
@@ -16,8 +17,6 @@ internal static class Repository
             return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run the tests with ./msaas test, which builds it");
         }
     }
-
-    public static string Shared(params string[] parts) => Path.GetFullPath(Path.Combine([Root, "..", "shared", .. parts]));
 
     /// <summary>Runs eng/services.sh (restart redis, ...), failing the test if it fails.</summary>
     public static async Task Services(params string[] args)
@@ -34,11 +33,4 @@ internal static class Repository
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value
             : throw new InvalidOperationException($"{variable} is not set: run the tests with ./msaas test (it starts RabbitMQ, Redis and S3)");
-
-    private static string Locate()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MSaaS.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("no MSaaS.sln above the test binaries");
-    }
 }

@@ -1,6 +1,7 @@
 using MSaaS.Audio;
 using MSaaS.Separation.Demucs;
 using MSaaS.Separation.Onnx;
+using MSaaS.Testing;
 
 namespace MSaaS.Separation.Tests;
 
@@ -8,10 +9,10 @@ namespace MSaaS.Separation.Tests;
 public class StagedHtDemucs_Specs
 {
     [Fact]
-    public void Should_give_the_stems_of_the_whole_graph_when_run_in_stages()
+    public async Task Should_give_the_stems_of_the_whole_graph_when_run_in_stages()
     {
         var settings = new DemucsSettings();
-        var wave = Fixtures.ReadF32("fixtures", "htdemucs", "seg0_wave.f32");
+        var mix = (await TestData.Song).Song.Mix;
         using var staged = HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session);
         using var whole = HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session with { Staged = false });
         Assert.Contains("7 stages", staged.Description);
@@ -19,7 +20,7 @@ public class StagedHtDemucs_Specs
 
         foreach (var model in new[] { staged, whole })
         {
-            for (var c = 0; c < 2; c++) wave.AsSpan(c * model.SegmentLength, model.SegmentLength).CopyTo(model.Input(c));
+            for (var c = 0; c < 2; c++) mix.Channel(c).AsSpan(0, model.SegmentLength).CopyTo(model.Input(c));
             model.Run(lastOfSong: true, CancellationToken.None);
         }
 

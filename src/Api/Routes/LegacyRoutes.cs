@@ -12,7 +12,7 @@ using MSaaS.Storage;
 
 namespace MSaaS.Api.Routes;
 
-/// <summary>The routes every existing MSaaS client uses (../shared/docs/compat-contract.md), answered as the reference does.</summary>
+/// <summary>The routes every existing MSaaS client uses (the legacy contract in docs/api.md), answered as the reference does.</summary>
 public static class LegacyRoutes
 {
     public const string EnqueuedReason = "Song enqueued for separation";
