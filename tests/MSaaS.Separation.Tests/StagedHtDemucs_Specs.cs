@@ -13,8 +13,8 @@ public class StagedHtDemucs_Specs
     {
         var settings = new DemucsSettings();
         var mix = (await TestData.Song).Song.Mix;
-        using var staged = HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session);
-        using var whole = HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session with { Staged = false });
+        using var staged = HtDemucsModel.Open(settings.ModelPath, settings.Session);
+        using var whole = HtDemucsModel.Open(settings.ModelPath, settings.Session with { Staged = false });
         Assert.Contains("7 stages", staged.Description);
         Assert.DoesNotContain("stages", whole.Description);
 

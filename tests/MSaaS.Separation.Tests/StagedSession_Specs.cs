@@ -1,3 +1,4 @@
+using Microsoft.ML.OnnxRuntime;
 using MSaaS.Separation.Demucs;
 using MSaaS.Separation.Onnx;
 
@@ -5,7 +6,6 @@ namespace MSaaS.Separation.Tests;
 
 public sealed class StagedSession_Specs : IDisposable
 {
-    private static readonly string Runtime = AssetPaths.DefaultOnnxRuntime;
     private static readonly OrtSessionSettings Settings = new() { IntraOpThreads = 1 };
     private static readonly OrtStaging ByPrefix = new("test", name => name.StartsWith("/b/", StringComparison.Ordinal) ? 1 : 0);
 
@@ -18,8 +18,8 @@ public sealed class StagedSession_Specs : IDisposable
     {
         var model = Write("chain.onnx", TinyOnnx.Chain([2, 3], ("/a/relu", "Relu"), ("/a/neg", "Neg"), ("/b/exp", "Exp"), ("/b/abs", "Abs")));
 
-        using var staged = OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, _directory);
-        using var whole = OrtStagedSession.Open(Runtime, model, Settings, staging: null);
+        using var staged = OrtStagedSession.Open(model, Settings, ByPrefix, _directory);
+        using var whole = OrtStagedSession.Open(model, Settings, staging: null);
 
         Assert.Equal(2, staged.StageCount);
         Assert.Equal(1, whole.StageCount);
@@ -33,12 +33,12 @@ public sealed class StagedSession_Specs : IDisposable
     public void Should_prepare_the_stages_once_and_reuse_them()
     {
         var model = Write("chain.onnx", TinyOnnx.Chain([4], ("/a/neg", "Neg"), ("/b/neg", "Neg")));
-        using (OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, _directory)) { }
+        using (OrtStagedSession.Open(model, Settings, ByPrefix, _directory)) { }
         var prepared = Directory.GetDirectories(Path.Combine(_directory, "prepared")).Single();
         Assert.Equal(["stage0.onnx", "stage1.onnx", "stages.json"], Directory.GetFiles(prepared).Select(Path.GetFileName).Order());
         var written = File.GetLastWriteTimeUtc(Path.Combine(prepared, "stage1.onnx"));
 
-        using var again = OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, _directory);
+        using var again = OrtStagedSession.Open(model, Settings, ByPrefix, _directory);
 
         Assert.Equal(2, again.StageCount);
         Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(prepared, "stage1.onnx")));
@@ -49,11 +49,11 @@ public sealed class StagedSession_Specs : IDisposable
     public void Should_prepare_the_stages_again_when_they_are_damaged()
     {
         var model = Write("chain.onnx", TinyOnnx.Chain([4], ("/a/neg", "Neg"), ("/b/abs", "Abs")));
-        using (OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, _directory)) { }
+        using (OrtStagedSession.Open(model, Settings, ByPrefix, _directory)) { }
         var prepared = Directory.GetDirectories(Path.Combine(_directory, "prepared")).Single();
         File.WriteAllBytes(Path.Combine(prepared, "stage1.onnx"), [1, 2, 3]);
 
-        using var repaired = OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, _directory);
+        using var repaired = OrtStagedSession.Open(model, Settings, ByPrefix, _directory);
 
         Assert.Equal(2, repaired.StageCount);
         Assert.Equal([1f, 2f, 3f, 4f], Run(repaired, [-1f, 2f, -3f, 4f]));
@@ -64,7 +64,7 @@ public sealed class StagedSession_Specs : IDisposable
     {
         var model = Write("chain.onnx", TinyOnnx.Chain([4], ("/a/neg", "Neg"), ("/a/abs", "Abs")));
 
-        using var session = OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, _directory);
+        using var session = OrtStagedSession.Open(model, Settings, ByPrefix, _directory);
 
         Assert.Equal(1, session.StageCount);
         Assert.False(Directory.Exists(Path.Combine(_directory, "prepared")));
@@ -76,7 +76,7 @@ public sealed class StagedSession_Specs : IDisposable
         var model = Write("chain.onnx", TinyOnnx.Chain([4], ("/a/neg", "Neg"), ("/b/abs", "Abs")));
         var notADirectory = Write("cache", [0]);
 
-        using var session = OrtStagedSession.Open(Runtime, model, Settings, ByPrefix, notADirectory);
+        using var session = OrtStagedSession.Open(model, Settings, ByPrefix, notADirectory);
 
         Assert.Equal(1, session.StageCount);
         Assert.Equal([1f, 2f, 3f, 4f], Run(session, [-1f, 2f, -3f, 4f]));
@@ -97,11 +97,12 @@ public sealed class StagedSession_Specs : IDisposable
 
     private static float[] Run(OrtStagedSession session, float[] input)
     {
-        using var x = session.CreateTensor([.. session.Inputs[0].Shape]);
-        using var y = session.CreateTensor([.. session.Outputs[0].Shape]);
-        input.CopyTo(x.Data, 0);
-        session.Run([x], [y], CancellationToken.None);
-        return y.Data;
+        var output = new float[input.Length];
+        using var x = OrtValue.CreateTensorValueFromMemory((float[])input.Clone(), [.. session.Inputs[0].Value.Dimensions.Select(d => (long)d)]);
+        using var y = OrtValue.CreateTensorValueFromMemory(output, [.. session.Outputs[0].Value.Dimensions.Select(d => (long)d)]);
+        using var options = new RunOptions();
+        session.Run([x], [y], options);
+        return output;
     }
 
     private string Write(string name, byte[] content)

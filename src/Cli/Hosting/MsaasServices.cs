@@ -54,7 +54,10 @@ public static class MsaasServices
             services.AddHostedService<ToWorkerAdapter>();
         }
         if (roles.HasFlag(MsaasRoles.Separation))
+        {
             services.AddSingleton<IStemSeparator>(_ => DemucsSeparator.Open(SeparationSettings(configuration.GetSection("Separation"))));
+            services.AddHostedService<SeparationEngineStartup>(); // before the bus: no song is taken before the model is ready
+        }
         if (roles.HasFlag(MsaasRoles.Encoding))
             services.Configure<Mp3Settings>(configuration.GetSection("Mp3"));
         if (roles.HasFlag(MsaasRoles.Notifications))
@@ -119,7 +122,6 @@ public static class MsaasServices
     private static DemucsSettings SeparationSettings(IConfigurationSection section)
     {
         var settings = new DemucsSettings().WithModel(section["ModelPath"]);
-        if (section["OnnxRuntimePath"] is { Length: > 0 } runtime) settings = settings with { OnnxRuntimePath = runtime };
         return settings with
         {
             Session = new OrtSessionSettings

@@ -1,6 +1,5 @@
 using MassTransit;
 using MSaaS.Audio;
-using MSaaS.Separation.Onnx;
 
 namespace MSaaS.Separation.Consumers;
 
@@ -21,7 +20,6 @@ public sealed class SeparateStemsConsumerDefinition : ConsumerDefinition<Separat
             // A bad song or a bad model fails the same way every time: straight to the fault, and to the saga.
             r.Ignore<AudioFormatException>();
             r.Ignore<SeparationException>();
-            r.Ignore<OrtException>();
             r.Ignore<OperationCanceledException>();
             r.Intervals(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
         });

@@ -18,16 +18,19 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         _pass = new SegmentedPass(model);
     }
 
-    /// <summary>Verifies the model file, loads the runtime and opens the model; throws a clear error when any is wrong.</summary>
+    /// <summary>Verifies the model file and opens it on ONNX Runtime; throws a clear error when either is wrong.</summary>
     public static DemucsSeparator Open(DemucsSettings settings)
     {
         ModelFile.Verify(settings.ModelPath, settings.ModelSha256);
-        return new DemucsSeparator(HtDemucsModel.Open(settings.OnnxRuntimePath, settings.ModelPath, settings.Session));
+        return new DemucsSeparator(HtDemucsModel.Open(settings.ModelPath, settings.Session));
     }
 
     /// <summary>Time inside ONNX Runtime and time in the DSP around it, since this separator was opened.</summary>
     public (TimeSpan Inference, TimeSpan Dsp) Timings =>
         _model is HtDemucsModel m ? (m.InferenceTime, m.DspTime) : (TimeSpan.Zero, TimeSpan.Zero);
+
+    /// <summary>Wall time of every model segment run since this separator was opened, in order.</summary>
+    public IReadOnlyList<TimeSpan> SegmentTimes => _model is HtDemucsModel m ? m.SegmentTimes : [];
 
     public string Description => _model is HtDemucsModel m ? m.Description : _model.GetType().Name;
 

@@ -1,7 +1,9 @@
-using MSaaS.Audio;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MSaaS.Audio;
 using MSaaS.Separation.Dsp;
 using MSaaS.Separation.Onnx;
 
@@ -22,27 +24,27 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         [[1, Stems.Count, 4, HtDemucsSpectrogram.Bins, HtDemucsSpectrogram.Frames], [1, Stems.Count, 2, Segment]];
 
     private readonly OrtStagedSession _session;
-    private readonly OrtTensor _wave;
-    private readonly OrtTensor _spec;
-    private readonly OrtTensor _freq;
-    private readonly OrtTensor _time;
-    private readonly OrtTensor[] _inputs;
-    private readonly OrtTensor[] _outputs;
+    private readonly OrtSessionSettings _settings;
+    // The model's inputs and outputs live in these arrays; the OrtValues are tensors over them (no copies).
+    private readonly float[] _wave = new float[Size(ExpectedInputs[0])];
+    private readonly float[] _spec = new float[Size(ExpectedInputs[1])];
+    private readonly float[] _freq = new float[Size(ExpectedOutputs[0])];
+    private readonly float[] _time = new float[Size(ExpectedOutputs[1])];
+    private readonly OrtValue[] _inputs;
+    private readonly OrtValue[] _outputs;
     private readonly float[][] _result;
     private readonly ConcurrentBag<HtDemucsSpectrogram> _spectrograms = [];
     private readonly ParallelOptions _parallel;
     private readonly Stopwatch _inference = new();
     private readonly Stopwatch _dsp = new();
+    private readonly List<TimeSpan> _segmentTimes = [];
 
-    private HtDemucsModel(OrtStagedSession session, int dspThreads)
+    private HtDemucsModel(OrtStagedSession session, OrtSessionSettings settings, int dspThreads)
     {
         _session = session;
-        _wave = session.CreateTensor(ExpectedInputs[0]);
-        _spec = session.CreateTensor(ExpectedInputs[1]);
-        _freq = session.CreateTensor(ExpectedOutputs[0]);
-        _time = session.CreateTensor(ExpectedOutputs[1]);
-        _inputs = [_wave, _spec];
-        _outputs = [_freq, _time];
+        _settings = settings;
+        _inputs = [OrtValue.CreateTensorValueFromMemory(_wave, ExpectedInputs[0]), OrtValue.CreateTensorValueFromMemory(_spec, ExpectedInputs[1])];
+        _outputs = [OrtValue.CreateTensorValueFromMemory(_freq, ExpectedOutputs[0]), OrtValue.CreateTensorValueFromMemory(_time, ExpectedOutputs[1])];
         _result = new float[Planes][];
         for (var p = 0; p < Planes; p++) _result[p] = new float[Segment];
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, dspThreads) };
@@ -56,8 +58,12 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     /// <summary>Time spent on the spectrogram, its inverse and the output checks.</summary>
     public TimeSpan DspTime => _dsp.Elapsed;
 
+    /// <summary>Wall time of each segment run so far (DSP and inference), in order.</summary>
+    public IReadOnlyList<TimeSpan> SegmentTimes => _segmentTimes;
+
     public string Description =>
-        $"ONNX Runtime {_session.RuntimeVersion} ({string.Join(", ", _session.ExecutionProviders)}" +
+        $"ONNX Runtime {OrtRuntime.Version} {OrtRuntime.Flavor.ToUpperInvariant()} build ({string.Join(", ", _session.ExecutionProviders)}, " +
+        (_settings.IntraOpThreads > 0 ? $"{_settings.IntraOpThreads} intra-op threads" : "ONNX Runtime's default threads") +
         (_session.StageCount > 1 ? $", {_session.StageCount} stages)" : ")");
 
     /// <summary>
@@ -66,15 +72,15 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     /// </summary>
     internal static readonly OrtStaging Staging = new("htdemucs-layers", StageOf);
 
-    public static HtDemucsModel Open(string libraryPath, string modelPath, OrtSessionSettings settings)
+    public static HtDemucsModel Open(string modelPath, OrtSessionSettings settings)
     {
-        var session = OpenSession(libraryPath, modelPath, settings);
+        var session = OrtStagedSession.Open(modelPath, settings, settings.Staged ? Staging : null);
         try
         {
             CheckInterface(modelPath, "input", session.Inputs, ExpectedInputs);
             CheckInterface(modelPath, "output", session.Outputs, ExpectedOutputs);
             var dspThreads = settings.IntraOpThreads > 0 ? settings.IntraOpThreads : Environment.ProcessorCount;
-            var model = new HtDemucsModel(session, dspThreads);
+            var model = new HtDemucsModel(session, settings, dspThreads);
             model.WarmUp();
             return model;
         }
@@ -85,18 +91,19 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         }
     }
 
-    public Span<float> Input(int channel) => _wave.Data.AsSpan(channel * Segment, Segment);
+    public Span<float> Input(int channel) => _wave.AsSpan(channel * Segment, Segment);
 
     public ReadOnlySpan<float> Output(int stem, int channel) => _result[stem * Stems.Channels + channel];
 
     public void Run(bool lastOfSong, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         _dsp.Start();
         Parallel.For(0, Stems.Channels, _parallel, c =>
         {
             var spectrogram = Rent();
-            spectrogram.Forward(Input(c), _spec.Data.AsSpan(2 * c * HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength),
-                _spec.Data.AsSpan((2 * c + 1) * HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength));
+            spectrogram.Forward(Input(c), _spec.AsSpan(2 * c * HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength),
+                _spec.AsSpan((2 * c + 1) * HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength));
             _spectrograms.Add(spectrogram);
         });
         _dsp.Stop();
@@ -104,7 +111,21 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         _inference.Start();
         try
         {
-            _session.Run(_inputs, _outputs, cancellationToken, releaseArena: lastOfSong);
+            using var options = new RunOptions();
+            // After the last segment of a song the shared arena hands its free memory back; between segments it
+            // keeps it, so that no page is faulted in twice.
+            if (lastOfSong) options.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+            using var stop = cancellationToken.Register(() => options.Terminate = true);
+            cancellationToken.ThrowIfCancellationRequested();
+            _session.Run(_inputs, _outputs, options);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new SeparationException($"ONNX Runtime failed to run the model: {e.Message}", e);
         }
         finally
         {
@@ -119,13 +140,14 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             var (s, c) = (p / Stems.Channels, p % Stems.Channels);
             var basePlane = (s * 4 + 2 * c) * HtDemucsSpectrogram.PlaneLength;
             var spectrogram = Rent();
-            spectrogram.Inverse(_freq.Data.AsSpan(basePlane, HtDemucsSpectrogram.PlaneLength),
-                _freq.Data.AsSpan(basePlane + HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength), _result[p]);
+            spectrogram.Inverse(_freq.AsSpan(basePlane, HtDemucsSpectrogram.PlaneLength),
+                _freq.AsSpan(basePlane + HtDemucsSpectrogram.PlaneLength, HtDemucsSpectrogram.PlaneLength), _result[p]);
             _spectrograms.Add(spectrogram);
-            TensorPrimitives.Add(_result[p], _time.Data.AsSpan(p * Segment, Segment), _result[p]);
+            TensorPrimitives.Add(_result[p], _time.AsSpan(p * Segment, Segment), _result[p]);
             if (!TensorPrimitives.IsFiniteAll<float>(_result[p])) finite = false;
         });
         _dsp.Stop();
+        _segmentTimes.Add(Stopwatch.GetElapsedTime(started));
         if (!finite) throw new SeparationException("the model produced NaN or infinite samples; the output was discarded");
     }
 
@@ -164,20 +186,19 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         return rest.Length > 0 && char.IsAsciiDigit(rest[0]) ? 1 + (rest[0] - '0') : 1;
     }
 
-    private static OrtStagedSession OpenSession(string libraryPath, string modelPath, OrtSessionSettings settings) =>
-        OrtStagedSession.Open(libraryPath, modelPath, settings, settings.Staged ? Staging : null);
+    private static int Size(long[] shape) => checked((int)shape.Aggregate(1L, (a, b) => a * b));
 
     private HtDemucsSpectrogram Rent() => _spectrograms.TryTake(out var s) ? s : new HtDemucsSpectrogram();
 
-    private static void CheckInterface(string modelPath, string kind, IReadOnlyList<OrtTensorInfo> actual, long[][] expected)
+    private static void CheckInterface(string modelPath, string kind, IReadOnlyList<KeyValuePair<string, NodeMetadata>> actual, long[][] expected)
     {
-        const int floatType = 1;
         var ok = actual.Count == expected.Length && actual.Select((info, i) =>
-            info.ElementType == floatType && info.Shape.Count == expected[i].Length &&
-            info.Shape.Select((d, j) => d == expected[i][j] || (j == 0 && d < 0)).All(b => b)).All(b => b);
+            info.Value is { IsTensor: true, ElementDataType: TensorElementType.Float } && info.Value.Dimensions.Length == expected[i].Length &&
+            info.Value.Dimensions.Select((d, j) => d == expected[i][j] || (j == 0 && d < 0)).All(b => b)).All(b => b);
         if (!ok)
             throw new SeparationException(
-                $"{modelPath} is not the htdemucs model: its {kind}s are {string.Join("; ", actual)}, expected " +
-                string.Join("; ", expected.Select(e => $"float [{string.Join(", ", e)}]")));
+                $"{modelPath} is not the htdemucs model: its {kind}s are " +
+                string.Join("; ", actual.Select(a => $"{a.Key}: {(a.Value.IsTensor ? a.Value.ElementDataType.ToString().ToLowerInvariant() : a.Value.OnnxValueType.ToString())} [{string.Join(", ", a.Value.Dimensions)}]")) +
+                ", expected " + string.Join("; ", expected.Select(e => $"float [{string.Join(", ", e)}]")));
     }
 }

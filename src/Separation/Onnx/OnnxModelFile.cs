@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>
@@ -152,7 +154,7 @@ internal sealed class OnnxModelFile
     /// with <paramref name="typeOf"/> (the type an earlier stage's session reported). Outputs are declared by name
     /// and typed by ONNX Runtime's inference.
     /// </summary>
-    public void WriteStage(Stage stage, Func<string, OrtTensorInfo> typeOf, Stream destination)
+    public void WriteStage(Stage stage, Func<string, NodeMetadata> typeOf, Stream destination)
     {
         var graph = new ProtoWriter();
         foreach (var i in stage.Nodes) graph.Raw(_bytes, _nodes[i].Field);
@@ -181,17 +183,18 @@ internal sealed class OnnxModelFile
         graph.WriteTo(destination);
     }
 
-    private static ProtoWriter ValueInfo(string name, OrtTensorInfo type)
+    private static ProtoWriter ValueInfo(string name, NodeMetadata type)
     {
+        if (!type.IsTensor) throw new NotSupportedException($"{name} is not a tensor; only tensors may cross a cut");
         var shape = new ProtoWriter();
-        foreach (var d in type.Shape)
+        foreach (var d in type.Dimensions)
         {
             var dim = new ProtoWriter();
             if (d >= 0) dim.Varint(DimValue, d);
             shape.Message(ShapeDim, dim);
         }
         var tensor = new ProtoWriter();
-        tensor.Varint(TensorTypeElement, type.ElementType);
+        tensor.Varint(TensorTypeElement, (int)type.ElementDataType); // ONNX Runtime's element types are ONNX's numbers
         tensor.Message(TensorTypeShape, shape);
         var typeProto = new ProtoWriter();
         typeProto.Message(TypeTensor, tensor);

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MSaaS.Separation.Onnx;
+
+/// <summary>
+/// Makes and keeps the stage files of a cut model: once per model, runtime version and cut, the model is saved
+/// after ONNX Runtime's basic optimisations (so shape computations are folded to constants and only tensors cross a
+/// cut), cut by <see cref="OnnxModelFile"/>, and each stage written as a model of its own under
+/// <c>prepared/&lt;model&gt;-&lt;cut&gt;-&lt;key&gt;/</c> with a manifest. Later opens read them back.
+/// </summary>
+internal static class StagedModelCache
+{
+    private const string ManifestName = "stages.json";
+    private const int FormatVersion = 1;
+
+    /// <summary>
+    /// The staged session, prepared now or read from the cache; null when the model should run whole: the cut
+    /// leaves one stage, the file is not one the cut can read, or the stages cannot be written or do not run.
+    /// </summary>
+    public static OrtStagedSession? Open(string modelPath, OrtSessionSettings settings, OrtStaging staging, string cacheDirectory)
+    {
+        var directory = PreparedDirectory(cacheDirectory, modelPath, staging, OrtRuntime.Version);
+        try
+        {
+            if (TryOpenPrepared(directory, settings) is { } prepared) return prepared;
+        }
+        catch (Exception e) when (e is SeparationException or InvalidDataException or JsonException)
+        {
+            Discard(directory); // damaged: prepare it again
+        }
+        if (!Divides(modelPath, staging)) return null;
+        try
+        {
+            return Prepare(modelPath, directory, settings, staging);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // nowhere to keep the stages
+        }
+        catch (Exception e) when (e is SeparationException or OnnxRuntimeException or InvalidDataException or NotSupportedException)
+        {
+            // The optimised graph could not be cut into sessions that run (a model the cut was not made for).
+            Discard(directory);
+            return null;
+        }
+        finally
+        {
+            // Preparing read two copies of the model into managed arrays; do not carry them into the first song.
+            GC.Collect();
+        }
+    }
+
+    /// <summary>The directory that holds the prepared stages once <see cref="Open"/> has made them.</summary>
+    internal static string PreparedDirectory(string cacheDirectory, string modelPath, OrtStaging staging, string runtimeVersion)
+    {
+        var file = new FileInfo(modelPath);
+        var identity = string.Create(CultureInfo.InvariantCulture,
+            $"{file.FullName}\n{file.Length}\n{file.LastWriteTimeUtc.Ticks}\n{runtimeVersion}\n{staging.Name}\n{FormatVersion}");
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
+        return Path.Combine(cacheDirectory, "prepared", $"{Path.GetFileNameWithoutExtension(modelPath)}-{staging.Name}-{key}");
+    }
+
+    // Whether the cut gives more than one stage; a file that cannot be read as ONNX is left to the runtime to refuse.
+    private static bool Divides(string modelPath, OrtStaging staging)
+    {
+        try
+        {
+            return OnnxModelFile.Read(modelPath).Plan(staging.StageOf).Count > 1;
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or OverflowException or IOException)
+        {
+            return false;
+        }
+    }
+
+    private static OrtStagedSession? TryOpenPrepared(string directory, OrtSessionSettings settings)
+    {
+        var manifestPath = Path.Combine(directory, ManifestName);
+        if (!File.Exists(manifestPath)) return null;
+        var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(manifestPath));
+        if (manifest is not { Stages.Count: > 0, Inputs: not null, Outputs: not null })
+            throw new InvalidDataException($"{manifestPath} lists no stages");
+        return OpenStages(manifest, settings, file => OrtSessions.Open(Path.Combine(directory, file), settings));
+    }
+
+    private static OrtStagedSession OpenStages(Manifest manifest, OrtSessionSettings settings, Func<string, InferenceSession> open)
+    {
+        var stages = new List<InferenceSession>();
+        try
+        {
+            foreach (var file in manifest.Stages) stages.Add(open(file));
+            return new OrtStagedSession([.. stages], manifest.Inputs, manifest.Outputs, OrtSessions.Providers(settings));
+        }
+        catch
+        {
+            foreach (var stage in stages) stage.Dispose();
+            throw;
+        }
+    }
+
+    // Optimises the model (basic level), cuts it and writes one model file per stage, then the manifest last, so
+    // that a directory with a manifest is complete. Each stage's session is opened as its file is written (the
+    // next stage declares its inputs with the types and shapes that session infers for its outputs) and kept.
+    private static OrtStagedSession Prepare(string modelPath, string directory, OrtSessionSettings settings, OrtStaging staging)
+    {
+        Directory.CreateDirectory(directory);
+        var optimized = Path.Combine(directory, $"optimized-{Environment.ProcessId}.onnx");
+        var sessions = new Dictionary<string, InferenceSession>(StringComparer.Ordinal);
+        try
+        {
+            OrtSessions.SaveBasicOptimized(modelPath, optimized, settings);
+            var model = OnnxModelFile.Read(optimized);
+            var plan = model.Plan(staging.StageOf);
+            var types = new Dictionary<string, NodeMetadata>(StringComparer.Ordinal);
+            for (var s = 0; s < plan.Count; s++)
+            {
+                var file = $"stage{s}.onnx";
+                var path = Path.Combine(directory, file);
+                var partial = $"{path}.{Environment.ProcessId}.partial";
+                using (var stream = File.Create(partial))
+                    model.WriteStage(plan[s], name => types.TryGetValue(name, out var type) ? type
+                        : throw new InvalidDataException($"stage {s} reads {name}, whose type no earlier stage reports"), stream);
+                File.Move(partial, path, overwrite: true);
+                var session = OrtSessions.Open(path, settings);
+                sessions[file] = session;
+                foreach (var (name, type) in session.OutputMetadata) types[name] = type;
+            }
+            var manifest = new Manifest([.. sessions.Keys], model.Inputs, model.Outputs);
+            var staged = OpenStages(manifest, settings, file => sessions[file]);
+            var manifestPath = Path.Combine(directory, ManifestName);
+            File.WriteAllText(manifestPath + ".partial", JsonSerializer.Serialize(manifest));
+            File.Move(manifestPath + ".partial", manifestPath, overwrite: true);
+            sessions.Clear(); // owned by the staged session now
+            return staged;
+        }
+        finally
+        {
+            foreach (var session in sessions.Values) session.Dispose();
+            File.Delete(optimized);
+        }
+    }
+
+    // Removes a prepared directory that cannot be used; another process may be using or removing it too.
+    private static void Discard(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private sealed record Manifest(IReadOnlyList<string> Stages, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs);
+}
