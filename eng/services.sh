@@ -5,7 +5,8 @@
 #   rabbitmq  RabbitMQ (Debian's rabbitmq-server), its own node on 127.0.0.1 (about 20 s to start)
 # Usage: eng/services.sh up|down|status|env
 # State (data, logs, pids) lives in $MSAAS_SERVICES_DIR (default: ~/.cache/msaas/services).
-# `env` prints the variables the tests read: MSAAS_S3_ENDPOINT, MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY, MSAAS_REDIS,
+# `env` prints the variables the tests read (named so that no MSAAS_<Section> setting is among them): MSAAS_S3_ENDPOINT,
+# MSAAS_S3_ACCESS_KEY, MSAAS_S3_SECRET_KEY, MSAAS_REDIS_ENDPOINT,
 # MSAAS_RABBITMQ_PORT. `profile` prints the MSAAS_* settings that point `msaas run ...` at these servers.
 # `up` starts all three; `up s3 redis` only those; `restart redis` for fault tests.
 set -euo pipefail
@@ -133,7 +134,7 @@ case "${1:-status}" in
   env)
     echo "export MSAAS_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
     echo "export MSAAS_S3_ACCESS_KEY=S3RVER MSAAS_S3_SECRET_KEY=S3RVER"
-    echo "export MSAAS_REDIS=127.0.0.1:$REDIS_PORT"
+    echo "export MSAAS_REDIS_ENDPOINT=127.0.0.1:$REDIS_PORT"
     echo "export MSAAS_RABBITMQ_PORT=$RABBIT_PORT" ;;
   profile)
     # The distributed profile's settings for `msaas run ...` against these servers.

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MSaaS.Api;
 
 /// <summary>The REST API's settings (configuration section "Api").</summary>
@@ -6,14 +8,17 @@ public sealed class ApiOptions
     public const string Section = "Api";
 
     /// <summary>Largest request body accepted; above it the answer is 413. The reference ingress takes 16 MiB.</summary>
+    [Range(1024, 4L << 30)]
     public long MaxRequestBytes { get; set; } = 64L << 20;
 
     /// <summary>The key support staff send as X-Api-Key; the support routes answer 403 while none is configured.</summary>
+    [MinLength(16, ErrorMessage = "must be at least 16 characters: it is the only thing between anyone and the support routes")]
     public string? SupportApiKey { get; set; }
 
     /// <summary>Accept callbacks to loopback/private/link-local addresses (the embedded mode on one's own machine).</summary>
     public bool AllowPrivateCallbacks { get; set; }
 
     /// <summary>How often the progress stream looks at the song.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 }

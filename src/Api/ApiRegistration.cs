@@ -5,36 +5,34 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MSaaS.Api.Routes;
-using MSaaS.Api.Uploads;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api;
 
 public static class ApiRegistration
 {
-    /// <summary>The REST API's services: options, JSON, OpenAPI, health checks, intake.</summary>
-    public static IServiceCollection AddMsaasApi(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The REST API's services: "Api" options, request limits, JSON, OpenAPI, health checks.</summary>
+    public static IServiceCollection AddApi(this IServiceCollection services)
     {
-        services.Configure<ApiOptions>(configuration.GetSection(ApiOptions.Section));
-        var maxBytes = configuration.GetSection(ApiOptions.Section).GetValue<long?>(nameof(ApiOptions.MaxRequestBytes)) ?? new ApiOptions().MaxRequestBytes;
-        services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = maxBytes);
-        services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = maxBytes);
+        services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) => k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes);
+        services.AddOptions<FormOptions>().Configure<IOptions<ApiOptions>>((f, api) => f.MultipartBodyLengthLimit = api.Value.MaxRequestBytes);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
-        services.TryAddSingleton<SongIntake>();
         services.AddOpenApi();
         services.AddHealthChecks();
         return services;
     }
 
     /// <summary>Every route: the legacy contract, status and progress, support, OpenAPI, health.</summary>
-    public static WebApplication MapMsaasApi(this WebApplication app)
+    public static WebApplication MapApi(this WebApplication app)
     {
         // Whatever fails unexpectedly still answers JSON, never a stack trace.
         app.UseExceptionHandler(error => error.Run(context =>

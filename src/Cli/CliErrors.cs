@@ -1,5 +1,7 @@
 using MSaaS.Audio;
 using MSaaS.Separation;
+using MSaaS.ServiceDefaults;
+using MSaaS.Storage;
 
 namespace MSaaS.Cli;
 
@@ -20,13 +22,27 @@ internal static class CliErrors
             Console.Error.WriteLine("msaas: cancelled");
             return Cancelled;
         }
+        catch (Exception e) when (SettingError.Describe(e) is { } setting)
+        {
+            return Fail(setting, e);
+        }
         catch (Exception e) when (e is AudioFormatException or SeparationException or MSaaS.Encoding.EncodingException or FileNotFoundException
                                       or DirectoryNotFoundException or ArgumentException or InvalidOperationException
-                                      or IOException or UnauthorizedAccessException)
+                                      or IOException or UnauthorizedAccessException or ObjectStoreException or TimeoutException)
         {
-            Console.Error.WriteLine($"msaas: error: {e.Message}");
-            if (Environment.GetEnvironmentVariable("MSAAS_DEBUG") == "1") Console.Error.WriteLine(e);
-            return Failed;
+            return Fail(e.Message, e);
         }
+        catch (Exception e)
+        {
+            // Not one of ours: still one line, with its kind, and the trace on request.
+            return Fail($"{e.GetType().Name}: {e.Message}", e);
+        }
+    }
+
+    private static int Fail(string reason, Exception e)
+    {
+        Console.Error.WriteLine($"msaas: error: {reason}");
+        if (Environment.GetEnvironmentVariable("MSAAS_DEBUG") == "1") Console.Error.WriteLine(e);
+        return Failed;
     }
 }

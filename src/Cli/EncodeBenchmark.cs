@@ -23,7 +23,7 @@ internal static class EncodeBenchmark
             var song = await new FfmpegDecoder().DecodeAsync(await BenchmarkSongs.DefaultAsync(cancellationToken), cancellationToken: cancellationToken);
             var (left, right) = (Loop(song.Channel(0), length), Loop(song.Channel(1), length));
 
-            foreach (var settings in new[] { new Mp3Settings(), new Mp3Settings { BitrateKbps = 192 }, new Mp3Settings { VbrQuality = 2 } })
+            foreach (var settings in new[] { new Mp3Options(), new Mp3Options { BitrateKbps = 192 }, new Mp3Options { VbrQuality = 2 } })
             {
                 using var output = new MemoryStream();
                 var clock = Stopwatch.StartNew();

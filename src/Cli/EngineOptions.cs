@@ -1,6 +1,5 @@
 using System.CommandLine;
 using MSaaS.Separation;
-using MSaaS.Separation.Onnx;
 
 namespace MSaaS.Cli;
 
@@ -39,14 +38,14 @@ internal sealed class EngineOptions
         }
     }
 
-    /// <summary>The engine settings as configuration keys ("Separation:..."), for a hosted pipeline.</summary>
+    /// <summary>The engine's options as configuration keys ("Separation:..."), for a hosted pipeline.</summary>
     public IEnumerable<KeyValuePair<string, string?>> ToConfiguration(ParseResult result)
     {
-        var settings = Settings(result);
-        if (settings.ModelSha256 is null) yield return new("Separation:ModelPath", settings.ModelPath);
-        yield return new("Separation:Threads", settings.Session.IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        yield return new("Separation:Cuda", settings.Session.UseCuda.ToString());
-        yield return new("Separation:CudaDevice", settings.Session.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var engine = Engine(result);
+        if (engine.ModelPath is not null) yield return new("Separation:ModelPath", engine.ModelPath);
+        yield return new("Separation:Threads", engine.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new("Separation:Cuda", engine.Cuda.ToString());
+        yield return new("Separation:CudaDevice", engine.CudaDevice.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public SeparationOptions Options(ParseResult result) => new()
@@ -56,17 +55,11 @@ internal sealed class EngineOptions
         Normalize = !result.GetValue(_noNormalize),
     };
 
-    public DemucsSettings Settings(ParseResult result)
+    public SeparationEngineOptions Engine(ParseResult result) => new()
     {
-        var settings = new DemucsSettings().WithModel(result.GetValue(_model)?.FullName);
-        return settings with
-        {
-            Session = new OrtSessionSettings
-            {
-                IntraOpThreads = result.GetValue(_threads),
-                UseCuda = result.GetValue(_cuda),
-                CudaDeviceId = result.GetValue(_cudaDevice),
-            },
-        };
-    }
+        ModelPath = result.GetValue(_model)?.FullName,
+        Threads = result.GetValue(_threads),
+        Cuda = result.GetValue(_cuda),
+        CudaDevice = result.GetValue(_cudaDevice),
+    };
 }

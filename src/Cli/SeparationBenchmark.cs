@@ -59,7 +59,7 @@ internal static class SeparationBenchmark
     private static async Task<Result> Measure(string song, int seconds, EngineOptions engine, ParseResult parse, CancellationToken cancellationToken)
     {
         var load = Stopwatch.StartNew();
-        using var separator = DemucsSeparator.Open(engine.Settings(parse));
+        using var separator = DemucsSeparator.Open(engine.Engine(parse));
         load.Stop();
 
         // Wall time covers what a job does: decode, separate, write the four stems.

@@ -15,7 +15,7 @@ public sealed unsafe class Mp3Writer : IDisposable
     private byte[] _buffer = new byte[16 * 1024];
     private bool _completed;
 
-    public Mp3Writer(Stream output, Mp3Settings settings)
+    public Mp3Writer(Stream output, Mp3Options settings)
     {
         settings.Validate();
         if (!output.CanSeek) throw new ArgumentException("the MP3 stream must be seekable to write the LAME tag", nameof(output));

@@ -5,34 +5,48 @@ namespace MSaaS.Notifications;
 
 /// <summary>
 /// Remembers which webhook deliveries were made, so that a redelivered command (a broker restart between the
-/// call and the acknowledgement, say) does not call the client a second time.
+/// call and the acknowledgement, say) does not call the client a second time. Entries are kept for
+/// <see cref="Keep"/>, far longer than any redelivery takes.
 /// </summary>
 public interface IDeliveryLedger
 {
-    Task<bool> WasDeliveredAsync(Guid deliveryId);
+    public static readonly TimeSpan Keep = TimeSpan.FromDays(7);
 
-    Task MarkDeliveredAsync(Guid deliveryId);
+    Task<bool> WasDeliveredAsync(Guid deliveryId, CancellationToken cancellationToken);
+
+    Task MarkDeliveredAsync(Guid deliveryId, CancellationToken cancellationToken);
 }
 
-public sealed class InMemoryDeliveryLedger : IDeliveryLedger
+/// <summary>The ledger of one process (the embedded mode): at most <see cref="Capacity"/> entries, the oldest dropped first.</summary>
+public sealed class InMemoryDeliveryLedger(TimeProvider clock) : IDeliveryLedger
 {
-    private readonly ConcurrentDictionary<Guid, bool> _delivered = new();
+    public const int Capacity = 100_000;
 
-    public Task<bool> WasDeliveredAsync(Guid deliveryId) => Task.FromResult(_delivered.ContainsKey(deliveryId));
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _delivered = new();
 
-    public Task MarkDeliveredAsync(Guid deliveryId)
+    public Task<bool> WasDeliveredAsync(Guid deliveryId, CancellationToken cancellationToken) =>
+        Task.FromResult(_delivered.TryGetValue(deliveryId, out var at) && clock.GetUtcNow() - at < IDeliveryLedger.Keep);
+
+    public Task MarkDeliveredAsync(Guid deliveryId, CancellationToken cancellationToken)
     {
-        _delivered[deliveryId] = true;
+        var now = clock.GetUtcNow();
+        _delivered[deliveryId] = now;
+        if (_delivered.Count > Capacity)
+        {
+            foreach (var old in _delivered.Where(e => now - e.Value >= IDeliveryLedger.Keep).Select(e => e.Key).ToList()) _delivered.TryRemove(old, out _);
+            foreach (var oldest in _delivered.OrderBy(e => e.Value).Take(_delivered.Count - Capacity).Select(e => e.Key).ToList())
+                _delivered.TryRemove(oldest, out _);
+        }
         return Task.CompletedTask;
     }
 }
 
-/// <summary>The ledger in Redis, shared by every notifications process; entries expire after a week.</summary>
+/// <summary>The ledger in Redis, shared by every notifications process; each entry expires after <see cref="IDeliveryLedger.Keep"/>.</summary>
 public sealed class RedisDeliveryLedger(IConnectionMultiplexer redis, string prefix = "msaas:webhook:") : IDeliveryLedger
 {
-    private static readonly TimeSpan Keep = TimeSpan.FromDays(7);
+    public Task<bool> WasDeliveredAsync(Guid deliveryId, CancellationToken cancellationToken) =>
+        redis.GetDatabase().KeyExistsAsync(prefix + deliveryId).WaitAsync(cancellationToken);
 
-    public Task<bool> WasDeliveredAsync(Guid deliveryId) => redis.GetDatabase().KeyExistsAsync(prefix + deliveryId);
-
-    public Task MarkDeliveredAsync(Guid deliveryId) => redis.GetDatabase().StringSetAsync(prefix + deliveryId, "1", Keep);
+    public Task MarkDeliveredAsync(Guid deliveryId, CancellationToken cancellationToken) =>
+        redis.GetDatabase().StringSetAsync(prefix + deliveryId, "1", IDeliveryLedger.Keep).WaitAsync(cancellationToken);
 }

@@ -1,8 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace MSaaS.Notifications;
 
@@ -15,72 +20,107 @@ public interface IWebhookClient
     Task<WebhookResult> DeliverAsync(Callback callback, CancellationToken cancellationToken);
 }
 
-public sealed class WebhookClient : IWebhookClient, IDisposable
+/// <summary>
+/// A typed client of IHttpClientFactory (see <see cref="NotificationsRegistration"/>): retries with jittered exponential
+/// backoff, a timeout per try and a circuit breaker per host come from its resilience pipeline; the address of every
+/// connection is checked after DNS (<see cref="ConnectCallback"/>), so no name, redirect or re-pointed record reaches
+/// the inside.
+/// </summary>
+public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> options) : IWebhookClient
 {
-    private readonly HttpClient _http;
-    private readonly WebhookOptions _options;
+    private static readonly HttpRequestOptionsKey<StrongBox<int>> AttemptsKey = new("msaas.webhook.attempts");
 
-    public WebhookClient(IOptions<WebhookOptions> options)
-    {
-        _options = options.Value;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            ConnectTimeout = _options.Timeout,
-            // The address is checked where the connection is made, after DNS, so a name that resolves to the
-            // inside (or is re-pointed there) is refused too.
-            ConnectCallback = Connect,
-        };
-        _http = new HttpClient(handler) { Timeout = _options.Timeout };
-    }
+    private readonly WebhookOptions _options = options.Value;
 
     public async Task<WebhookResult> DeliverAsync(Callback callback, CancellationToken cancellationToken)
     {
         if (TargetGuard.Check(callback.Url, _options.AllowPrivateTargets) is { } refusal)
             return new WebhookResult(false, 0, null, refusal);
 
-        int? status = null;
-        string? error = null;
-        var backoff = _options.FirstBackoff;
-        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        var attempts = new StrongBox<int>();
+        using var request = new HttpRequestMessage(HttpMethod.Post, callback.Url)
         {
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, callback.Url)
-                {
-                    Content = new StringContent(callback.Data ?? "null", Encoding.UTF8, "application/json"),
-                };
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-                status = (int)response.StatusCode;
-                if (response.IsSuccessStatusCode) return new WebhookResult(true, attempt, status, null);
-                error = $"{status} {response.ReasonPhrase}";
-                // A client error other than a timeout or throttling will not change by asking again.
-                if (status is >= 300 and < 500 and not 408 and not 429) return new WebhookResult(false, attempt, status, error);
-            }
-            catch (HttpRequestException e) when (e.InnerException is ForbiddenTargetException forbidden)
-            {
-                return new WebhookResult(false, attempt, null, forbidden.Message);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                status = null;
-                error = e is TaskCanceledException ? $"no answer within {_options.Timeout.TotalSeconds:F0} s" : e.Message;
-            }
-            if (attempt < _options.MaxAttempts)
-            {
-                await Task.Delay(backoff, cancellationToken);
-                backoff *= 2;
-            }
+            Content = new StringContent(callback.Data ?? "null", Encoding.UTF8, "application/json"),
+        };
+        request.Options.Set(AttemptsKey, attempts);
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var status = (int)response.StatusCode;
+            return response.IsSuccessStatusCode
+                ? new WebhookResult(true, attempts.Value, status, null)
+                : new WebhookResult(false, attempts.Value, status, $"{status} {response.ReasonPhrase}");
         }
-        return new WebhookResult(false, _options.MaxAttempts, status, error);
+        catch (HttpRequestException e) when (e.InnerException is ForbiddenTargetException forbidden)
+        {
+            return new WebhookResult(false, attempts.Value, null, forbidden.Message);
+        }
+        catch (TimeoutRejectedException)
+        {
+            return new WebhookResult(false, attempts.Value, null, $"no answer within {_options.Timeout.TotalSeconds:0.###} s");
+        }
+        catch (BrokenCircuitException)
+        {
+            return new WebhookResult(false, attempts.Value, null,
+                $"{request.RequestUri!.Authority} failed too often; its webhooks are not tried for up to {_options.BreakerDuration.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return new WebhookResult(false, attempts.Value, null, e.Message);
+        }
     }
 
-    public void Dispose() => _http.Dispose();
+    /// <summary>The socket handler: no redirects, connect timeout, and the address check after DNS.</summary>
+    internal static SocketsHttpHandler CreateHandler(WebhookOptions options) => new()
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        ConnectTimeout = options.Timeout,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectCallback = (context, cancellationToken) => ConnectCallback(context, options.AllowPrivateTargets, cancellationToken),
+    };
 
-    private async ValueTask<Stream> Connect(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    /// <summary>Retries (transient failures only), the circuit of the host, then the timeout of each try, outermost first.</summary>
+    internal static void ConfigureResilience(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, WebhookOptions options)
+    {
+        if (options.MaxAttempts > 1)
+        {
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.FirstBackoff,
+                // A client's Retry-After could hold a worker for hours; the backoff stays ours.
+                ShouldRetryAfterHeader = false,
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+            });
+        }
+        pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+        {
+            FailureRatio = options.BreakerFailureRatio,
+            MinimumThroughput = options.BreakerMinimumCalls,
+            SamplingDuration = options.BreakerSamplingWindow,
+            BreakDuration = options.BreakerDuration,
+            ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+        });
+        pipeline.AddTimeout(options.Timeout);
+    }
+
+    // Worth asking again: the server failed or throttled, or could not be reached in time. A client error, a refused
+    // address or an open circuit will not change by asking again.
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException { InnerException: ForbiddenTargetException } } => false,
+        { Exception: HttpRequestException or TimeoutRejectedException } => true,
+        { Result: { } response } => (int)response.StatusCode is >= 500 or 408 or 429,
+        _ => false,
+    };
+
+    private static async ValueTask<Stream> ConnectCallback(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken cancellationToken)
     {
         var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
-        if (!_options.AllowPrivateTargets && addresses.FirstOrDefault(TargetGuard.IsForbidden) is { } forbidden)
+        if (!allowPrivate && addresses.FirstOrDefault(TargetGuard.IsForbidden) is { } forbidden)
             throw new ForbiddenTargetException($"{context.DnsEndPoint.Host} resolves to {forbidden}, a loopback, private, link-local or metadata address");
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -92,6 +132,16 @@ public sealed class WebhookClient : IWebhookClient, IDisposable
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Counts the tries of one request; it sits inside the resilience handler, so each try passes it once.</summary>
+    internal sealed class AttemptCounter : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Options.TryGetValue(AttemptsKey, out var attempts)) attempts.Value++;
+            return base.SendAsync(request, cancellationToken);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MSaaS.Notifications;
 
 /// <summary>Webhook delivery (configuration section "Webhooks").</summary>
@@ -12,10 +14,31 @@ public sealed class WebhookOptions
     public bool AllowPrivateTargets { get; set; }
 
     /// <summary>Tries in all, the first included.</summary>
+    [Range(1, 20)]
     public int MaxAttempts { get; set; } = 5;
 
-    /// <summary>Wait before the second try; doubled for each try after.</summary>
+    /// <summary>Median wait before the second try; it doubles for each try after, with random jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan FirstBackoff { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long one try may take, connection included.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The circuit of one host opens when at least this share of its calls failed within <see cref="BreakerSamplingWindow"/>
+    /// (and at least <see cref="BreakerMinimumCalls"/> were made); while it is open, webhooks to that host fail at
+    /// once for <see cref="BreakerDuration"/> instead of waiting on a server that is down.
+    /// </summary>
+    [Range(0.01, 1.0)]
+    public double BreakerFailureRatio { get; set; } = 0.8;
+
+    [Range(2, 10_000)]
+    public int BreakerMinimumCalls { get; set; } = 10;
+
+    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
+    public TimeSpan BreakerSamplingWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
+    public TimeSpan BreakerDuration { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -18,7 +18,8 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 
     public S3ObjectStore(S3Options options)
     {
-        if (options.PartSize < 5 << 20) throw new ArgumentOutOfRangeException(nameof(options), "S3 parts are at least 5 MiB");
+        if (options.Validate().FirstOrDefault() is { } invalid)
+            throw new ArgumentOutOfRangeException(nameof(options), $"{string.Join(", ", invalid.MemberNames)}: {invalid.ErrorMessage}");
         _options = options;
         _client = new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), new AmazonS3Config
         {

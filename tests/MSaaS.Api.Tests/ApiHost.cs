@@ -61,27 +61,21 @@ internal sealed class ApiHost : IAsyncDisposable
             ["Api:ProgressInterval"] = "00:00:00.050",
             ["Webhooks:AllowPrivateTargets"] = "true",
             ["Webhooks:FirstBackoff"] = "00:00:00.050",
+            ["Storage:Root"] = root,
         });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
-        var store = new LocalObjectStore(root);
-        foreach (var bucket in SongObjects.Buckets) await store.EnsureBucketAsync(bucket);
-        builder.Services.AddSingleton<IObjectStore>(store);
-        builder.Services.AddSingleton<ISongStateStore, InMemorySongStateStore>();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
-        builder.Services.AddSingleton<IWebhookClient, WebhookClient>();
-        builder.Services.AddSingleton<IDeliveryLedger, InMemoryDeliveryLedger>();
+        // The services' own registrations, with stand-ins for the two audio stages.
+        builder.Services.AddStorage().AddSongSaga().AddNotifications().AddApi();
         builder.Services.AddMassTransit(x =>
         {
-            x.AddSongSaga();
+            x.AddSongStateMachine();
             x.AddConsumer<StandInSeparator>();
             x.AddConsumer<StandInEncoder>();
-            x.AddConsumer<DeliverWebhookConsumer>();
+            x.AddNotificationConsumers();
             x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
         });
-        builder.Services.AddMsaasApi(builder.Configuration);
         var app = builder.Build();
-        app.MapMsaasApi();
+        app.MapApi();
         await app.StartAsync();
 
         return new ApiHost(app, await WebhookReceiver.StartAsync(), root);

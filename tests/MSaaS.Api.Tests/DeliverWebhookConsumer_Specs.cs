@@ -15,6 +15,7 @@ public class DeliverWebhookConsumer_Specs
         var client = new CountingClient();
         await using var provider = new ServiceCollection()
             .AddSingleton<IWebhookClient>(client)
+            .AddSingleton(TimeProvider.System)
             .AddSingleton<IDeliveryLedger, InMemoryDeliveryLedger>()
             .AddMassTransitTestHarness(x => x.AddConsumer<DeliverWebhookConsumer>())
             .BuildServiceProvider(true);

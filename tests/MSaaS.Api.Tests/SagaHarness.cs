@@ -1,5 +1,6 @@
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.StateMachines;
@@ -7,12 +8,12 @@ using MSaaS.Contracts;
 
 namespace MSaaS.Api.Tests;
 
-/// <summary>The song saga on MassTransit's test harness, over an in-memory store and a manual clock.</summary>
+/// <summary>The song saga on MassTransit's test harness, over an in-memory store and a clock the test moves.</summary>
 internal sealed class SagaHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
-    private SagaHarness(ServiceProvider provider, ISongStateStore store, ManualClock clock)
+    private SagaHarness(ServiceProvider provider, ISongStateStore store, FakeTimeProvider clock)
     {
         _provider = provider;
         Store = store;
@@ -24,20 +25,20 @@ internal sealed class SagaHarness : IAsyncDisposable
 
     public ISongStateStore Store { get; }
 
-    public ManualClock Clock { get; }
+    public FakeTimeProvider Clock { get; }
 
     public static async Task<SagaHarness> Start(Action<PipelineOptions>? configure = null, Action<IBusRegistrationConfigurator>? bus = null,
         ISongStateStore? store = null)
     {
         store ??= new InMemorySongStateStore();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero));
         var provider = new ServiceCollection()
             .AddSingleton<ISongStateStore>(store)
             .AddSingleton<TimeProvider>(clock)
             .Configure<PipelineOptions>(o => configure?.Invoke(o))
             .AddMassTransitTestHarness(x =>
             {
-                x.AddSongSaga();
+                x.AddSongStateMachine();
                 bus?.Invoke(x);
             })
             .BuildServiceProvider(validateScopes: true);

@@ -156,7 +156,7 @@ public sealed class InMemorySongStateStore_Specs : SongStateStore_Specs
     protected override ISongStateStore Store { get; } = new InMemorySongStateStore();
 }
 
-/// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS); fails, never skips, without it.</summary>
+/// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS_ENDPOINT); fails, never skips, without it.</summary>
 public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposable
 {
     private readonly ConnectionMultiplexer _redis = Connect();
@@ -169,9 +169,9 @@ public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposabl
 
     internal static ConnectionMultiplexer Connect()
     {
-        var address = Environment.GetEnvironmentVariable("MSAAS_REDIS");
+        var address = Environment.GetEnvironmentVariable("MSAAS_REDIS_ENDPOINT");
         if (string.IsNullOrEmpty(address))
-            throw new InvalidOperationException("MSAAS_REDIS is not set: run the tests with ./msaas test, or ./msaas services up and eval \"$(./msaas services env)\"");
+            throw new InvalidOperationException("MSAAS_REDIS_ENDPOINT is not set: run the tests with ./msaas test, or ./msaas services up and eval \"$(./msaas services env)\"");
         return ConnectionMultiplexer.Connect(address + ",abortConnect=false,connectTimeout=2000");
     }
 }

@@ -8,6 +8,11 @@ using MSaaS.Encoding;
 using MSaaS.Encoding.Consumers;
 using MSaaS.Notifications;
 using MSaaS.Separation.Consumers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MSaaS.Cli.Hosting;
+using MSaaS.ServiceDefaults;
 using YamlDotNet.RepresentationModel;
 using static MSaaS.Deploy.Tests.Manifests;
 
@@ -22,43 +27,31 @@ public partial class Manifest_Specs
     private static readonly Manifests Base = Render("base");
     private static readonly Manifests Gpu = Render("overlays/gpu");
 
-    // Sections the hosting binds to options classes, and the keys it reads by hand (src/Cli/Hosting/MsaasServices.cs).
-    private static readonly Dictionary<string, Type> BoundSections = new()
-    {
-        [ApiOptions.Section] = typeof(ApiOptions),
-        [PipelineOptions.Section] = typeof(PipelineOptions),
-        [WebhookOptions.Section] = typeof(WebhookOptions),
-        [CompatOptions.Section] = typeof(CompatOptions),
-        ["Mp3"] = typeof(Mp3Settings),
-        ["Deadlines"] = typeof(DeadlineWatcherOptions),
-    };
-
-    private static readonly HashSet<string> ReadByHand =
-    [
-        "Bus:Transport", "RabbitMq:Host", "RabbitMq:Port", "RabbitMq:VirtualHost", "RabbitMq:Username", "RabbitMq:Password",
-        "Redis:Configuration", "Storage:Kind", "Storage:Root", "Storage:S3:Endpoint", "Storage:S3:AccessKey", "Storage:S3:SecretKey",
-        "Separation:ModelPath", "Separation:Threads", "Separation:Cuda", "Separation:CudaDevice",
-    ];
-
     public static TheoryData<string> Overlays => new() { "base", "overlays/gpu" };
 
     private static Manifests Of(string overlay) => overlay == "base" ? Base : Gpu;
 
-    [Fact]
-    public void Should_read_only_settings_the_code_knows()
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Should_set_only_settings_a_service_binds_and_accepts(string overlay)
     {
-        var hosting = File.ReadAllText(Path.Combine(Root, "src", "Cli", "Hosting", "MsaasServices.cs"));
-        foreach (var key in ReadByHand) // the list above is not stale: each key is read, whole or from its section
-            Assert.True(hosting.Contains($"\"{key}\"", StringComparison.Ordinal) || hosting.Contains($"[\"{key.Split(':', 2)[1]}\"]", StringComparison.Ordinal)
-                        || hosting.Contains($"GetValue<ushort?>(\"{key.Split(':')[^1]}\")", StringComparison.Ordinal), $"{key} is not read in MsaasServices.cs");
+        // The manifests' settings, as the services read them (MSAAS_A__B is A:B), composed into the process that has
+        // every role: each must belong to a section some part of it binds, and bind without an unknown key or an
+        // invalid value (the same checks that stop a service at start).
+        var settings = Settings(Of(overlay)).Distinct().ToDictionary(k => k, k => (string?)Value(Of(overlay), k));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging();
+        services.AddMsaas(configuration, MsaasRoles.All);
+        services.AddApi();
+        var bound = services.Select(d => d.ImplementationInstance).OfType<BoundSection>().ToList();
 
-        foreach (var key in Settings(Base).Concat(Settings(Gpu)).Distinct())
+        foreach (var key in settings.Keys)
+            Assert.True(bound.Any(b => key.StartsWith(b.Name + ":", StringComparison.Ordinal)), $"the manifests set {key}, which no MSaaS service binds");
+        using var provider = services.BuildServiceProvider();
+        foreach (var section in bound)
         {
-            var parts = key.Split(':');
-            var known = ReadByHand.Contains(key) ||
-                        (BoundSections.TryGetValue(parts[0], out var type) && parts.Length == 2 &&
-                         type.GetProperty(parts[1], BindingFlags.Public | BindingFlags.Instance) is { CanWrite: true });
-            Assert.True(known, $"the manifests set {key}, which no MSaaS code reads");
+            var options = provider.GetRequiredService(typeof(IOptions<>).MakeGenericType(section.OptionsType));
+            _ = options.GetType().GetProperty("Value")!.GetValue(options); // binds and validates; throws on a bad setting
         }
     }
 
@@ -223,6 +216,18 @@ public partial class Manifest_Specs
             .Concat(manifests.PodSpecs().SelectMany(p => Containers(p.Pod)).SelectMany(c => Seq(c, "env").Cast<YamlMappingNode>()).Select(e => Text(e, "name")!));
         return names.Where(n => n.StartsWith("MSAAS_", StringComparison.Ordinal) && n != "MSAAS_CACHE")
             .Select(n => n["MSAAS_".Length..].Replace("__", ":", StringComparison.Ordinal));
+    }
+
+    // The value a setting has in the manifests (the first place that sets it); a value taken from elsewhere
+    // (valueFrom) stands in as a placeholder of the right kind.
+    private static string Value(Manifests manifests, string key)
+    {
+        var name = "MSAAS_" + key.Replace(":", "__", StringComparison.Ordinal);
+        foreach (var map in manifests.OfKind("ConfigMap").Select(c => Map(c, "data")).Concat(manifests.OfKind("Secret").Select(c => Map(c, "stringData"))))
+            if (map.Children.TryGetValue(new YamlScalarNode(name), out var value)) return ((YamlScalarNode)value).Value!;
+        foreach (var env in manifests.PodSpecs().SelectMany(p => Containers(p.Pod)).SelectMany(c => Seq(c, "env").Cast<YamlMappingNode>()))
+            if (Text(env, "name") == name) return Text(env, "value") ?? "value-from-elsewhere-0123456789";
+        throw new KeyNotFoundException(name);
     }
 
     private static HashSet<string> Keys(YamlMappingNode node) => node.Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToHashSet();

@@ -33,16 +33,8 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
 
     public async Task InitializeAsync()
     {
-        _environment = new()
+        _environment = new(Repository.DistributedProfile())
         {
-            ["MSAAS_Bus__Transport"] = "rabbitmq",
-            ["MSAAS_RabbitMq__Host"] = "127.0.0.1",
-            ["MSAAS_RabbitMq__Port"] = Repository.Require("MSAAS_RABBITMQ_PORT"),
-            ["MSAAS_Redis__Configuration"] = Repository.Require("MSAAS_REDIS"),
-            ["MSAAS_Storage__Kind"] = "s3",
-            ["MSAAS_Storage__S3__Endpoint"] = Repository.Require("MSAAS_S3_ENDPOINT"),
-            ["MSAAS_Storage__S3__AccessKey"] = Repository.Require("MSAAS_S3_ACCESS_KEY"),
-            ["MSAAS_Storage__S3__SecretKey"] = Repository.Require("MSAAS_S3_SECRET_KEY"),
             // The webhook receiver is this test, on loopback: allowed here on purpose.
             ["MSAAS_Api__AllowPrivateCallbacks"] = "true",
             ["MSAAS_Webhooks__AllowPrivateTargets"] = "true",

@@ -29,6 +29,19 @@ internal static class Repository
         if (process.ExitCode != 0) throw new InvalidOperationException($"services.sh {string.Join(' ', args)} failed: {await errors}");
     }
 
+    /// <summary>The settings that point `msaas run ...` at the servers `./msaas test` started (RabbitMQ, Redis, S3).</summary>
+    public static Dictionary<string, string> DistributedProfile() => new()
+    {
+        ["MSAAS_Bus__Transport"] = "rabbitmq",
+        ["MSAAS_RabbitMq__Host"] = "127.0.0.1",
+        ["MSAAS_RabbitMq__Port"] = Require("MSAAS_RABBITMQ_PORT"),
+        ["MSAAS_Redis__Configuration"] = Require("MSAAS_REDIS_ENDPOINT"),
+        ["MSAAS_Storage__Kind"] = "s3",
+        ["MSAAS_Storage__S3__Endpoint"] = Require("MSAAS_S3_ENDPOINT"),
+        ["MSAAS_Storage__S3__AccessKey"] = Require("MSAAS_S3_ACCESS_KEY"),
+        ["MSAAS_Storage__S3__SecretKey"] = Require("MSAAS_S3_SECRET_KEY"),
+    };
+
     public static string Require(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value

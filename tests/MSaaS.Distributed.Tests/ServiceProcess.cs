@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace MSaaS.Distributed.Tests;
 
-/// <summary>One `msaas run &lt;service&gt;` process of the distributed mode, with its output in a log file.</summary>
+/// <summary>One msaas process (`msaas run &lt;service&gt;` of the distributed mode, or `msaas serve`), with its output in a log file.</summary>
 internal sealed class ServiceProcess : IDisposable
 {
     private readonly Process _process;
@@ -26,7 +26,11 @@ internal sealed class ServiceProcess : IDisposable
 
     public bool Running => !_process.HasExited;
 
-    public static ServiceProcess Start(string name, string role, IReadOnlyDictionary<string, string> environment, string logDirectory)
+    public static ServiceProcess Start(string name, string role, IReadOnlyDictionary<string, string> environment, string logDirectory) =>
+        Start(name, ["run", role], environment, logDirectory);
+
+    /// <summary>Starts <c>msaas &lt;command&gt; --urls http://127.0.0.1:&lt;free port&gt;</c>.</summary>
+    public static ServiceProcess Start(string name, string[] command, IReadOnlyDictionary<string, string> environment, string logDirectory)
     {
         var port = FreePort();
         var log = Path.Combine(logDirectory, name + ".log");
@@ -37,7 +41,7 @@ internal sealed class ServiceProcess : IDisposable
         };
         // exec: the shell becomes the service, so a signal reaches the service itself.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add($"exec \"$0\" run {role} --urls http://127.0.0.1:{port} >>\"$1\" 2>&1");
+        info.ArgumentList.Add($"exec \"$0\" {string.Join(' ', command)} --urls http://127.0.0.1:{port} >>\"$1\" 2>&1");
         info.ArgumentList.Add(Repository.Cli);
         info.ArgumentList.Add(log);
         foreach (var (key, value) in environment) info.Environment[key] = value;

@@ -14,7 +14,7 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
     {
         // 5.3 s: not a whole number of 1152-sample frames, so the padding must be accounted for.
         var (left, right) = Music(233_731);
-        var path = Encode(new Mp3Settings(), left, right, block: 10_000);
+        var path = Encode(new Mp3Options(), left, right, block: 10_000);
 
         var decoded = await new FfmpegDecoder().DecodeAsync(path);
 
@@ -31,7 +31,7 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
     public void Should_encode_at_the_constant_bitrate_and_rate_asked(int kbps, int expectedBitrate)
     {
         var (left, right) = Music(Rate * 3);
-        var path = Encode(new Mp3Settings { BitrateKbps = kbps }, left, right, block: 4096);
+        var path = Encode(new Mp3Options { BitrateKbps = kbps }, left, right, block: 4096);
 
         var stream = Probe(path);
         Assert.Equal("mp3", stream.GetProperty("codec_name").GetString());
@@ -47,7 +47,7 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
         var sizes = new List<long>();
         foreach (var quality in new[] { 0f, 4f, 8f })
         {
-            var path = Encode(new Mp3Settings { VbrQuality = quality }, left, right, block: 4096);
+            var path = Encode(new Mp3Options { VbrQuality = quality }, left, right, block: 4096);
             // LAME names its tag "Xing" in a VBR file and "Info" in a CBR one.
             Assert.Contains("Xing", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(path).AsSpan(0, 200)));
             Assert.Equal(left.Length, (await new FfmpegDecoder().DecodeAsync(path)).Length);
@@ -62,9 +62,9 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
     [InlineData(400, null)]
     [InlineData(320, 10f)]
     public void Should_refuse_settings_out_of_range(int kbps, float? vbr) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Mp3Writer(new MemoryStream(), new Mp3Settings { BitrateKbps = kbps, VbrQuality = vbr }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Mp3Writer(new MemoryStream(), new Mp3Options { BitrateKbps = kbps, VbrQuality = vbr }));
 
-    private static string Encode(Mp3Settings settings, float[] left, float[] right, int block)
+    private static string Encode(Mp3Options settings, float[] left, float[] right, int block)
     {
         var path = Path.Combine(Path.GetTempPath(), $"msaas-{Guid.NewGuid():N}.mp3");
         using var file = File.Create(path);

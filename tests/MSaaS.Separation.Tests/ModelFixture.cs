@@ -8,7 +8,7 @@ namespace MSaaS.Separation.Tests;
 /// </summary>
 public sealed class ModelFixture : IDisposable
 {
-    public ModelFixture() => Separator = DemucsSeparator.Open(new DemucsSettings());
+    public ModelFixture() => Separator = DemucsSeparator.Open(new SeparationEngineOptions());
 
     public DemucsSeparator Separator { get; }
 

@@ -5,12 +5,11 @@ namespace MSaaS.Separation.Tests;
 
 public class ModelLoading_Specs
 {
-    private static readonly DemucsSettings Fetched = new();
 
     [Fact]
     public void Should_say_where_a_missing_model_should_be()
     {
-        var error = Assert.Throws<SeparationException>(() => DemucsSeparator.Open(Fetched.WithModel("/no/such/htdemucs.onnx")));
+        var error = Assert.Throws<SeparationException>(() => DemucsSeparator.Open(new SeparationEngineOptions { ModelPath = "/no/such/htdemucs.onnx" }));
         Assert.Contains("model not found", error.Message);
     }
 
@@ -19,7 +18,7 @@ public class ModelLoading_Specs
     {
         var path = TempFile("other.onnx", TinyOnnx.Identity(1, 2, 343_980));
         var error = Assert.Throws<SeparationException>(() =>
-            DemucsSeparator.Open(Fetched with { ModelPath = path, ModelSha256 = AssetPaths.DefaultModelSha256 }));
+            DemucsSeparator.Open(new SeparationEngineOptions { ModelPath = path, ModelSha256 = AssetPaths.DefaultModelSha256 }));
         Assert.Contains("not the expected model", error.Message);
     }
 
@@ -27,7 +26,7 @@ public class ModelLoading_Specs
     public void Should_refuse_a_file_that_is_not_onnx()
     {
         var path = TempFile("garbage.onnx", [1, 2, 3, 4, 5, 6, 7, 8]);
-        var error = Assert.Throws<SeparationException>(() => DemucsSeparator.Open(Fetched.WithModel(path)));
+        var error = Assert.Throws<SeparationException>(() => DemucsSeparator.Open(new SeparationEngineOptions { ModelPath = path }));
         Assert.Contains("cannot load model", error.Message);
         Assert.DoesNotContain("\n", error.Message);
     }
@@ -36,7 +35,7 @@ public class ModelLoading_Specs
     public void Should_refuse_an_onnx_model_with_another_interface()
     {
         var path = TempFile("identity.onnx", TinyOnnx.Identity(1, 2, 343_980));
-        var error = Assert.Throws<SeparationException>(() => DemucsSeparator.Open(Fetched.WithModel(path)));
+        var error = Assert.Throws<SeparationException>(() => DemucsSeparator.Open(new SeparationEngineOptions { ModelPath = path }));
         Assert.Contains("is not the htdemucs model", error.Message);
         Assert.Contains("[1, 2, 343980]", error.Message);
     }
@@ -47,7 +46,7 @@ public class ModelLoading_Specs
         Assert.Equal("cpu", OrtRuntime.Flavor); // the tests run the default build
 
         var error = Assert.Throws<SeparationException>(() =>
-            DemucsSeparator.Open(Fetched with { Session = new OrtSessionSettings { UseCuda = true } }));
+            DemucsSeparator.Open(new SeparationEngineOptions { Cuda = true }));
 
         Assert.Contains("CPU build of ONNX Runtime", error.Message);
         Assert.Contains("-p:OrtFlavor=gpu", error.Message);
@@ -73,7 +72,7 @@ public class ModelLoading_Specs
     [Fact]
     public void Should_open_the_fetched_model_on_the_cpu()
     {
-        using var session = OrtSessions.Open(Fetched.ModelPath, new OrtSessionSettings { IntraOpThreads = 1 });
+        using var session = OrtSessions.Open(AssetPaths.DefaultModel, new OrtSessionOptions { IntraOpThreads = 1 });
         Assert.Equal(["input", "onnx::ReduceMean_1"], session.InputNames);
         Assert.Equal([1, 4, 4, 2048, 336], session.OutputMetadata[session.OutputNames[0]].Dimensions);
     }

@@ -11,10 +11,10 @@ public class StagedHtDemucs_Specs
     [Fact]
     public async Task Should_give_the_stems_of_the_whole_graph_when_run_in_stages()
     {
-        var settings = new DemucsSettings();
+        var settings = new SeparationEngineOptions();
         var mix = (await TestData.Song).Song.Mix;
-        using var staged = HtDemucsModel.Open(settings.ModelPath, settings.Session);
-        using var whole = HtDemucsModel.Open(settings.ModelPath, settings.Session with { Staged = false });
+        using var staged = HtDemucsModel.Open(settings.ResolvedModelPath, settings.Session);
+        using var whole = HtDemucsModel.Open(settings.ResolvedModelPath, settings.Session with { Staged = false });
         Assert.Contains("7 stages", staged.Description);
         Assert.DoesNotContain("stages", whole.Description);
 

@@ -6,7 +6,7 @@ namespace MSaaS.Separation.Tests;
 
 public sealed class StagedSession_Specs : IDisposable
 {
-    private static readonly OrtSessionSettings Settings = new() { IntraOpThreads = 1 };
+    private static readonly OrtSessionOptions Settings = new() { IntraOpThreads = 1 };
     private static readonly OrtStaging ByPrefix = new("test", name => name.StartsWith("/b/", StringComparison.Ordinal) ? 1 : 0);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("msaas-staged-").FullName;

@@ -23,7 +23,9 @@ public sealed class S3ObjectStore_Specs : ObjectStore_Specs, IAsyncLifetime, IDi
     [Fact]
     public async Task Should_say_when_the_store_is_unreachable()
     {
-        using var nowhere = new S3ObjectStore(Options() with { Endpoint = "http://127.0.0.1:9", MaxRetries = 0, Timeout = TimeSpan.FromSeconds(2) });
+        var options = Options();
+        (options.Endpoint, options.MaxRetries, options.Timeout) = ("http://127.0.0.1:9", 0, TimeSpan.FromSeconds(2));
+        using var nowhere = new S3ObjectStore(options);
         var error = await Assert.ThrowsAsync<ObjectStoreException>(() => nowhere.StatAsync(SongObjects.Upload("abc")));
         Assert.Contains("unreachable", error.Message);
     }

@@ -21,8 +21,8 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The bodies received so far, in arrival order.</summary>
     public IReadOnlyList<string> Bodies => Received.Select(h => h.Body).ToList();
 
-    /// <summary>The status each POST is answered with (200 unless a test changes it).</summary>
-    public int AnswerStatus { get; set; } = StatusCodes.Status200OK;
+    /// <summary>How the n-th POST (from 1) is answered: 200 at once unless a test says otherwise.</summary>
+    public Func<int, HookAnswer> Answer { get; set; } = _ => new HookAnswer(StatusCodes.Status200OK);
 
     public static async Task<WebhookReceiver> StartAsync()
     {
@@ -31,13 +31,17 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         var receiver = new WebhookReceiver(app);
-        app.MapPost("/{**path}", async (HttpRequest request) =>
+        var calls = 0;
+        app.MapPost("/{**path}", async (HttpRequest request, HttpResponse response) =>
         {
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();
             receiver.Received.Enqueue(new ReceivedHook(request.Path, body,
                 request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
-            return Results.StatusCode(receiver.AnswerStatus);
+            var answer = receiver.Answer(Interlocked.Increment(ref calls));
+            if (answer.Delay > TimeSpan.Zero) await Task.Delay(answer.Delay, request.HttpContext.RequestAborted);
+            if (answer.Location is not null) response.Headers.Location = answer.Location;
+            return Results.StatusCode(answer.Status);
         });
         await app.StartAsync();
         return receiver;
@@ -59,3 +63,6 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 }
 
 internal sealed record ReceivedHook(string Path, string Body, IReadOnlyDictionary<string, string> Headers);
+
+/// <summary>A status, after a delay, with a Location header for a redirect.</summary>
+internal sealed record HookAnswer(int Status, TimeSpan Delay = default, string? Location = null);

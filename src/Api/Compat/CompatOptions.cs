@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MSaaS.Api.Compat;
 
 /// <summary>The legacy Redis interface (configuration section "Compat"): the toWorker queue and the logging list.</summary>
@@ -8,18 +10,23 @@ public sealed class CompatOptions
     /// <summary>Read "toWorker" and write "logging" in the Redis of Redis:Configuration (database 0).</summary>
     public bool Enabled { get; set; }
 
+    [Required(AllowEmptyStrings = false)]
     public string QueueKey { get; set; } = "toWorker";
 
+    [Required(AllowEmptyStrings = false)]
     public string LoggingKey { get; set; } = "logging";
 
     /// <summary>Longest the logging list may grow, so that no reader's absence can fill Redis.</summary>
+    [Range(1, 1_000_000)]
     public int LoggingCap { get; set; } = 1000;
 
     /// <summary>This adapter's name for its in-progress list and heartbeat; defaults to the host name.</summary>
     public string? InstanceId { get; set; }
 
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long an adapter's heartbeat lasts; after that, another adapter takes back its unfinished messages.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan OwnerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -19,9 +19,9 @@ public sealed class LegacyLog(IConnectionMultiplexer redis, IOptions<CompatOptio
             var transaction = redis.GetDatabase().CreateTransaction();
             _ = transaction.ListLeftPushAsync(key, $"{_host}.{service}.{level}:{message}");
             _ = transaction.ListTrimAsync(key, 0, options.Value.LoggingCap - 1);
-            await transaction.ExecuteAsync();
+            await transaction.ExecuteAsync().WaitAsync(TimeSpan.FromSeconds(5));
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // The log list is a courtesy to legacy readers; Redis being away must not stop a song.
         }

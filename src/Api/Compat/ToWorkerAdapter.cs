@@ -11,7 +11,7 @@ using StackExchange.Redis;
 namespace MSaaS.Api.Compat;
 
 /// <summary>
-/// Serves legacy producers that LPUSH work onto "toWorker". Each message is moved atomically (RPOPLPUSH, oldest
+/// Serves legacy producers that LPUSH work onto "toWorker". Each message is moved atomically (LMOVE, oldest
 /// first) to this adapter's own processing list and removed from it only once <see cref="SongUploaded"/> is
 /// published, so a crash loses nothing: on start an adapter takes back its own unfinished messages, and those of
 /// any adapter whose heartbeat has expired. A message that cannot be understood is set aside on
@@ -20,9 +20,6 @@ namespace MSaaS.Api.Compat;
 public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake intake, IObjectStore store, LegacyLog log,
     IOptions<CompatOptions> options, IOptions<ApiOptions> api, TimeProvider clock, ILogger<ToWorkerAdapter> logger) : BackgroundService
 {
-    // Moves one message from the tail of one list to the tail of another, atomically (the tail is read next).
-    private const string MoveBack = "local v = redis.call('RPOP', KEYS[1]) if v then redis.call('RPUSH', KEYS[2], v) end return v";
-
     private readonly CompatOptions _options = options.Value;
     private readonly string _id = options.Value.InstanceId ?? Environment.MachineName;
     private DateTimeOffset _nextHousekeeping;
@@ -38,7 +35,19 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         logger.LogInformation("reading {Queue} as {Id}", Queue, _id);
-        await Requeue(_id); // this adapter's own unfinished messages, from before a crash or restart
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Requeue(_id, stoppingToken); // this adapter's own unfinished messages, from before a crash or restart
+                break;
+            }
+            catch (RedisException e)
+            {
+                logger.LogWarning("Redis is not answering ({Reason}); trying again", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), clock, stoppingToken);
+            }
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -57,8 +66,9 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
     /// <summary>Takes and handles one message; false when the queue was empty.</summary>
     public async Task<bool> PollOnce(CancellationToken cancellationToken)
     {
-        if (clock.GetUtcNow() >= _nextHousekeeping) await Housekeeping();
-        var message = await Db.ListRightPopLeftPushAsync(Queue, Processing(_id));
+        if (clock.GetUtcNow() >= _nextHousekeeping) await Housekeeping(cancellationToken);
+        // The oldest message (the tail) moves to the head of this adapter's processing list in one command.
+        var message = await Db.ListMoveAsync(Queue, Processing(_id), ListSide.Right, ListSide.Left).WaitAsync(cancellationToken);
         if (message.IsNull) return false;
         try
         {
@@ -71,7 +81,7 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
             var transaction = Db.CreateTransaction();
             _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
             _ = transaction.ListRightPushAsync(Queue, message);
-            await transaction.ExecuteAsync();
+            await transaction.ExecuteAsync().WaitAsync(CancellationToken.None);
             throw;
         }
         return true;
@@ -86,22 +96,22 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         }
         catch (FormatException e)
         {
-            await SetAside(message, e.Message);
+            await SetAside(message, e.Message, cancellationToken);
             return;
         }
         if (Models.Resolve(request.Model) is not { } model)
         {
-            await SetAside(message, $"unknown model '{request.Model}'");
+            await SetAside(message, $"unknown model '{request.Model}'", cancellationToken);
             return;
         }
         if (request.Callback is { } callback && TargetGuard.Check(callback.Url, api.Value.AllowPrivateCallbacks) is { } refusal)
         {
-            await SetAside(message, refusal);
+            await SetAside(message, refusal, cancellationToken);
             return;
         }
         if (await store.StatAsync(new ObjectKey(request.Upload.Bucket, request.Upload.Name), cancellationToken) is null)
         {
-            await SetAside(message, $"the song {request.Upload} does not exist");
+            await SetAside(message, $"the song {request.Upload} does not exist", cancellationToken);
             return;
         }
         if (request.OutputBucket is { } output && output != SongObjects.StemBucket)
@@ -109,40 +119,42 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
 
         // Only once the bus has the song may the message leave the processing list.
         await intake.AnnounceAsync(request.SongHash, request.Upload, model, request.Callback, "toWorker", cancellationToken);
-        await Db.ListRemoveAsync(Processing(_id), message, 1);
+        await Db.ListRemoveAsync(Processing(_id), message, 1).WaitAsync(cancellationToken);
         await log.WriteAsync("worker", "info", $"song {request.SongHash} accepted from {Queue}");
     }
 
-    private async Task SetAside(string message, string reason)
+    private async Task SetAside(string message, string reason, CancellationToken cancellationToken)
     {
         logger.LogWarning("setting aside a {Queue} message: {Reason}", Queue, reason);
         var record = JsonSerializer.Serialize(new { message, reason, at = clock.GetUtcNow() });
         var transaction = Db.CreateTransaction();
         _ = transaction.ListLeftPushAsync(DeadLetters, record);
         _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteAsync().WaitAsync(cancellationToken);
         await log.WriteAsync("worker", "error", $"{Queue} message set aside on {DeadLetters}: {reason}");
     }
 
     // Heartbeat, and recovery of the messages of adapters that died.
-    private async Task Housekeeping()
+    private async Task Housekeeping(CancellationToken cancellationToken)
     {
         _nextHousekeeping = clock.GetUtcNow() + _options.OwnerTimeout / 3;
-        await Db.StringSetAsync(Owner(_id), clock.GetUtcNow().ToString("O"), _options.OwnerTimeout);
-        await Db.SetAddAsync(Owners, _id);
-        foreach (var other in await Db.SetMembersAsync(Owners))
+        await Db.StringSetAsync(Owner(_id), clock.GetUtcNow().ToString("O"), _options.OwnerTimeout).WaitAsync(cancellationToken);
+        await Db.SetAddAsync(Owners, _id).WaitAsync(cancellationToken);
+        foreach (var other in await Db.SetMembersAsync(Owners).WaitAsync(cancellationToken))
         {
-            if (other == _id || await Db.KeyExistsAsync(Owner(other!))) continue;
-            var moved = await Requeue(other!);
-            await Db.SetRemoveAsync(Owners, other);
+            if (other == _id || await Db.KeyExistsAsync(Owner(other!)).WaitAsync(cancellationToken)) continue;
+            var moved = await Requeue(other!, cancellationToken);
+            await Db.SetRemoveAsync(Owners, other).WaitAsync(cancellationToken);
             if (moved > 0) logger.LogWarning("took back {Count} unfinished messages of adapter {Id}", moved, (string?)other);
         }
     }
 
-    private async Task<int> Requeue(string id)
+    // Hands a processing list's messages back to the queue's tail, where they are read next (LMOVE, one at a time:
+    // each move is atomic, so a crash here loses none).
+    private async Task<int> Requeue(string id, CancellationToken cancellationToken)
     {
         var moved = 0;
-        while (!(await Db.ScriptEvaluateAsync(MoveBack, [Processing(id), Queue])).IsNull) moved++;
+        while (!(await Db.ListMoveAsync(Processing(id), Queue, ListSide.Right, ListSide.Right).WaitAsync(cancellationToken)).IsNull) moved++;
         return moved;
     }
 }

@@ -6,7 +6,8 @@ namespace MSaaS.Api.Persistence;
 
 /// <summary>
 /// Songs in Redis: a hash per song (version and JSON) changed only inside transactions whose condition is the
-/// version the writer loaded (or, to create, that the key does not exist). Two sorted sets index the songs by
+/// version the writer loaded (or, to create, that the key does not exist). Cancelling a call stops waiting for its
+/// answer; the command itself, once sent, completes or not as a whole (transactions are atomic). Two sorted sets index the songs by
 /// last update (support-staff queries) and by stage deadline (the deadline watcher).
 /// </summary>
 public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string prefix = "msaas:") : ISongStateStore
@@ -20,7 +21,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
 
     public async Task<SongState?> LoadAsync(Guid songId, CancellationToken cancellationToken = default)
     {
-        var fields = await Db.HashGetAsync(Key(songId), [VersionField, JsonField]);
+        var fields = await Db.HashGetAsync(Key(songId), [VersionField, JsonField]).WaitAsync(cancellationToken);
         return fields[0].IsNull || fields[1].IsNull ? null : SongStateJson.Read(fields[1]!, (int)fields[0]);
     }
 
@@ -29,7 +30,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         var transaction = Db.CreateTransaction();
         transaction.AddCondition(Condition.KeyNotExists(Key(song.CorrelationId)));
         Write(transaction, song, version: 1);
-        if (!await transaction.ExecuteAsync()) return false;
+        if (!await transaction.ExecuteAsync().WaitAsync(cancellationToken)) return false;
         song.Version = 1;
         return true;
     }
@@ -39,7 +40,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         var transaction = Db.CreateTransaction();
         transaction.AddCondition(Condition.HashEqual(Key(song.CorrelationId), VersionField, song.Version));
         Write(transaction, song, song.Version + 1);
-        if (!await transaction.ExecuteAsync())
+        if (!await transaction.ExecuteAsync().WaitAsync(cancellationToken))
             throw new ConcurrencyException($"song {song.CorrelationId} changed since version {song.Version} was loaded",
                 typeof(SongState), song.CorrelationId);
         song.Version++;
@@ -51,7 +52,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         var deleted = transaction.KeyDeleteAsync(Key(songId));
         _ = transaction.SortedSetRemoveAsync(_byUpdate, songId.ToString());
         _ = transaction.SortedSetRemoveAsync(_byDeadline, songId.ToString());
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteAsync().WaitAsync(cancellationToken);
         return await deleted;
     }
 
@@ -63,7 +64,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         var result = new List<SongState>();
         for (long skip = 0; result.Count < query.Limit; skip += page)
         {
-            var ids = await Db.SortedSetRangeByScoreAsync(_byUpdate, min, max, Exclude.None, Order.Descending, skip, page);
+            var ids = await Db.SortedSetRangeByScoreAsync(_byUpdate, min, max, Exclude.None, Order.Descending, skip, page).WaitAsync(cancellationToken);
             if (ids.Length == 0) break;
             foreach (var id in ids)
             {
@@ -77,7 +78,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
     public async Task<IReadOnlyList<Guid>> OverdueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
         var ids = await Db.SortedSetRangeByScoreAsync(_byDeadline, double.NegativeInfinity, now.ToUnixTimeMilliseconds(),
-            Exclude.None, Order.Ascending, 0, limit);
+            Exclude.None, Order.Ascending, 0, limit).WaitAsync(cancellationToken);
         return ids.Select(id => Guid.Parse((string)id!)).ToList();
     }
 

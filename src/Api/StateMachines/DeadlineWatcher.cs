@@ -46,7 +46,11 @@ public sealed class DeadlineWatcher(ISongStateStore store, IBus bus, TimeProvide
     }
 }
 
+/// <summary>How often overdue stages are looked for (configuration section "Deadlines").</summary>
 public sealed class DeadlineWatcherOptions
 {
+    public const string Section = "Deadlines";
+
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
 }

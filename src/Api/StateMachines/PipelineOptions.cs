@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MSaaS.Api.StateMachines;
 
 /// <summary>Deadlines and attempts of the song pipeline (configuration section "Pipeline").</summary>
@@ -6,14 +8,18 @@ public sealed class PipelineOptions
     public const string Section = "Pipeline";
 
     /// <summary>How long a stage's command may wait in its queue before a worker takes it.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromHours(6);
 
     /// <summary>How long a stage that has started may go without a sign of life (progress) before it is retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How long the webhook stage may take, its own retries included.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan NotifyTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Tries of one stage (the first included) before the song fails.</summary>
+    [Range(1, 20)]
     public int MaxAttempts { get; set; } = 3;
 }

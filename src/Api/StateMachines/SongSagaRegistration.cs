@@ -3,17 +3,38 @@ using MassTransit.Configuration;
 using MassTransit.Saga;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using MSaaS.Api.Persistence;
+using MSaaS.Api.Uploads;
+using MSaaS.ServiceDefaults;
+using StackExchange.Redis;
 
 namespace MSaaS.Api.StateMachines;
 
 public static class SongSagaRegistration
 {
-    /// <summary>Adds the song saga, stored in whatever <see cref="ISongStateStore"/> the host registered.</summary>
-    public static IBusRegistrationConfigurator AddSongSaga(this IBusRegistrationConfigurator bus)
+    /// <summary>
+    /// What the song saga needs around it: its store (in Redis when the process has a Redis connection, else in this
+    /// process), the "Pipeline" deadlines and attempts, the deadline watcher, and the intake every song enters by.
+    /// </summary>
+    public static IServiceCollection AddSongSaga(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<PipelineOptions>(PipelineOptions.Section);
+        services.AddValidatedOptions<DeadlineWatcherOptions>(DeadlineWatcherOptions.Section);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ISongStateStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
+            ? new RedisSongStateStore(redis)
+            : new InMemorySongStateStore());
+        services.TryAddSingleton<SongIntake>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeadlineWatcher>());
+        return services;
+    }
+
+    /// <summary>The song state machine, stored in whatever <see cref="ISongStateStore"/> the host registered.</summary>
+    public static IBusRegistrationConfigurator AddSongStateMachine(this IBusRegistrationConfigurator bus)
     {
         bus.TryAddSingleton(TimeProvider.System);
-        bus.AddOptions<PipelineOptions>(); // hosts bind the "Pipeline" section
+        bus.AddOptions<PipelineOptions>(); // bound by AddSongSaga in a host; defaults in a test harness
         bus.AddSagaStateMachine<SongStateMachine, SongState, SongStateDefinition>()
             .Repository(r =>
             {

@@ -21,13 +21,13 @@ public static class MsaasWebHost
         // A stopping worker finishes its song or hands it back within this time (Kubernetes' grace period is longer).
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Services.AddMsaas(builder.Configuration, roles);
-        if (roles.HasFlag(MsaasRoles.Api)) builder.Services.AddMsaasApi(builder.Configuration);
+        if (roles.HasFlag(MsaasRoles.Api)) builder.Services.AddApi();
         else builder.Services.AddHealthChecks();
 
         var app = builder.Build();
         if (roles.HasFlag(MsaasRoles.Api))
         {
-            app.MapMsaasApi();
+            app.MapApi();
         }
         else
         {

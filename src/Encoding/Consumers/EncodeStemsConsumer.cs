@@ -11,7 +11,7 @@ namespace MSaaS.Encoding.Consumers;
 /// Encodes a song's separated stems to MP3 and stores them under the names clients fetch
 /// (output/&lt;hash&gt;-&lt;track&gt;.mp3), then clears the lossless work copies.
 /// </summary>
-public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decoder, IOptions<Mp3Settings> settings,
+public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decoder, IOptions<Mp3Options> settings,
     ILogger<EncodeStemsConsumer> logger) : IConsumer<EncodeStems>
 {
     private const int Block = 1 << 16;

@@ -11,7 +11,7 @@ public sealed class DeliverWebhookConsumer(IWebhookClient client, IDeliveryLedge
     public async Task Consume(ConsumeContext<DeliverWebhook> context)
     {
         WebhookResult result;
-        if (await ledger.WasDeliveredAsync(context.Message.DeliveryId))
+        if (await ledger.WasDeliveredAsync(context.Message.DeliveryId, context.CancellationToken))
         {
             logger.LogInformation("webhook {DeliveryId} for {SongHash} was delivered before; not calling again", context.Message.DeliveryId, context.Message.SongHash);
             result = new WebhookResult(true, 0, null, null);
@@ -19,7 +19,7 @@ public sealed class DeliverWebhookConsumer(IWebhookClient client, IDeliveryLedge
         else
         {
             result = await client.DeliverAsync(context.Message.Callback, context.CancellationToken);
-            if (result.Delivered) await ledger.MarkDeliveredAsync(context.Message.DeliveryId);
+            if (result.Delivered) await ledger.MarkDeliveredAsync(context.Message.DeliveryId, context.CancellationToken);
         }
         if (!result.Delivered)
             logger.LogWarning("webhook for {SongHash} not delivered after {Attempts} attempts: {Error}", context.Message.SongHash, result.Attempts, result.Error);

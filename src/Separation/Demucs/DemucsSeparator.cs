@@ -19,10 +19,10 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
     }
 
     /// <summary>Verifies the model file and opens it on ONNX Runtime; throws a clear error when either is wrong.</summary>
-    public static DemucsSeparator Open(DemucsSettings settings)
+    public static DemucsSeparator Open(SeparationEngineOptions options)
     {
-        ModelFile.Verify(settings.ModelPath, settings.ModelSha256);
-        return new DemucsSeparator(HtDemucsModel.Open(settings.ModelPath, settings.Session));
+        ModelFile.Verify(options.ResolvedModelPath, options.ExpectedSha256);
+        return new DemucsSeparator(HtDemucsModel.Open(options.ResolvedModelPath, options.Session));
     }
 
     /// <summary>Time inside ONNX Runtime and time in the DSP around it, since this separator was opened.</summary>

@@ -24,7 +24,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         [[1, Stems.Count, 4, HtDemucsSpectrogram.Bins, HtDemucsSpectrogram.Frames], [1, Stems.Count, 2, Segment]];
 
     private readonly OrtStagedSession _session;
-    private readonly OrtSessionSettings _settings;
+    private readonly OrtSessionOptions _settings;
     // The model's inputs and outputs live in these arrays; the OrtValues are tensors over them (no copies).
     private readonly float[] _wave = new float[Size(ExpectedInputs[0])];
     private readonly float[] _spec = new float[Size(ExpectedInputs[1])];
@@ -39,7 +39,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     private readonly Stopwatch _dsp = new();
     private readonly List<TimeSpan> _segmentTimes = [];
 
-    private HtDemucsModel(OrtStagedSession session, OrtSessionSettings settings, int dspThreads)
+    private HtDemucsModel(OrtStagedSession session, OrtSessionOptions settings, int dspThreads)
     {
         _session = session;
         _settings = settings;
@@ -72,7 +72,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     /// </summary>
     internal static readonly OrtStaging Staging = new("htdemucs-layers", StageOf);
 
-    public static HtDemucsModel Open(string modelPath, OrtSessionSettings settings)
+    public static HtDemucsModel Open(string modelPath, OrtSessionOptions settings)
     {
         var session = OrtStagedSession.Open(modelPath, settings, settings.Staged ? Staging : null);
         try

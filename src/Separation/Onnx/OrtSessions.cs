@@ -4,11 +4,11 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace MSaaS.Separation.Onnx;
 
-/// <summary>Opens ONNX Runtime sessions the way MSaaS runs them (see <see cref="OrtSessionSettings"/>).</summary>
+/// <summary>Opens ONNX Runtime sessions the way MSaaS runs them (see <see cref="OrtSessionOptions"/>).</summary>
 public static class OrtSessions
 {
     /// <summary>Opens <paramref name="modelPath"/> with every graph optimisation; a file ONNX Runtime cannot load is a <see cref="SeparationException"/>.</summary>
-    public static InferenceSession Open(string modelPath, OrtSessionSettings settings)
+    public static InferenceSession Open(string modelPath, OrtSessionOptions settings)
     {
         using var options = Options(settings, GraphOptimizationLevel.ORT_ENABLE_ALL);
         return Create(modelPath, options);
@@ -19,7 +19,7 @@ public static class OrtSessions
     /// computations folded away, redundant nodes removed) to <paramref name="destination"/>. The result uses
     /// standard ONNX operators only, so it runs anywhere the original does.
     /// </summary>
-    public static void SaveBasicOptimized(string modelPath, string destination, OrtSessionSettings settings)
+    public static void SaveBasicOptimized(string modelPath, string destination, OrtSessionOptions settings)
     {
         using var options = Options(settings with { UseCuda = false }, GraphOptimizationLevel.ORT_ENABLE_BASIC);
         options.OptimizedModelFilePath = destination;
@@ -27,7 +27,7 @@ public static class OrtSessions
     }
 
     /// <summary>The execution providers a session opened with <paramref name="settings"/> runs on, in preference order.</summary>
-    public static IReadOnlyList<string> Providers(OrtSessionSettings settings) =>
+    public static IReadOnlyList<string> Providers(OrtSessionOptions settings) =>
         settings.UseCuda ? [OrtRuntime.CudaProvider, "CPUExecutionProvider"] : ["CPUExecutionProvider"];
 
     private static InferenceSession Create(string modelPath, SessionOptions options)
@@ -42,9 +42,9 @@ public static class OrtSessions
         }
     }
 
-    private static SessionOptions Options(OrtSessionSettings settings, GraphOptimizationLevel level)
+    private static SessionOptions Options(OrtSessionOptions settings, GraphOptimizationLevel level)
     {
-        _ = OrtRuntime.Environment; // created first, so that its logging level holds for everything below
+        _ = OrtRuntime.CreateEnvironment(settings.Telemetry); // first, so that its logging and telemetry hold for everything below
         var options = new SessionOptions
         {
             GraphOptimizationLevel = level,

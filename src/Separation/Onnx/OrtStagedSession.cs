@@ -76,7 +76,7 @@ public sealed class OrtStagedSession : IDisposable
     /// on CUDA (device memory is not what staging saves, and values crossing a cut would travel through the host),
     /// without <paramref name="staging"/>, or when <see cref="StagedModelCache"/> cannot cut or keep it.
     /// </summary>
-    public static OrtStagedSession Open(string modelPath, OrtSessionSettings settings, OrtStaging? staging, string? cacheDirectory = null)
+    public static OrtStagedSession Open(string modelPath, OrtSessionOptions settings, OrtStaging? staging, string? cacheDirectory = null)
     {
         if (staging is not null && !settings.UseCuda &&
             StagedModelCache.Open(modelPath, settings, staging, cacheDirectory ?? AssetPaths.CacheDirectory) is { } staged)

@@ -21,7 +21,7 @@ internal static class StagedModelCache
     /// The staged session, prepared now or read from the cache; null when the model should run whole: the cut
     /// leaves one stage, the file is not one the cut can read, or the stages cannot be written or do not run.
     /// </summary>
-    public static OrtStagedSession? Open(string modelPath, OrtSessionSettings settings, OrtStaging staging, string cacheDirectory)
+    public static OrtStagedSession? Open(string modelPath, OrtSessionOptions settings, OrtStaging staging, string cacheDirectory)
     {
         var directory = PreparedDirectory(cacheDirectory, modelPath, staging, OrtRuntime.Version);
         try
@@ -77,7 +77,7 @@ internal static class StagedModelCache
         }
     }
 
-    private static OrtStagedSession? TryOpenPrepared(string directory, OrtSessionSettings settings)
+    private static OrtStagedSession? TryOpenPrepared(string directory, OrtSessionOptions settings)
     {
         var manifestPath = Path.Combine(directory, ManifestName);
         if (!File.Exists(manifestPath)) return null;
@@ -87,7 +87,7 @@ internal static class StagedModelCache
         return OpenStages(manifest, settings, file => OrtSessions.Open(Path.Combine(directory, file), settings));
     }
 
-    private static OrtStagedSession OpenStages(Manifest manifest, OrtSessionSettings settings, Func<string, InferenceSession> open)
+    private static OrtStagedSession OpenStages(Manifest manifest, OrtSessionOptions settings, Func<string, InferenceSession> open)
     {
         var stages = new List<InferenceSession>();
         try
@@ -105,7 +105,7 @@ internal static class StagedModelCache
     // Optimises the model (basic level), cuts it and writes one model file per stage, then the manifest last, so
     // that a directory with a manifest is complete. Each stage's session is opened as its file is written (the
     // next stage declares its inputs with the types and shapes that session infers for its outputs) and kept.
-    private static OrtStagedSession Prepare(string modelPath, string directory, OrtSessionSettings settings, OrtStaging staging)
+    private static OrtStagedSession Prepare(string modelPath, string directory, OrtSessionOptions settings, OrtStaging staging)
     {
         Directory.CreateDirectory(directory);
         var optimized = Path.Combine(directory, $"optimized-{Environment.ProcessId}.onnx");

@@ -1,7 +1,7 @@
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>How to open an inference session.</summary>
-public sealed record OrtSessionSettings
+public sealed record OrtSessionOptions
 {
     /// <summary>Threads inside one operator; 0 lets ONNX Runtime use one per physical core.</summary>
     public int IntraOpThreads { get; init; }
@@ -27,4 +27,7 @@ public sealed record OrtSessionSettings
 
     /// <summary>Let ONNX Runtime's idle intra-op threads spin; off so the DSP between runs has the cores.</summary>
     public bool SpinWait { get; init; }
+
+    /// <summary>Let ONNX Runtime report usage telemetry to Microsoft (see <see cref="OrtRuntime.CreateEnvironment"/>); off.</summary>
+    public bool Telemetry { get; init; }
 }

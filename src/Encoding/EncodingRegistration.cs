@@ -1,0 +1,26 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MSaaS.Audio;
+using MSaaS.Encoding.Consumers;
+using MSaaS.ServiceDefaults;
+
+namespace MSaaS.Encoding;
+
+public static class EncodingRegistration
+{
+    /// <summary>MP3 encoding with LAME, as "Mp3" says.</summary>
+    public static IServiceCollection AddEncoding(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<Mp3Options>(Mp3Options.Section);
+        services.TryAddSingleton<FfmpegDecoder>();
+        return services;
+    }
+
+    /// <summary>The consumer of <see cref="Contracts.EncodeStems"/>.</summary>
+    public static IBusRegistrationConfigurator AddEncodingConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<EncodeStemsConsumer, EncodeStemsConsumerDefinition>();
+        return bus;
+    }
+}

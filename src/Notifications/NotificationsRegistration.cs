@@ -1,0 +1,42 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using MSaaS.Notifications.Consumers;
+using MSaaS.ServiceDefaults;
+using StackExchange.Redis;
+
+namespace MSaaS.Notifications;
+
+public static class NotificationsRegistration
+{
+    /// <summary>
+    /// Webhook delivery as "Webhooks" says: an IHttpClientFactory client with retries, a timeout per try and a circuit
+    /// breaker per host, and the delivery ledger (in Redis when the process has a Redis connection, else in memory).
+    /// </summary>
+    public static IServiceCollection AddNotifications(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<WebhookOptions>(WebhookOptions.Section);
+        var client = services.AddHttpClient<IWebhookClient, WebhookClient>()
+            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan) // the pipeline times each try
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookClient.CreateHandler(Configured(sp)));
+        // One pipeline, so one circuit, per host (scheme, name and port) of the URLs called.
+        client.AddResilienceHandler("webhooks", (pipeline, context) => WebhookClient.ConfigureResilience(pipeline, Configured(context.ServiceProvider)))
+            .SelectPipelineByAuthority();
+        client.AddHttpMessageHandler(() => new WebhookClient.AttemptCounter()); // inside the pipeline: sees every try
+        services.TryAddSingleton<IDeliveryLedger>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
+            ? new RedisDeliveryLedger(redis)
+            : new InMemoryDeliveryLedger(sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        return services;
+    }
+
+    /// <summary>The consumer of <see cref="Contracts.DeliverWebhook"/>.</summary>
+    public static IBusRegistrationConfigurator AddNotificationConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
+        return bus;
+    }
+
+    private static WebhookOptions Configured(IServiceProvider services) => services.GetRequiredService<IOptions<WebhookOptions>>().Value;
+}

@@ -1,0 +1,34 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using MSaaS.Audio;
+using MSaaS.Separation.Consumers;
+using MSaaS.Separation.Demucs;
+using MSaaS.ServiceDefaults;
+
+namespace MSaaS.Separation;
+
+public static class SeparationRegistration
+{
+    /// <summary>
+    /// The separation engine of "Separation" (htdemucs on ONNX Runtime), opened when the host starts: before the bus
+    /// takes a song, so a worker that cannot load its model refuses to start.
+    /// </summary>
+    public static IServiceCollection AddSeparation(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<SeparationEngineOptions>(SeparationEngineOptions.Section);
+        services.TryAddSingleton<FfmpegDecoder>();
+        services.TryAddSingleton<IStemSeparator>(sp => DemucsSeparator.Open(sp.GetRequiredService<IOptions<SeparationEngineOptions>>().Value));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SeparationEngineStartup>());
+        return services;
+    }
+
+    /// <summary>The consumer of <see cref="Contracts.SeparateStems"/>, one song at a time.</summary>
+    public static IBusRegistrationConfigurator AddSeparationConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<SeparateStemsConsumer, SeparateStemsConsumerDefinition>();
+        return bus;
+    }
+}

@@ -1,0 +1,137 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MSaaS.Contracts;
+using MSaaS.Notifications;
+using MSaaS.Testing;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>The webhook client as the notifications service registers it: real HTTP to a receiver on 127.0.0.1.</summary>
+public sealed class WebhookClient_Specs : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var owned in _owned) await owned.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Should_post_the_data_verbatim_and_try_again_after_a_server_error()
+    {
+        var receiver = await Receiver(call => new HookAnswer(call <= 2 ? 503 : 200));
+        var client = Client();
+
+        var result = await client.DeliverAsync(new Callback { Url = receiver.Url + "/done", Data = """{"a": [1, 2]}""" }, default);
+
+        Assert.Equal(new WebhookResult(true, 3, 200, null), result);
+        Assert.All(receiver.Bodies, body => Assert.Equal("""{"a": [1, 2]}""", body));
+        Assert.Equal(3, receiver.Bodies.Count);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(404)]
+    [InlineData(410)]
+    public async Task Should_not_ask_again_after_a_client_error(int status)
+    {
+        var receiver = await Receiver(_ => new HookAnswer(status));
+
+        var result = await Client().DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+
+        Assert.Equal((false, 1, status), (result.Delivered, result.Attempts, result.StatusCode));
+        Assert.Single(receiver.Bodies);
+    }
+
+    [Fact]
+    public async Task Should_give_each_try_its_own_timeout()
+    {
+        var receiver = await Receiver(call => new HookAnswer(200, call == 1 ? TimeSpan.FromSeconds(5) : TimeSpan.Zero));
+
+        var result = await Client(("Webhooks:Timeout", "00:00:00.300")).DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+
+        Assert.Equal((true, 2), (result.Delivered, result.Attempts));
+    }
+
+    [Fact]
+    public async Task Should_say_when_no_try_was_answered_in_time()
+    {
+        var receiver = await Receiver(_ => new HookAnswer(200, TimeSpan.FromSeconds(5)));
+
+        var result = await Client(("Webhooks:Timeout", "00:00:00.200"), ("Webhooks:MaxAttempts", "2"))
+            .DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+
+        Assert.Equal((false, 2), (result.Delivered, result.Attempts));
+        Assert.Equal("no answer within 0.2 s", result.Error);
+    }
+
+    [Fact]
+    public async Task Should_not_follow_a_redirect()
+    {
+        var inside = await Receiver(_ => new HookAnswer(200));
+        var receiver = await Receiver(_ => new HookAnswer(302, Location: inside.Url + "/admin"));
+
+        var result = await Client().DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+
+        Assert.Equal((false, 302), (result.Delivered, result.StatusCode));
+        Assert.Empty(inside.Bodies);
+    }
+
+    [Fact]
+    public async Task Should_refuse_at_connect_time_a_name_that_resolves_to_the_inside()
+    {
+        var receiver = await Receiver(_ => new HookAnswer(200));
+        // The machine's own name passes the check of the URL (it is no IP address and not "localhost"); the address it
+        // resolves to (loopback or private, on any machine that runs these tests) does not.
+        var name = System.Net.Dns.GetHostName();
+        Assert.Contains((await System.Net.Dns.GetHostAddressesAsync(name)), TargetGuard.IsForbidden);
+        var url = receiver.Url.Replace("127.0.0.1", name, StringComparison.Ordinal) + "/";
+
+        var result = await Client(("Webhooks:AllowPrivateTargets", "false")).DeliverAsync(new Callback { Url = url }, default);
+
+        Assert.False(result.Delivered);
+        Assert.Contains($"{name} resolves to", result.Error);
+        Assert.Equal(1, result.Attempts); // refused, not retried
+        Assert.Empty(receiver.Bodies);
+    }
+
+    [Fact]
+    public async Task Should_stop_calling_a_host_that_keeps_failing_but_not_the_others()
+    {
+        var failing = await Receiver(_ => new HookAnswer(500));
+        var healthy = await Receiver(_ => new HookAnswer(200));
+        var client = Client(("Webhooks:MaxAttempts", "1"), ("Webhooks:BreakerMinimumCalls", "4"), ("Webhooks:BreakerFailureRatio", "0.5"),
+            ("Webhooks:BreakerDuration", "00:01:00"));
+
+        for (var i = 0; i < 4; i++) await client.DeliverAsync(new Callback { Url = failing.Url + "/" }, default);
+        var blocked = await client.DeliverAsync(new Callback { Url = failing.Url + "/" }, default);
+        var other = await client.DeliverAsync(new Callback { Url = healthy.Url + "/" }, default);
+
+        Assert.Equal(4, failing.Bodies.Count); // the fifth never reached it
+        Assert.False(blocked.Delivered);
+        Assert.Contains("failed too often", blocked.Error);
+        Assert.True(other.Delivered);
+    }
+
+    private async Task<WebhookReceiver> Receiver(Func<int, HookAnswer> answer)
+    {
+        var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = answer;
+        _owned.Add(receiver);
+        return receiver;
+    }
+
+    // The client as AddNotifications registers it, private targets allowed (the receivers are on 127.0.0.1) and short
+    // backoffs, unless a test says otherwise.
+    private IWebhookClient Client(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Webhooks:AllowPrivateTargets"] = "true",
+            ["Webhooks:FirstBackoff"] = "00:00:00.020",
+        }).AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
+        var provider = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddNotifications().BuildServiceProvider();
+        _owned.Add(provider);
+        return provider.GetRequiredService<IWebhookClient>();
+    }
+}
