@@ -18,6 +18,21 @@ public sealed class ApiOptions
     /// <summary>Accept callbacks to loopback/private/link-local addresses (the embedded mode on one's own machine).</summary>
     public bool AllowPrivateCallbacks { get; set; }
 
+    /// <summary>
+    /// The host names this service answers to (the Host header, any port); empty or "*" for any. The embedded mode
+    /// sets localhost, 127.0.0.1 and [::1], so that a web page whose name is made to resolve to this machine (DNS
+    /// rebinding) gets nothing from it.
+    /// </summary>
+    public string[] AllowedHosts { get; set; } = [];
+
+    /// <summary>Uploads read at once; more are answered 429 with Retry-After (each holds a few MiB while it is read).</summary>
+    [Range(1, 1024)]
+    public int MaxUploadsInFlight { get; set; } = 8;
+
+    /// <summary>Distinct webhooks one song may have (duplicate submissions each add theirs); more are answered 429.</summary>
+    [Range(1, 10_000)]
+    public int MaxCallbacksPerSong { get; set; } = 100;
+
     /// <summary>How often the progress stream looks at the song.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);

@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Routes;
+using MSaaS.Api.Security;
+using MSaaS.Api.Uploads;
 using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api;
@@ -20,6 +22,9 @@ public static class ApiRegistration
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) => k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes);
+        services.AddSingleton<KeyAttempts>();
+        services.AddSingleton<UploadGate>();
+        services.AddScratchCleanup(UploadSpool.Purpose);
         services.AddOptions<FormOptions>().Configure<IOptions<ApiOptions>>((f, api) => f.MultipartBodyLengthLimit = api.Value.MaxRequestBytes);
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -34,18 +39,22 @@ public static class ApiRegistration
     /// <summary>Every route: the legacy contract, status and progress, support, OpenAPI, health.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
-        // Whatever fails unexpectedly still answers JSON, never a stack trace.
-        app.UseExceptionHandler(error => error.Run(context =>
+        // Whatever fails still answers JSON, never a stack trace. A request Kestrel found malformed while the route
+        // read it (a body cut short, too slow, too large) is the client's: 4xx and one line in the log, not an error.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            var status = failure is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
-            var reason = status == StatusCodes.Status413PayloadTooLarge ? "the request is larger than this service accepts"
-                : status == StatusCodes.Status500InternalServerError ? "internal error; the song, if accepted, is not lost"
-                : failure?.Message ?? "bad request";
-            return Results.Json(new ErrorReply(reason, status), statusCode: status).ExecuteAsync(context);
-        }));
-        app.UseStatusCodePages(context => Results.Json(new ErrorReply($"no route {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}",
-            context.HttpContext.Response.StatusCode), statusCode: context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
+            SuppressDiagnosticsCallback = context => context.Exception is Microsoft.AspNetCore.Http.BadHttpRequestException,
+            ExceptionHandler = context =>
+            {
+                var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+                return failure is Microsoft.AspNetCore.Http.BadHttpRequestException bad
+                    ? Reply.WriteAsync(context, bad.StatusCode, ClientError(bad.StatusCode))
+                    : Reply.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal error; the song, if accepted, is not lost");
+            },
+        });
+        app.UseStatusCodePages(context => Reply.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
+            $"no route {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}"));
+        app.UseMiddleware<RequestGuard>();
 
         app.UseRouting(); // after the handlers above, so that routing failures answer JSON too
 
@@ -57,4 +66,13 @@ public static class ApiRegistration
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         return app;
     }
+
+    // What a malformed request is told, without naming the server's settings.
+    private static string ClientError(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "the request is larger than this service accepts",
+        StatusCodes.Status408RequestTimeout => "the request arrived too slowly",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "the request's headers are too large",
+        _ => "the request is malformed",
+    };
 }

@@ -17,10 +17,14 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
 {
     private const int BlockSamples = 1 << 18;
 
-    /// <summary>Decodes <paramref name="path"/> to <paramref name="channels"/> channels at <paramref name="sampleRate"/> Hz.</summary>
-    public async Task<AudioBuffer> DecodeAsync(string path, int sampleRate = 44_100, int channels = 2,
+    /// <summary>
+    /// Decodes <paramref name="path"/> to <paramref name="channels"/> channels at <paramref name="sampleRate"/> Hz. Errors
+    /// call the file <paramref name="name"/> (default: its file name), e.g. the stored object it was downloaded from.
+    /// </summary>
+    public async Task<AudioBuffer> DecodeAsync(string path, int sampleRate = 44_100, int channels = 2, string? name = null,
         CancellationToken cancellationToken = default)
     {
+        name ??= Path.GetFileName(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"input file not found: {path}", path);
         if (new FileInfo(path).Length == 0) throw new AudioFormatException($"{path} is empty (0 bytes)");
 
@@ -33,7 +37,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
 
         // ffmpeg starts decoding while ffprobe reads the header (its output waits in the pipe until the channel
         // count is known); one after the other, the two process start-ups cost a 30 s song a tenth of a second.
-        var probing = ProbeAsync(path, cancellationToken);
+        var probing = ProbeAsync(path, name, cancellationToken);
         using var process = Start(ffmpeg, args);
         var errors = process.StandardError.ReadToEndAsync(cancellationToken);
         List<float[]>[] blocks;
@@ -54,25 +58,25 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         }
         var stderr = (await errors).Trim();
         if (process.ExitCode != 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} could not be decoded: {LastLine(stderr, "ffmpeg failed")}");
+            throw new AudioFormatException($"{name} could not be decoded: {LastLine(stderr, "ffmpeg failed")}");
         var decodedSeconds = frames / (double)sampleRate;
         // ffmpeg also complains about junk after the last frame, which real files often carry: decode errors
         // fail the song only when audio is missing, or when no header says how much there should be.
         if (stderr.Length > 0 && !(probe.DeclaredSeconds is { } expected && decodedSeconds >= expected * 0.99))
-            throw new AudioFormatException($"{Path.GetFileName(path)} is corrupt: {FirstLine(stderr)}");
+            throw new AudioFormatException($"{name} is corrupt: {FirstLine(stderr)}");
         if (frames == 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} contains no audio samples");
+            throw new AudioFormatException($"{name} contains no audio samples");
         if (frames > Array.MaxLength)
-            throw new AudioFormatException($"{Path.GetFileName(path)} is too long ({frames / (double)sampleRate:F0} s)");
+            throw new AudioFormatException($"{name} is too long ({frames / (double)sampleRate:F0} s)");
 
         if (probe.DeclaredSeconds is { } declared && decodedSeconds < declared * 0.98 - 0.5)
             throw new AudioFormatException(
-                $"{Path.GetFileName(path)} is truncated: its header declares {declared:F1} s but only {decodedSeconds:F1} s decode");
+                $"{name} is truncated: its header declares {declared:F1} s but only {decodedSeconds:F1} s decode");
 
-        return new AudioBuffer(Assemble(blocks, (int)frames, channels, path), sampleRate);
+        return new AudioBuffer(Assemble(blocks, (int)frames, channels, name), sampleRate);
     }
 
-    private async Task<Probe> ProbeAsync(string path, CancellationToken cancellationToken)
+    private async Task<Probe> ProbeAsync(string path, string name, CancellationToken cancellationToken)
     {
         using var process = Start(ffprobe,
         [
@@ -84,15 +88,15 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         await process.WaitForExitAsync(cancellationToken);
         var warnings = (await stderr).Trim();
         if (process.ExitCode != 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} is not audio that ffmpeg can read ({LastLine(warnings, "ffprobe failed").Replace(path, Path.GetFileName(path), StringComparison.Ordinal)})");
+            throw new AudioFormatException($"{name} is not audio that ffmpeg can read ({LastLine(warnings, "ffprobe failed").Replace(path, name, StringComparison.Ordinal)})");
 
         using var json = JsonDocument.Parse(await stdout);
         if (!json.RootElement.TryGetProperty("streams", out var streams) || streams.GetArrayLength() == 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} has no audio stream");
+            throw new AudioFormatException($"{name} has no audio stream");
         var stream = streams[0];
         var channels = stream.TryGetProperty("channels", out var ch) ? ch.GetInt32() : 0;
         if (channels <= 0)
-            throw new AudioFormatException($"{Path.GetFileName(path)} has an audio stream with no channels");
+            throw new AudioFormatException($"{name} has an audio stream with no channels");
 
         // A duration estimated from the bitrate (VBR without a Xing header) is a guess, not a declaration.
         double? declared = null;
@@ -133,7 +137,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         return (blocks, frames);
     }
 
-    private static float[][] Assemble(List<float[]>[] blocks, int frames, int channels, string path)
+    private static float[][] Assemble(List<float[]>[] blocks, int frames, int channels, string name)
     {
         var result = new float[channels][];
         for (var c = 0; c < channels; c++)
@@ -151,7 +155,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
             }
             blocks[c].Clear();
             if (!TensorPrimitives.IsFiniteAll<float>(target))
-                throw new AudioFormatException($"{Path.GetFileName(path)} contains NaN or infinite samples");
+                throw new AudioFormatException($"{name} contains NaN or infinite samples");
             result[c] = target;
         }
         return result;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using System.CommandLine;
 using MSaaS.Cli.Hosting;
 
@@ -39,7 +40,7 @@ internal static class RunCommand
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
             await using var app = MsaasWebHost.Build(Roles[result.GetValue(role)!], [.. result.UnmatchedTokens], DistributedDefaults);
-            await app.RunAsync();
+            await ((IHost)app).RunAsync(cancellationToken); // until a signal; then a graceful stop within HostOptions.ShutdownTimeout
             return 0;
         }));
         return command;

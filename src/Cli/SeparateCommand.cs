@@ -62,7 +62,10 @@ internal static class SeparateCommand
                 }
                 finally
                 {
-                    await host.StopAsync(CancellationToken.None);
+                    // Asked to stop: the song is abandoned, so the host (and the model run in hand) gets seconds, not the
+                    // service's stop timeout, to wind down.
+                    using var stopping = new CancellationTokenSource(cancellationToken.IsCancellationRequested ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan);
+                    await host.StopAsync(stopping.Token);
                 }
             }
             finally
@@ -79,6 +82,7 @@ internal static class SeparateCommand
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         builder.Services.AddMsaas(builder.Configuration, MsaasRoles.Api | MsaasRoles.Separation | MsaasRoles.Encoding);
         return builder.Build();
     }

@@ -64,7 +64,7 @@ internal static class SeparationBenchmark
 
         // Wall time covers what a job does: decode, separate, write the four stems.
         var wall = Stopwatch.StartNew();
-        var decoded = await new FfmpegDecoder().DecodeAsync(song, Stems.SampleRate, Stems.Channels, cancellationToken);
+        var decoded = await new FfmpegDecoder().DecodeAsync(song, Stems.SampleRate, Stems.Channels, cancellationToken: cancellationToken);
         var mix = Loop(decoded, seconds * Stems.SampleRate);
         var decode = wall.Elapsed.TotalSeconds;
         var directory = Directory.CreateTempSubdirectory("msaas-bench-");

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using MSaaS.Cli.Hosting;
@@ -26,14 +27,9 @@ internal static class ServeCommand
             await using var app = Build([.. args]);
             await app.StartAsync(cancellationToken);
             Console.Error.WriteLine($"MSaaS is listening on {string.Join(", ", app.Urls)} (embedded mode; Ctrl+C stops it)");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            await app.StopAsync(CancellationToken.None);
+            // Until a signal: then new requests are refused and the song in hand finishes or is resumed at the next start,
+            // within HostOptions.ShutdownTimeout.
+            await ((IHost)app).WaitForShutdownAsync(cancellationToken);
             return 0;
         }));
         return command;
@@ -48,6 +44,10 @@ internal static class ServeCommand
     {
         ["Webhooks:AllowPrivateTargets"] = "true",
         ["Api:AllowPrivateCallbacks"] = "true",
+        // Only under this machine's own names: a web page elsewhere cannot reach it by DNS rebinding (RequestGuard).
+        ["Api:AllowedHosts:0"] = "localhost",
+        ["Api:AllowedHosts:1"] = "127.0.0.1",
+        ["Api:AllowedHosts:2"] = "[::1]",
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:MassTransit"] = "Warning",

@@ -14,6 +14,7 @@ public static class EncodingRegistration
     {
         services.AddValidatedOptions<Mp3Options>(Mp3Options.Section);
         services.TryAddSingleton<FfmpegDecoder>();
+        services.AddScratchCleanup(EncodeStemsConsumer.Purpose);
         return services;
     }
 

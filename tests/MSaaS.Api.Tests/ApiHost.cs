@@ -81,6 +81,16 @@ internal sealed class ApiHost : IAsyncDisposable
         return new ApiHost(app, await WebhookReceiver.StartAsync(), root);
     }
 
+    /// <summary>GET a support route with the key; the JSON it answers (failing the test on anything but 200).</summary>
+    public async Task<System.Text.Json.JsonElement> SupportGet(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("X-Api-Key", SupportKey);
+        using var response = await Client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

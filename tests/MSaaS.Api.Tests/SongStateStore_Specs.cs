@@ -2,6 +2,7 @@ using MassTransit;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.StateMachines;
 using MSaaS.Contracts;
+using MSaaS.Testing;
 using StackExchange.Redis;
 
 namespace MSaaS.Api.Tests;
@@ -154,6 +155,55 @@ public abstract class SongStateStore_Specs
 public sealed class InMemorySongStateStore_Specs : SongStateStore_Specs
 {
     protected override ISongStateStore Store { get; } = new InMemorySongStateStore();
+}
+
+/// <summary>The embedded mode's store: the same contract, and what it keeps survives the process.</summary>
+public sealed class FileSongStateStore_Specs : SongStateStore_Specs, IDisposable
+{
+    private readonly string _directory = TestData.Temp("sagas");
+
+    public FileSongStateStore_Specs() => Store = Open();
+
+    protected override ISongStateStore Store { get; }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Should_give_a_new_process_every_song_at_its_last_version()
+    {
+        var song = new SongState { CorrelationId = Guid.NewGuid(), CurrentState = "Separating", SongHash = "h", Deadline = DateTimeOffset.UnixEpoch };
+        await Store.InsertAsync(song);
+        song.CurrentState = "Encoding";
+        await Store.UpdateAsync(song);
+        var gone = new SongState { CorrelationId = Guid.NewGuid(), CurrentState = "Completed" };
+        await Store.InsertAsync(gone);
+        await Store.DeleteAsync(gone.CorrelationId);
+
+        var reopened = Open();
+
+        var loaded = await reopened.LoadAsync(song.CorrelationId);
+        Assert.Equal(("Encoding", 2), (loaded!.CurrentState, loaded.Version));
+        Assert.Null(await reopened.LoadAsync(gone.CorrelationId));
+        Assert.Equal([song.CorrelationId], await reopened.OverdueAsync(DateTimeOffset.UnixEpoch, 10));
+        await Assert.ThrowsAsync<ConcurrencyException>(() => reopened.UpdateAsync(new SongState { CorrelationId = song.CorrelationId, Version = 1 }));
+    }
+
+    [Fact]
+    public async Task Should_set_aside_a_damaged_record_and_drop_a_half_written_one()
+    {
+        var song = new SongState { CorrelationId = Guid.NewGuid(), CurrentState = "Separating" };
+        await Store.InsertAsync(song);
+        await File.WriteAllTextAsync(Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".json"), "{\"version\": 1, \"so");
+        await File.WriteAllTextAsync(Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".json.partial"), "{");
+
+        var reopened = Open();
+
+        Assert.NotNull(await reopened.LoadAsync(song.CorrelationId));
+        Assert.Single(Directory.GetFiles(_directory, "*.damaged"));
+        Assert.Empty(Directory.GetFiles(_directory, "*.partial"));
+    }
+
+    private FileSongStateStore Open() => new(_directory, Microsoft.Extensions.Logging.Abstractions.NullLogger<FileSongStateStore>.Instance);
 }
 
 /// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS_ENDPOINT); fails, never skips, without it.</summary>

@@ -29,8 +29,9 @@ internal sealed class ServiceProcess : IDisposable
     public static ServiceProcess Start(string name, string role, IReadOnlyDictionary<string, string> environment, string logDirectory) =>
         Start(name, ["run", role], environment, logDirectory);
 
-    /// <summary>Starts <c>msaas &lt;command&gt; --urls http://127.0.0.1:&lt;free port&gt;</c>.</summary>
-    public static ServiceProcess Start(string name, string[] command, IReadOnlyDictionary<string, string> environment, string logDirectory)
+    /// <summary>Starts <c>msaas &lt;command&gt; --urls http://127.0.0.1:&lt;free port&gt;</c> (without --urls when <paramref name="listens"/> is false).</summary>
+    public static ServiceProcess Start(string name, string[] command, IReadOnlyDictionary<string, string> environment, string logDirectory,
+        bool listens = true)
     {
         var port = FreePort();
         var log = Path.Combine(logDirectory, name + ".log");
@@ -41,15 +42,39 @@ internal sealed class ServiceProcess : IDisposable
         };
         // exec: the shell becomes the service, so a signal reaches the service itself.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add($"exec \"$0\" {string.Join(' ', command)} --urls http://127.0.0.1:{port} >>\"$1\" 2>&1");
+        var urls = listens ? $" --urls http://127.0.0.1:{port}" : "";
+        info.ArgumentList.Add($"exec \"$0\" {string.Join(' ', command.Select(a => $"'{a}'"))}{urls} >>\"$1\" 2>&1");
         info.ArgumentList.Add(Repository.Cli);
         info.ArgumentList.Add(log);
         foreach (var (key, value) in environment) info.Environment[key] = value;
         return new ServiceProcess(name, Process.Start(info)!, log, port);
     }
 
+    public int Pid => _process.Id;
+
     /// <summary>SIGKILL: no chance to finish or hand anything back.</summary>
     public void Kill() => _process.Kill();
+
+    /// <summary>Sends a signal (TERM, INT, KILL, ...) to the process.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    /// <summary>The exit code once the process has exited within <paramref name="within"/>; null if it still runs.</summary>
+    public async Task<int?> ExitCodeAsync(TimeSpan within)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(within);
+            return _process.ExitCode;
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>SIGTERM and wait: a graceful stop.</summary>
     public async Task StopAsync()

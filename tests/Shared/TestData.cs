@@ -9,14 +9,17 @@ namespace MSaaS.Testing;
 /// </summary>
 internal static class TestData
 {
-    private static readonly Lazy<Task<SongFiles>> LazySong = new(() => MakeSong(20));
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<double, Lazy<Task<SongFiles>>> Songs = new();
     private static readonly Lazy<string> LazyScratch = new(CreateScratch);
 
     /// <summary>The checkout: the folder above the test binaries that holds MSaaS.sln.</summary>
     public static string RepositoryRoot { get; } = LocateRoot();
 
     /// <summary>The 20 s synthetic song, its mix also written as 16-bit WAV and 320 kbps MP3.</summary>
-    public static Task<SongFiles> Song => LazySong.Value;
+    public static Task<SongFiles> Song => SongOf(20);
+
+    /// <summary>The synthetic song at another length (made once per length and process).</summary>
+    public static Task<SongFiles> SongOf(double seconds) => Songs.GetOrAdd(seconds, s => new Lazy<Task<SongFiles>>(() => MakeSong(s))).Value;
 
     /// <summary>A path (not yet a file) in this process's scratch folder, removed when the process ends.</summary>
     public static string Temp(string name) => Path.Combine(LazyScratch.Value, $"{Guid.NewGuid():N}-{name}");

@@ -104,7 +104,7 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
             await SetAside(message, $"unknown model '{request.Model}'", cancellationToken);
             return;
         }
-        if (request.Callback is { } callback && TargetGuard.Check(callback.Url, api.Value.AllowPrivateCallbacks) is { } refusal)
+        if (request.Callback is { } callback && await TargetGuard.CheckAsync(callback.Url, api.Value.AllowPrivateCallbacks, cancellationToken) is { } refusal)
         {
             await SetAside(message, refusal, cancellationToken);
             return;

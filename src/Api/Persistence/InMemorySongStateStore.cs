@@ -4,12 +4,12 @@ using MSaaS.Api.StateMachines;
 namespace MSaaS.Api.Persistence;
 
 /// <summary>
-/// Songs in this process's memory, for the embedded mode and the saga specs. Each song is kept serialised, as
-/// Redis keeps it, so no caller ever shares an instance with the store.
+/// Songs in this process's memory, for the saga specs and as the table under <see cref="FileSongStateStore"/>. Each
+/// song is kept serialised, as Redis keeps it, so no caller ever shares an instance with the store.
 /// </summary>
-public sealed class InMemorySongStateStore : ISongStateStore
+public class InMemorySongStateStore : ISongStateStore
 {
-    private readonly Dictionary<Guid, (int Version, string Json, DateTimeOffset? Deadline)> _songs = [];
+    private readonly Dictionary<Guid, StoredSong> _songs = [];
     private readonly Lock _lock = new();
 
     public Task<SongState?> LoadAsync(Guid songId, CancellationToken cancellationToken = default)
@@ -26,7 +26,7 @@ public sealed class InMemorySongStateStore : ISongStateStore
         {
             if (_songs.ContainsKey(song.CorrelationId)) return Task.FromResult(false);
             song.Version = 1;
-            _songs[song.CorrelationId] = (1, SongStateJson.Write(song), song.Deadline);
+            Put(new StoredSong(song.CorrelationId, 1, SongStateJson.Write(song), song.Deadline));
             return Task.FromResult(true);
         }
     }
@@ -38,8 +38,8 @@ public sealed class InMemorySongStateStore : ISongStateStore
             if (!_songs.TryGetValue(song.CorrelationId, out var stored) || stored.Version != song.Version)
                 throw new ConcurrencyException($"song {song.CorrelationId} changed since version {song.Version} was loaded",
                     typeof(SongState), song.CorrelationId);
+            Put(new StoredSong(song.CorrelationId, song.Version + 1, SongStateJson.Write(song, song.Version + 1), song.Deadline));
             song.Version++;
-            _songs[song.CorrelationId] = (song.Version, SongStateJson.Write(song), song.Deadline);
             return Task.CompletedTask;
         }
     }
@@ -48,7 +48,9 @@ public sealed class InMemorySongStateStore : ISongStateStore
     {
         lock (_lock)
         {
-            return Task.FromResult(_songs.Remove(songId));
+            if (!_songs.Remove(songId)) return Task.FromResult(false);
+            Deleted(songId);
+            return Task.FromResult(true);
         }
     }
 
@@ -66,9 +68,34 @@ public sealed class InMemorySongStateStore : ISongStateStore
     {
         lock (_lock)
         {
-            IReadOnlyList<Guid> result = _songs.Where(s => s.Value.Deadline <= now)
-                .OrderBy(s => s.Value.Deadline).Take(limit).Select(s => s.Key).ToList();
+            IReadOnlyList<Guid> result = _songs.Values.Where(s => s.Deadline <= now)
+                .OrderBy(s => s.Deadline).Take(limit).Select(s => s.Id).ToList();
             return Task.FromResult(result);
         }
+    }
+
+    /// <summary>One song as kept: its version, its JSON (carrying that version) and its deadline.</summary>
+    protected sealed record StoredSong(Guid Id, int Version, string Json, DateTimeOffset? Deadline);
+
+    /// <summary>Puts a song into the table without the version check (a store loading what it kept).</summary>
+    protected void Load(StoredSong song)
+    {
+        lock (_lock) _songs[song.Id] = song;
+    }
+
+    /// <summary>Called, under the table's lock, after a song was stored; a store that keeps songs elsewhere writes it there.</summary>
+    protected virtual void Stored(StoredSong song)
+    {
+    }
+
+    /// <summary>Called, under the table's lock, after a song was deleted.</summary>
+    protected virtual void Deleted(Guid songId)
+    {
+    }
+
+    private void Put(StoredSong song)
+    {
+        Stored(song); // first: if keeping it fails, the table does not change either
+        _songs[song.Id] = song;
     }
 }

@@ -10,6 +10,21 @@ internal static class SongStateJson
 
     public static string Write(SongState song) => JsonSerializer.Serialize(song, Options);
 
+    /// <summary>The song as it is stored at <paramref name="version"/> (the instance keeps its own version).</summary>
+    public static string Write(SongState song, int version)
+    {
+        var loaded = song.Version;
+        song.Version = version;
+        try
+        {
+            return Write(song);
+        }
+        finally
+        {
+            song.Version = loaded;
+        }
+    }
+
     public static SongState Read(string json, int version)
     {
         var song = JsonSerializer.Deserialize<SongState>(json, Options) ?? throw new InvalidDataException("an empty song record");

@@ -35,7 +35,7 @@ public static class LegacyRoutes
         app.MapMethods("/apiv1/remove/{songhash}/{track}", ["GET", "DELETE"], Remove).WithSummary("Delete one stem")
             .Produces<RemoveReply>().Produces<ErrorReply>(404);
         app.MapMethods("/apiv1/remove/{songhash}", ["GET", "DELETE"], RemoveAll).WithSummary("Delete every stem of a song")
-            .Produces<RemoveReply>().Produces<ErrorReply>(404);
+            .Produces<RemoveReply>().Produces<ErrorReply>(404).Produces<ErrorReply>(409);
         return app;
     }
 
@@ -45,26 +45,55 @@ public static class LegacyRoutes
 
     public sealed record RemoveReply(string Hash, IReadOnlyList<string> Removed);
 
-    private static async Task<IResult> Separate(HttpRequest request, SongIntake intake, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> Separate(HttpRequest request, HttpResponse response, SongIntake intake, UploadGate gate, ISongStateStore songs,
+        IOptions<ApiOptions> options, CancellationToken cancellationToken)
     {
-        SeparateRequest upload;
+        // Each upload being read holds buffers and a scratch file: a bounded number at once, the others told when to come back.
+        if (!gate.TryEnter())
+        {
+            response.Headers.RetryAfter = "2";
+            return Reply.Error(429, "too many songs are being uploaded right now; try again in a few seconds");
+        }
         try
         {
-            upload = await SeparateRequestReader.ReadAsync(request, options.Value.MaxRequestBytes, cancellationToken);
+            SeparateRequest upload;
+            try
+            {
+                upload = await SeparateRequestReader.ReadAsync(request, options.Value.MaxRequestBytes, cancellationToken);
+            }
+            catch (RequestRefusedException refused)
+            {
+                return Reply.Error(refused.Status, refused.Message);
+            }
+            await using var song = upload.Song;
+            if (await Refusal(upload, songs, options.Value, cancellationToken) is { } refusal) return refusal;
+            var model = Models.Resolve(upload.Model)!;
+            var hash = await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken);
+            // 200, not 202: the reference clients print only 200 answers.
+            return Results.Ok(new SeparateReply(hash, EnqueuedReason, model, upload.Model, $"/apiv1/status/{hash}"));
         }
-        catch (RequestRefusedException refused)
+        finally
         {
-            return Reply.Error(refused.Status, refused.Message);
+            gate.Exit();
         }
-        var model = Models.Resolve(upload.Model);
-        if (model is null)
-            return Reply.Error(400, $"unknown model '{upload.Model}': the demucs models are {string.Join(", ", Models.Names.Order())} (all run as {Models.Default})");
-        if (upload.Callback is { } callback && TargetGuard.Check(callback.Url, options.Value.AllowPrivateCallbacks) is { } refusal)
-            return Reply.Error(400, refusal);
+    }
 
-        var hash = await intake.AcceptAsync(upload.Song, model, upload.Callback, "rest", cancellationToken);
-        // 200, not 202: the reference clients print only 200 answers.
-        return Results.Ok(new SeparateReply(hash, EnqueuedReason, model, upload.Model, $"/apiv1/status/{hash}"));
+    // Why an upload that was read whole is still refused, or null.
+    private static async Task<IResult?> Refusal(SeparateRequest upload, ISongStateStore songs, ApiOptions options, CancellationToken cancellationToken)
+    {
+        if (upload.Model is { Length: > SeparateRequestReader.MaxModelLength })
+            return Reply.Error(400, $"the model name is longer than {SeparateRequestReader.MaxModelLength} characters");
+        if (Models.Resolve(upload.Model) is null)
+            return Reply.Error(400, $"unknown model '{upload.Model}': the demucs models are {string.Join(", ", Models.Names.Order())} (all run as {Models.Default})");
+        if (upload.Callback is { } callback && await TargetGuard.CheckAsync(callback.Url, options.AllowPrivateCallbacks, cancellationToken) is { } target)
+            return Reply.Error(400, target);
+        if (await songs.LoadAsync(SongHash.Id(upload.Song.Hash), cancellationToken) is not { } known) return null;
+        // The same bytes again: what the song's saga already knows answers them.
+        if (known is { CurrentState: "Failed", InputRejected: true })
+            return Reply.Error(422, $"this song was refused before, and the same bytes will be again: {known.LastError}");
+        if (upload.Callback is { } hook && !known.Callbacks.Contains(hook) && known.Callbacks.Count >= options.MaxCallbacksPerSong)
+            return Reply.Error(409, $"this song has {known.Callbacks.Count} webhooks already, the most one song may have; follow its status instead");
+        return null;
     }
 
     private static async Task<IResult> Queue(ISongStateStore songs, CancellationToken cancellationToken)
@@ -99,15 +128,24 @@ public static class LegacyRoutes
             : Reply.NotFound($"no {name} stem for {songhash}");
     }
 
-    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, IPublishEndpoint bus, CancellationToken cancellationToken)
+    // A whole song: its stems, and with them the song itself (its upload and its saga), so that nothing of it is
+    // left to be found. A song still being separated keeps going; only a finished or failed one is forgotten.
+    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, ISongStateStore songs, IPublishEndpoint bus,
+        CancellationToken cancellationToken)
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
+        var song = await songs.LoadAsync(SongHash.Id(songhash), cancellationToken);
+        if (song is { CurrentState: not ("Completed" or "Failed") })
+            return Reply.Error(409, $"the song is {song.CurrentState}: it can be removed once it is finished");
         var removed = new List<string>();
         foreach (var track in Stems.Names)
             foreach (var format in new[] { "mp3", "wav" })
                 if (await store.DeleteAsync(SongObjects.Stem(songhash, track, format), cancellationToken) && !removed.Contains(track))
                     removed.Add(track);
-        if (removed.Count == 0) return Reply.NotFound($"no stems for {songhash}");
+        var upload = await store.DeleteAsync(SongObjects.Upload(songhash), cancellationToken);
+        if (removed.Count == 0 && !upload && song is null) return Reply.NotFound($"no song {songhash}");
+        // Gone now, not once the saga has heard of it: a status asked next finds nothing.
+        await songs.DeleteAsync(SongHash.Id(songhash), cancellationToken);
         await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, removed));
     }

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace MSaaS.Api.Routes;
 
@@ -7,7 +9,26 @@ public sealed record ErrorReply(string Reason, int Status);
 
 internal static class Reply
 {
-    public static IResult Error(int status, string reason) => Results.Json(new ErrorReply(reason, status), statusCode: status);
+    /// <summary>A refusal: the JSON above, and one line in the log (a client's mistake is no stack trace).</summary>
+    public static IResult Error(int status, string reason) => new Refusal(status, reason);
 
     public static IResult NotFound(string reason) => Error(StatusCodes.Status404NotFound, reason);
+
+    /// <summary>Answers <paramref name="context"/> with a refusal from middleware, outside any route.</summary>
+    public static Task WriteAsync(HttpContext context, int status, string reason) => new Refusal(status, reason).ExecuteAsync(context);
+
+    private sealed class Refusal(int status, string reason) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => status;
+
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("MSaaS.Api.Refusals");
+            var request = httpContext.Request;
+            // One line; the reason cut short, since it may quote what the client sent.
+            logger.LogInformation("{Method} {Path} from {Client}: {Status} {Reason}", request.Method, request.Path.Value,
+                httpContext.Connection.RemoteIpAddress, status, reason.Length > 200 ? reason[..200] + "..." : reason);
+            return Results.Json(new ErrorReply(reason, status), statusCode: status).ExecuteAsync(httpContext);
+        }
+    }
 }

@@ -2,7 +2,10 @@ using MSaaS.Api.StateMachines;
 
 namespace MSaaS.Api.Routes;
 
-/// <summary>GET /apiv1/status/{songhash}: where a song is, for clients.</summary>
+/// <summary>
+/// GET /apiv1/status/{songhash}: where a song is, for any client that knows its hash. It shows nothing of the clients
+/// that sent it (their callback URLs and data, their webhooks' outcomes): those are behind the support key.
+/// </summary>
 public sealed record SongStatus(
     string Hash,
     string State,
@@ -16,7 +19,6 @@ public sealed record SongStatus(
     int SeparationAttempts,
     int EncodingAttempts,
     IReadOnlyDictionary<string, string>? Stems,
-    IReadOnlyList<WebhookOutcome> Webhooks,
     IReadOnlyList<SongTransition> Transitions)
 {
     public static SongStatus From(SongState song, string trackBase) => new(
@@ -39,12 +41,11 @@ public sealed record SongStatus(
         song.SeparationAttempts,
         song.EncodingAttempts,
         song.Stems is { Count: > 0 } ? song.Stems.Keys.Order().ToDictionary(t => t, t => $"{trackBase}/{song.SongHash}/{t}") : null,
-        song.Webhooks,
         song.History.Where(h => h.What == "entered").ToList());
 
     /// <summary>A song whose upload is stored but whose saga is not created yet.</summary>
     public static SongStatus Submitted(string hash, DateTimeOffset uploaded, DateTimeOffset now) =>
-        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, [], []);
+        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, []);
 }
 
 /// <summary>One line of the support-staff list.</summary>

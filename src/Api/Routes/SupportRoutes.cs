@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.StateMachines;
 using MSaaS.Contracts;
+using MSaaS.Api.Security;
 
 namespace MSaaS.Api.Routes;
 
@@ -34,11 +35,22 @@ public static class SupportRoutes
 
     private static async ValueTask<object?> RequireKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var expected = context.HttpContext.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.SupportApiKey;
+        var http = context.HttpContext;
+        var expected = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.SupportApiKey;
         if (string.IsNullOrEmpty(expected)) return Reply.Error(403, "the support API is disabled: no Api:SupportApiKey is configured");
-        var given = context.HttpContext.Request.Headers[KeyHeader].ToString();
+        var attempts = http.RequestServices.GetRequiredService<KeyAttempts>();
+        var client = http.Connection.RemoteIpAddress;
+        if (attempts.Wait(client) is { TotalSeconds: > 0 } wait)
+        {
+            http.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return Reply.Error(429, $"too many wrong {KeyHeader} values from this address; try again in {Math.Ceiling(wait.TotalSeconds)} s");
+        }
+        var given = http.Request.Headers[KeyHeader].ToString();
         if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        {
+            attempts.Failed(client);
             return Reply.Error(401, $"a valid {KeyHeader} header is required");
+        }
         return await next(context);
     }
 
@@ -50,7 +62,7 @@ public static class SupportRoutes
     {
         var now = clock.GetUtcNow();
         if (!TryAge(olderThan, out var older) || !TryAge(newerThan, out var newer))
-            return Reply.Error(400, "ages are like 90s, 15m, 2h, 7d or ISO 8601 (PT2H)");
+            return Reply.Error(400, "ages are like 90s, 15m, 2h, 7d or ISO 8601 (PT2H), up to 3650 days");
         if (limit is < 1 or > 1000) return Reply.Error(400, "limit must be between 1 and 1000");
         var query = new SongQuery
         {
@@ -71,34 +83,34 @@ public static class SupportRoutes
         return Results.Accepted($"/apiv1/status/{songhash}", SongSummary.From(song));
     }
 
-    private static bool TryAge(string? text, out TimeSpan? age)
+    private static readonly TimeSpan LongestAge = TimeSpan.FromDays(3650);
+
+    // "90s", "15m", "2h", "7d", a bare number of seconds, or ISO 8601 ("PT2H"), from 0 to ten years.
+    internal static bool TryAge(string? text, out TimeSpan? age)
     {
         age = null;
         if (string.IsNullOrWhiteSpace(text)) return true;
         text = text.Trim();
-        if (text.StartsWith('P'))
+        try
         {
-            try
+            if (text.StartsWith('P')) age = XmlConvert.ToTimeSpan(text);
+            else
             {
-                age = XmlConvert.ToTimeSpan(text);
-                return true;
-            }
-            catch (FormatException)
-            {
-                return false;
+                var unit = text[^1];
+                var number = char.IsAsciiDigit(unit) ? text : text[..^1];
+                var seconds = unit switch { 's' or >= '0' and <= '9' => 1d, 'm' => 60d, 'h' => 3600d, 'd' => 86400d, _ => double.NaN };
+                // Plain decimal numbers only: no exponents, no NaN or infinity, no signs.
+                if (double.IsNaN(seconds) || number.Length == 0 || !number.All(c => char.IsAsciiDigit(c) || c == '.')
+                    || !double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+                    || value * seconds > LongestAge.TotalSeconds)
+                    return false;
+                age = TimeSpan.FromSeconds(value * seconds);
             }
         }
-        var unit = text[^1];
-        if (!double.TryParse(char.IsDigit(unit) ? text : text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0)
-            return false;
-        age = unit switch
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
         {
-            's' or >= '0' and <= '9' => TimeSpan.FromSeconds(value),
-            'm' => TimeSpan.FromMinutes(value),
-            'h' => TimeSpan.FromHours(value),
-            'd' => TimeSpan.FromDays(value),
-            _ => null,
-        };
-        return age is not null;
+            return false;
+        }
+        return age >= TimeSpan.Zero && age <= LongestAge;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Persistence;
 using MSaaS.Contracts;
+using MSaaS.Storage;
 
 namespace MSaaS.Api.StateMachines;
 
@@ -11,10 +12,15 @@ namespace MSaaS.Api.StateMachines;
 /// Fires stage deadlines: every few seconds it asks the saga store for songs past their deadline and tells each
 /// saga. The deadline lives in the saga's own state, so a restart of any process loses none, and no broker
 /// plugin (delayed exchange) is needed. Several watchers may run: the saga ignores a deadline reported twice.
+/// It also forgets failed songs older than <see cref="PipelineOptions.FailedRetention"/>, so that failures do not
+/// pile up for ever.
 /// </summary>
-public sealed class DeadlineWatcher(ISongStateStore store, IBus bus, TimeProvider clock, IOptions<DeadlineWatcherOptions> options,
-    ILogger<DeadlineWatcher> logger) : BackgroundService
+public sealed class DeadlineWatcher(ISongStateStore store, IObjectStore objects, IBus bus, TimeProvider clock, IOptions<DeadlineWatcherOptions> options,
+    IOptions<PipelineOptions> pipeline, ILogger<DeadlineWatcher> logger) : BackgroundService
 {
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromMinutes(10);
+    private DateTimeOffset _nextSweep;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Interval, clock);
@@ -23,6 +29,11 @@ public sealed class DeadlineWatcher(ISongStateStore store, IBus bus, TimeProvide
             try
             {
                 await FireOverdue(stoppingToken);
+                if (clock.GetUtcNow() >= _nextSweep)
+                {
+                    _nextSweep = clock.GetUtcNow() + SweepEvery;
+                    await ForgetOldFailures(stoppingToken);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -43,6 +54,23 @@ public sealed class DeadlineWatcher(ISongStateStore store, IBus bus, TimeProvide
             fired++;
         }
         return fired;
+    }
+
+    /// <summary>Forgets (the upload and the saga of) songs that failed longer than the retention ago; returns how many.</summary>
+    public async Task<int> ForgetOldFailures(CancellationToken cancellationToken)
+    {
+        var old = await store.QueryAsync(new SongQuery
+        {
+            States = ["Failed"], UpdatedBefore = clock.GetUtcNow() - pipeline.Value.FailedRetention, Limit = 1000,
+        }, cancellationToken);
+        foreach (var song in old)
+        {
+            await objects.DeleteAsync(SongObjects.Upload(song.SongHash), cancellationToken);
+            await store.DeleteAsync(song.CorrelationId, cancellationToken);
+            await bus.Publish(new SongRemoved { SongId = song.CorrelationId, SongHash = song.SongHash }, cancellationToken);
+        }
+        if (old.Count > 0) logger.LogInformation("forgot {Count} songs that failed more than {Retention} ago", old.Count, pipeline.Value.FailedRetention);
+        return old.Count;
     }
 }
 

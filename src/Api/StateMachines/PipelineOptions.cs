@@ -22,4 +22,8 @@ public sealed class PipelineOptions
     /// <summary>Tries of one stage (the first included) before the song fails.</summary>
     [Range(1, 20)]
     public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>How long a failed song is kept for support staff to look at or retry; then it is forgotten (saga and upload).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan FailedRetention { get; set; } = TimeSpan.FromDays(7);
 }

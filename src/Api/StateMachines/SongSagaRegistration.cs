@@ -7,6 +7,9 @@ using Microsoft.Extensions.Hosting;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.Uploads;
 using MSaaS.ServiceDefaults;
+using MSaaS.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace MSaaS.Api.StateMachines;
@@ -14,8 +17,9 @@ namespace MSaaS.Api.StateMachines;
 public static class SongSagaRegistration
 {
     /// <summary>
-    /// What the song saga needs around it: its store (in Redis when the process has a Redis connection, else in this
-    /// process), the "Pipeline" deadlines and attempts, the deadline watcher, and the intake every song enters by.
+    /// What the song saga needs around it: its store (in Redis when the process has a Redis connection, else in files
+    /// beside the local object store: <c>&lt;Storage:Root&gt;/sagas</c>), the "Pipeline" deadlines and attempts, the
+    /// deadline watcher, and the intake every song enters by.
     /// </summary>
     public static IServiceCollection AddSongSaga(this IServiceCollection services)
     {
@@ -24,11 +28,16 @@ public static class SongSagaRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISongStateStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
             ? new RedisSongStateStore(redis)
-            : new InMemorySongStateStore());
+            : new FileSongStateStore(SagaDirectory(sp.GetRequiredService<IOptions<StorageOptions>>().Value),
+                sp.GetRequiredService<ILogger<FileSongStateStore>>()));
         services.TryAddSingleton<SongIntake>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeadlineWatcher>());
         return services;
     }
+
+    private static string SagaDirectory(StorageOptions storage) => storage.Kind == StorageKind.Local
+        ? Path.Combine(storage.Root, "sagas")
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "msaas", "sagas");
 
     /// <summary>The song state machine, stored in whatever <see cref="ISongStateStore"/> the host registered.</summary>
     public static IBusRegistrationConfigurator AddSongStateMachine(this IBusRegistrationConfigurator bus)

@@ -54,12 +54,17 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
     /// <summary>The stage a failed song failed in, for a retry to resume from.</summary>
     public string? FailedStage { get; set; }
 
+    /// <summary>The song failed because its bytes are not audio that decodes: the same bytes again will fail the same way.</summary>
+    public bool InputRejected { get; set; }
+
+    /// <summary>How each webhook delivery went, the last <see cref="SongStateMachine.MaxRecords"/> of them.</summary>
     public List<WebhookOutcome> Webhooks { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>What happened, oldest first: the first entries and the last ones (<see cref="SongStateMachine.MaxRecords"/> in all).</summary>
     public List<SongTransition> History { get; set; } = [];
 }
 

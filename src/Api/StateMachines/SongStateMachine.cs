@@ -16,6 +16,12 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     public const int SeparatedProgress = 90;
     public const int EncodedProgress = 98;
 
+    /// <summary>
+    /// How many history entries and webhook outcomes a song keeps: a song sent again and again (each duplicate notes
+    /// itself) must not grow without bound. The history keeps its first entries and the latest.
+    /// </summary>
+    public const int MaxRecords = 100;
+
     private readonly PipelineOptions _options;
     private readonly TimeProvider _clock;
 
@@ -33,6 +39,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         Event(() => TimedOut, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Retry, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Removed, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Resume, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => SeparationFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => EncodingFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => WebhookFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
@@ -56,6 +63,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                 .TransitionTo(Encoding),
             When(SeparationFaulted)
                 .Then(c => Fail(c.Saga, "Separating", FaultText(c.Message)))
+                .Then(c => c.Saga.InputRejected = c.Message.Exceptions.Any(e => e.ExceptionType == typeof(MSaaS.Audio.AudioFormatException).FullName))
                 .TransitionTo(Failed),
             RetryOrFail(Separating, "separation", s => s.SeparationAttempts, StartSeparation, SeparateCommand));
 
@@ -106,7 +114,10 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                         .ThenAsync(c => Notify(c, [c.Message.Callback!]))
                         .TransitionTo(Notifying)));
         During(Failed,
-            When(Uploaded)
+            // The same bytes that did not decode will not decode now: the song stays failed (support can retry it).
+            When(Uploaded, c => c.Saga.InputRejected)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: refused, its bytes were refused before")),
+            When(Uploaded, c => !c.Saga.InputRejected)
                 .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: retrying"))
                 .Then(c => Register(c.Saga, c.Message.Callback))
                 .Then(c => ResetAttempts(c.Saga))
@@ -126,6 +137,24 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                         .Publish(c => SeparateCommand(c.Saga))
                         .TransitionTo(Separating)));
 
+        // The process that held a stage's command stopped without finishing it (the in-memory bus of the embedded mode
+        // keeps nothing): the stage is sent again, as it was, without counting an attempt against the song.
+        During(Separating,
+            When(Resume)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"resumed: {c.Message.Reason}"))
+                .Then(c => Await(c.Saga, _options.QueueTimeout))
+                .Publish(c => SeparateCommand(c.Saga)));
+        During(Encoding,
+            When(Resume)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"resumed: {c.Message.Reason}"))
+                .Then(c => Await(c.Saga, _options.QueueTimeout))
+                .Publish(c => EncodeCommand(c.Saga)));
+        During(Notifying,
+            When(Resume)
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"resumed: {c.Message.Reason}"))
+                .ThenAsync(c => Renotify(c))
+                .If(c => c.Saga.PendingWebhooks == 0, done => done.Then(c => Finish(c.Saga)).TransitionTo(Completed)));
+
         // A song whose stems were all deleted is forgotten: the saga ends and its record is deleted.
         During(Completed, Failed, When(Removed).Finalize());
         SetCompletedWhenFinalized();
@@ -137,6 +166,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         IgnoreIn([Completed, Failed], TimedOut);
         IgnoreIn([Separating, Encoding, Notifying, Completed], Retry);
         IgnoreIn([Separating, Encoding, Notifying], Removed);
+        IgnoreIn([Completed, Failed], Resume);
     }
 
     public State Separating { get; private set; } = null!;
@@ -153,6 +183,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     public Event<StageTimedOut> TimedOut { get; private set; } = null!;
     public Event<RetrySong> Retry { get; private set; } = null!;
     public Event<SongRemoved> Removed { get; private set; } = null!;
+    public Event<ResumeSong> Resume { get; private set; } = null!;
     public Event<Fault<SeparateStems>> SeparationFaulted { get; private set; } = null!;
     public Event<Fault<EncodeStems>> EncodingFaulted { get; private set; } = null!;
     public Event<Fault<DeliverWebhook>> WebhookFaulted { get; private set; } = null!;
@@ -249,6 +280,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         saga.SeparationAttempts = 0;
         saga.EncodingAttempts = 0;
+        saga.InputRejected = false;
     }
 
     private void Await(SongState saga, TimeSpan timeout) => saga.Deadline = _clock.GetUtcNow() + timeout;
@@ -257,6 +289,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         var now = _clock.GetUtcNow();
         saga.History.Add(new SongTransition(now, state, what));
+        // Keep how it began and how it is going: drop from the middle.
+        if (saga.History.Count > MaxRecords) saga.History.RemoveAt(MaxRecords / 4);
         saga.UpdatedAt = now;
     }
 
@@ -289,9 +323,19 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         Await(context.Saga, _options.NotifyTimeout);
     }
 
+    // The webhooks that have no answer yet, asked for again.
+    private async Task Renotify(BehaviorContext<SongState> context)
+    {
+        var answered = context.Saga.Webhooks.Select(w => w.Url).ToHashSet(StringComparer.Ordinal);
+        var pending = context.Saga.Callbacks.Where(c => !answered.Contains(c.Url)).ToList();
+        context.Saga.PendingWebhooks = 0;
+        if (pending.Count > 0) await Notify(context, pending);
+    }
+
     private static void Answered(SongState saga, WebhookOutcome outcome, bool all = false)
     {
         saga.Webhooks.Add(outcome);
+        if (saga.Webhooks.Count > MaxRecords) saga.Webhooks.RemoveAt(0);
         saga.PendingWebhooks = all ? 0 : Math.Max(0, saga.PendingWebhooks - 1);
     }
 

@@ -1,77 +1,129 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
 using MSaaS.Contracts;
 
 namespace MSaaS.Api.Uploads;
 
 /// <summary>
-/// Reads the legacy separate request liberally: JSON whatever the Content-Type (or none), base64 with line
-/// breaks, unknown fields ignored, or multipart/form-data with a file field "mp3". Anything else is a
-/// <see cref="RequestRefusedException"/> with a reason.
+/// Reads the legacy separate request liberally and as a stream: JSON whatever the Content-Type (or none), base64 with
+/// line breaks, unknown fields ignored (<see cref="JsonUploadReader"/>); or multipart/form-data with a file field
+/// "mp3". The song goes to an <see cref="UploadSpool"/>, never whole into memory. Anything else is a
+/// <see cref="RequestRefusedException"/> with a reason, whatever the client sent: a malformed body is the client's
+/// mistake (4xx), never the service's.
 /// </summary>
 public static class SeparateRequestReader
 {
+    public const int MaxModelLength = 64;
+    public const int MaxCallbackUrlLength = 2048;
+    public const int MaxCallbackDataBytes = 64 * 1024;
+    private const int MaxParts = 16;
+    private const int MaxFieldBytes = MaxCallbackDataBytes + MaxCallbackUrlLength + 1024;
+
     public static async Task<SeparateRequest> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes) throw TooLarge(maxBytes);
+        var song = new UploadSpool(maxBytes);
         try
         {
             // Only a multipart form is a form: clients send the JSON body under any Content-Type, form-urlencoded included.
             var multipart = request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true;
-            return multipart ? await ReadForm(request, cancellationToken) : await ReadJson(request, cancellationToken);
+            var upload = multipart ? await ReadFormAsync(request, song, cancellationToken) : await JsonUploadReader.ReadAsync(request.Body, song, cancellationToken);
+            CheckSong(song);
+            return upload;
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception e)
         {
-            throw TooLarge(maxBytes);
+            await song.DisposeAsync();
+            throw e switch
+            {
+                RequestRefusedException or OperationCanceledException => e,
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(maxBytes),
+                BadHttpRequestException bad => new RequestRefusedException(bad.StatusCode, bad.StatusCode == 408
+                    ? "the request arrived too slowly" : "the request body is malformed or cut short"),
+                // What the multipart reader says of a malformed form (boundary, part headers, lengths), and a body cut short.
+                InvalidDataException or IOException => new RequestRefusedException(400, $"the form is malformed: {e.Message}"),
+                _ => e,
+            };
         }
     }
 
-    private static async Task<SeparateRequest> ReadJson(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<SeparateRequest> ReadFormAsync(HttpRequest request, UploadSpool song, CancellationToken cancellationToken)
     {
-        JsonDocument document;
+        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
+        if (string.IsNullOrEmpty(boundary)) throw new RequestRefusedException(400, "multipart/form-data needs a boundary");
+        if (boundary.Length > 70) throw new RequestRefusedException(400, "the multipart boundary is longer than 70 characters");
+
+        var reader = new MultipartReader(boundary, request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
+        string? model = null;
+        Callback? callback = null;
+        var found = false;
+        for (var parts = 0; await reader.ReadNextSectionAsync(cancellationToken) is { } section; parts++)
+        {
+            if (parts == MaxParts) throw new RequestRefusedException(400, $"the form has more than {MaxParts} parts");
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
+                throw new RequestRefusedException(400, "a form part has no Content-Disposition: form-data");
+            switch (HeaderUtilities.RemoveQuotes(disposition.Name).Value)
+            {
+                case "mp3":
+                    if (found) throw new RequestRefusedException(400, "the form has two \"mp3\" parts");
+                    found = true;
+                    var buffer = new byte[64 * 1024];
+                    int read;
+                    while ((read = await section.Body.ReadAsync(buffer, cancellationToken)) > 0)
+                        await song.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    break;
+                case "model":
+                    model = await FieldAsync(section, cancellationToken);
+                    break;
+                case "callback":
+                    callback = ParseFormCallback(await FieldAsync(section, cancellationToken));
+                    break;
+                default:
+                    await FieldAsync(section, cancellationToken); // read past it, within the same limit
+                    break;
+            }
+        }
+        if (!found) throw new RequestRefusedException(400, "the form has no file field \"mp3\"");
+        return new SeparateRequest(song, string.IsNullOrWhiteSpace(model) ? null : model, callback);
+    }
+
+    private static async Task<string> FieldAsync(MultipartSection section, CancellationToken cancellationToken)
+    {
+        var bytes = new MemoryStream();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await section.Body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            if (bytes.Length + read > MaxFieldBytes) throw new RequestRefusedException(400, $"a form field is larger than {MaxFieldBytes >> 10} KiB");
+            bytes.Write(buffer, 0, read);
+        }
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, cancellationToken);
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.GetBuffer(), 0, (int)bytes.Length);
         }
-        catch (JsonException e)
+        catch (DecoderFallbackException)
         {
-            throw new RequestRefusedException(400, $"the body is not valid JSON: {e.Message}");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new RequestRefusedException(400, "the body must be a JSON object with an \"mp3\" field");
-            if (!root.TryGetProperty("mp3", out var mp3) || mp3.ValueKind != JsonValueKind.String)
-                throw new RequestRefusedException(400, "\"mp3\" (the song, base64) is missing or not a string");
-            var song = Base64(mp3.GetString()!);
-            var model = root.TryGetProperty("model", out var m) ? Text(m, "model") : null;
-            var callback = root.TryGetProperty("callback", out var c) ? ParseCallback(c) : null;
-            return new SeparateRequest(CheckSong(song), model, callback);
+            throw new RequestRefusedException(400, "a form field is not UTF-8");
         }
     }
 
-    private static async Task<SeparateRequest> ReadForm(HttpRequest request, CancellationToken cancellationToken)
+    // The form's "callback": JSON ({"url", "data"}, a string or null), or a bare URL.
+    private static Callback? ParseFormCallback(string text)
     {
-        var form = await request.ReadFormAsync(cancellationToken);
-        var file = form.Files.GetFile("mp3") ?? throw new RequestRefusedException(400, "the form has no file field \"mp3\"");
-        var song = new byte[file.Length];
-        await using (var stream = file.OpenReadStream())
-            await stream.ReadExactlyAsync(song, cancellationToken);
-        Callback? callback = null;
-        if (form.TryGetValue("callback", out var text) && !string.IsNullOrWhiteSpace(text))
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        try
         {
-            try
-            {
-                using var json = JsonDocument.Parse(text.ToString());
-                callback = ParseCallback(json.RootElement);
-            }
-            catch (JsonException)
-            {
-                callback = ParseCallback(JsonDocument.Parse(JsonSerializer.Serialize(text.ToString())).RootElement); // a bare URL
-            }
+            using var json = JsonDocument.Parse(text);
+            return ParseCallback(json.RootElement);
         }
-        var model = form.TryGetValue("model", out var m) && !string.IsNullOrWhiteSpace(m) ? m.ToString() : null;
-        return new SeparateRequest(CheckSong(song), model, callback);
+        catch (JsonException)
+        {
+            return CheckCallback(new Callback { Url = text.Trim() });
+        }
     }
 
     /// <summary>{"url": ..., "data": any} (data kept verbatim), a bare URL string, or null.</summary>
@@ -82,41 +134,51 @@ public static class SeparateRequestReader
             case JsonValueKind.Null or JsonValueKind.Undefined:
                 return null;
             case JsonValueKind.String:
-                return new Callback { Url = element.GetString()! };
+                return CheckCallback(new Callback { Url = Text(element, "callback")! });
             case JsonValueKind.Object:
                 if (!element.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
                     throw new RequestRefusedException(400, "callback.url is missing or not a string");
                 var data = element.TryGetProperty("data", out var d) ? d.GetRawText() : null;
-                return new Callback { Url = url.GetString()!, Data = data };
+                return CheckCallback(new Callback { Url = Text(url, "callback.url")!, Data = data });
             default:
                 throw new RequestRefusedException(400, "callback must be an object {\"url\", \"data\"}, a URL string or null");
         }
     }
 
-    private static byte[] Base64(string text)
+    /// <summary>A string field's text; a field of another kind, or text that is not valid UTF-8, is refused.</summary>
+    internal static string? Text(JsonElement element, string name)
     {
-        // Clients wrap base64 at 76 columns; some send URL-safe base64.
-        var compact = string.Concat(text.Where(ch => !char.IsWhiteSpace(ch))).Replace('-', '+').Replace('_', '/');
-        if (compact.Length % 4 != 0) compact = compact.PadRight(compact.Length + 4 - compact.Length % 4, '=');
-        var buffer = new byte[compact.Length / 4 * 3];
-        return Convert.TryFromBase64String(compact, buffer, out var written)
-            ? buffer[..written]
-            : throw new RequestRefusedException(400, "\"mp3\" is not valid base64");
+        try
+        {
+            return element.ValueKind switch
+            {
+                JsonValueKind.String => element.GetString(),
+                JsonValueKind.Null => null,
+                _ => throw new RequestRefusedException(400, $"\"{name}\" must be a string"),
+            };
+        }
+        catch (InvalidOperationException)
+        {
+            throw new RequestRefusedException(400, $"\"{name}\" is not valid UTF-8");
+        }
     }
 
-    private static string? Text(JsonElement element, string name) => element.ValueKind switch
-    {
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Null => null,
-        _ => throw new RequestRefusedException(400, $"\"{name}\" must be a string"),
-    };
+    /// <summary>A string field's raw UTF-8 bytes, escapes resolved.</summary>
+    internal static byte[] Utf8(JsonElement element, string name) => Encoding.UTF8.GetBytes(Text(element, name) ?? "");
 
-    private static byte[] CheckSong(byte[] song)
+    private static Callback CheckCallback(Callback callback)
+    {
+        if (callback.Url.Length > MaxCallbackUrlLength) throw new RequestRefusedException(400, $"callback.url is longer than {MaxCallbackUrlLength} characters");
+        if (callback.Data is { Length: > MaxCallbackDataBytes }) throw new RequestRefusedException(400, $"callback.data is larger than {MaxCallbackDataBytes >> 10} KiB");
+        return callback;
+    }
+
+    private static void CheckSong(UploadSpool song)
     {
         if (song.Length == 0) throw new RequestRefusedException(400, "the song is empty");
-        if (!AudioSniffer.LooksLikeAudio(song.AsSpan(0, Math.Min(song.Length, 64))))
+        if (!AudioSniffer.LooksLikeAudio(song.Head))
             throw new RequestRefusedException(400, "the upload is not audio (MP3, WAV, FLAC, OGG, M4A or AIFF expected)");
-        return song;
+        song.Complete();
     }
 
     private static RequestRefusedException TooLarge(long maxBytes) =>

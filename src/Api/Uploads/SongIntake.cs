@@ -8,12 +8,15 @@ namespace MSaaS.Api.Uploads;
 public sealed class SongIntake(IObjectStore store, IPublishEndpoint bus, TimeProvider clock)
 {
     /// <summary>Stores the song (content-addressed: once) and publishes <see cref="SongUploaded"/>; returns its hash.</summary>
-    public async Task<string> AcceptAsync(byte[] song, string model, Callback? callback, string source, CancellationToken cancellationToken)
+    public async Task<string> AcceptAsync(UploadSpool song, string model, Callback? callback, string source, CancellationToken cancellationToken)
     {
-        var hash = SongHash.Of(song);
+        var hash = song.Hash;
         var key = SongObjects.Upload(hash);
         if (await store.StatAsync(key, cancellationToken) is null)
-            await store.PutAsync(key, new MemoryStream(song, writable: false), SongObjects.Mp3ContentType, cancellationToken);
+        {
+            await using var content = await song.OpenReadAsync(cancellationToken);
+            await store.PutAsync(key, content, SongObjects.Mp3ContentType, cancellationToken);
+        }
         await AnnounceAsync(hash, new StoredObject { Bucket = key.Bucket, Name = key.Name }, model, callback, source, cancellationToken);
         return hash;
     }

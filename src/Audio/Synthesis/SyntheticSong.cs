@@ -190,7 +190,7 @@ public sealed class SyntheticSong
                 var pitch = 35 + 10 * (phrase % 3);
                 await RunAsync("espeak-ng", ["-v", "en-us", "-s", "140", "-p", pitch.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "-w", wav, Lyrics[phrase % Lyrics.Length]], cancellationToken);
-                var voice = await decoder.DecodeAsync(wav, Rate, 1, cancellationToken);
+                var voice = await decoder.DecodeAsync(wav, Rate, 1, cancellationToken: cancellationToken);
                 var samples = voice.Channel(0);
                 var peak = samples.Max(MathF.Abs);
                 var gain = peak > 0 ? 0.3f / peak : 0;

@@ -33,7 +33,7 @@ public static class MsaasServices
         if (roles.HasFlag(MsaasRoles.Encoding)) services.AddEncoding();
         if (roles.HasFlag(MsaasRoles.Notifications)) services.AddNotifications();
 
-        return services.AddBus(configuration, bus =>
+        var transport = services.AddBus(configuration, bus =>
         {
             if (roles.HasFlag(MsaasRoles.Api)) bus.AddSongStateMachine();
             if (roles.HasFlag(MsaasRoles.Separation)) bus.AddSeparationConsumers();
@@ -41,6 +41,10 @@ public static class MsaasServices
             if (roles.HasFlag(MsaasRoles.Notifications)) bus.AddNotificationConsumers();
             if (compat) bus.AddLegacyCompatConsumers();
         });
+        // The in-memory bus forgets the commands in flight when the process stops: the songs are resumed at start
+        // (after the bus, which is registered above). RabbitMQ keeps them by itself.
+        if (roles.HasFlag(MsaasRoles.Api) && transport == BusTransport.InMemory) services.AddHostedService<SongRecovery>();
+        return services;
     }
 
     /// <summary>One Redis connection for the process when "Redis:Configuration" is set; true when it is.</summary>
@@ -56,8 +60,8 @@ public static class MsaasServices
         return true;
     }
 
-    /// <summary>MassTransit with the conventions every MSaaS process shares, on the transport "Bus" names.</summary>
-    private static IServiceCollection AddBus(this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator> consumers)
+    /// <summary>MassTransit with the conventions every MSaaS process shares, on the transport "Bus" names; returns that transport.</summary>
+    private static BusTransport AddBus(this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator> consumers)
     {
         services.AddValidatedOptions<BusOptions>(BusOptions.Section);
         var options = configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
@@ -96,6 +100,6 @@ public static class MsaasServices
             o.WaitUntilStarted = true;
             o.StopTimeout = TimeSpan.FromSeconds(50);
         });
-        return services;
+        return options.Transport;
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,8 @@ public static class MsaasWebHost
         if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
         // A stopping worker finishes its song or hands it back within this time (Kubernetes' grace period is longer).
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false); // no "Server: Kestrel" for a scanner
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         builder.Services.AddMsaas(builder.Configuration, roles);
         if (roles.HasFlag(MsaasRoles.Api)) builder.Services.AddApi();
         else builder.Services.AddHealthChecks();

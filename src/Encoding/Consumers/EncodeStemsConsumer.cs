@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Audio;
 using MSaaS.Contracts;
+using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 
 namespace MSaaS.Encoding.Consumers;
@@ -14,12 +15,15 @@ namespace MSaaS.Encoding.Consumers;
 public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decoder, IOptions<Mp3Options> settings,
     ILogger<EncodeStemsConsumer> logger) : IConsumer<EncodeStems>
 {
+    /// <summary>The kind of scratch directory this consumer works in (<see cref="ScratchDirectories"/>).</summary>
+    public const string Purpose = "encode";
+
     private const int Block = 1 << 16;
 
     public async Task Consume(ConsumeContext<EncodeStems> context)
     {
         var message = context.Message;
-        var work = Directory.CreateTempSubdirectory("msaas-encode-");
+        var work = ScratchDirectories.Create(Purpose);
         try
         {
             var encoded = new Dictionary<string, StoredObject>();
@@ -45,6 +49,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
     // Stores the stem in every format asked for; returns the MP3's key (the WAV's when only WAV was asked for).
     private async Task<ObjectKey> Produce(EncodeStems message, string track, StoredObject source, string work, CancellationToken cancellationToken)
     {
+        if (!Stems.Names.Contains(track)) throw new EncodingException($"'{track}' is not a stem"); // never a path from a message
         var wav = Path.Combine(work, track + ".wav");
         await using (var input = await store.OpenReadAsync(new ObjectKey(source.Bucket, source.Name), cancellationToken))
         await using (var file = File.Create(wav))
@@ -64,7 +69,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
 
     private async Task<ObjectKey> EncodeMp3(string songHash, string track, string wav, string work, CancellationToken cancellationToken)
     {
-        var audio = await decoder.DecodeAsync(wav, Stems.SampleRate, Stems.Channels, cancellationToken);
+        var audio = await decoder.DecodeAsync(wav, Stems.SampleRate, Stems.Channels, cancellationToken: cancellationToken);
 
         var mp3 = Path.Combine(work, track + ".mp3");
         await using (var file = new FileStream(mp3, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using MSaaS.Audio;
 using MSaaS.Contracts;
+using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 
 namespace MSaaS.Separation.Consumers;
@@ -18,15 +19,17 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
     {
         var message = context.Message;
         var cancellationToken = context.CancellationToken;
-        var work = Directory.CreateTempSubdirectory("msaas-separate-");
+        var work = ScratchDirectories.Create(Purpose);
         try
         {
-            var input = Path.Combine(work.FullName, message.Upload.Name); // decoder errors name the stored object
+            // A fixed local name: an object's name is the client's (a legacy message may say "legacy/<hash>.mp3"),
+            // never a path here. Decoder errors still name the stored object.
+            var input = Path.Combine(work.FullName, "upload");
             await using (var source = await store.OpenReadAsync(Key(message.Upload), cancellationToken))
             await using (var file = File.Create(input))
                 await source.CopyToAsync(file, cancellationToken);
 
-            var mix = await decoder.DecodeAsync(input, Stems.SampleRate, Stems.Channels, cancellationToken);
+            var mix = await decoder.DecodeAsync(input, Stems.SampleRate, Stems.Channels, message.Upload.Name, cancellationToken);
             logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
 
             var stemsDirectory = Path.Combine(work.FullName, "stems");
@@ -60,6 +63,9 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             work.Delete(recursive: true);
         }
     }
+
+    /// <summary>The kind of scratch directory this consumer works in (<see cref="ScratchDirectories"/>).</summary>
+    public const string Purpose = "separate";
 
     private static ObjectKey Key(StoredObject o) => new(o.Bucket, o.Name);
 

@@ -1,0 +1,175 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using MSaaS.Storage;
+using MSaaS.Testing;
+using Xunit.Abstractions;
+
+namespace MSaaS.Distributed.Tests;
+
+/// <summary>
+/// Real msaas processes told to stop (SIGTERM, SIGINT) or killed (SIGKILL) with work in hand: each stops within its
+/// stop timeout, and no song it had accepted is lost (the embedded mode resumes it at its next start, RabbitMQ hands
+/// it to another worker).
+/// </summary>
+[Trait("Category", "Distributed")]
+public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+{
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("msaas-shutdown-");
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private WebhookReceiver _hooks = null!;
+
+    public async Task InitializeAsync() => _hooks = await WebhookReceiver.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes) process.Dispose();
+        await _hooks.DisposeAsync();
+        _work.Delete(recursive: true);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task Should_stop_the_embedded_service_on_a_signal_within_seconds(string signal)
+    {
+        var serve = Start("serve", ["serve"], Embedded("store"));
+        await WaitReady(serve);
+
+        await serve.SignalAsync(signal);
+
+        Assert.Equal(0, await serve.ExitCodeAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains($"SIG{signal} received: stopping", Log(serve));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => _http.GetAsync(serve.Url + "/health/live"));
+    }
+
+    [Fact]
+    public async Task Should_cancel_a_separation_on_sigterm_and_write_no_stems()
+    {
+        var song = await TestData.SongOf(60);
+        var output = Path.Combine(_work.FullName, "stems");
+        var separate = Start("separate", ["separate", song.Mp3, "--out", output, "--threads", "1"], [], listens: false);
+        await WaitUntil(() => Task.FromResult(Log(separate).Contains("separating", StringComparison.Ordinal)), TimeSpan.FromMinutes(1));
+
+        await separate.SignalAsync("TERM");
+
+        Assert.Equal(130, await separate.ExitCodeAsync(TimeSpan.FromSeconds(20)));
+        Assert.EndsWith("msaas: cancelled", Log(separate).Trim());
+        Assert.False(Directory.Exists(output) && Directory.EnumerateFiles(output).Any(), "stems were written");
+    }
+
+    [Theory]
+    [InlineData("KILL")]
+    [InlineData("TERM")]
+    public async Task Should_finish_a_song_the_embedded_service_was_separating_when_it_stopped(string signal)
+    {
+        var settings = Embedded("store");
+        var first = Start("serve-1", ["serve"], settings);
+        await WaitReady(first);
+        var hash = await Submit(first, (await TestData.SongOf(30)).Mp3);
+        await WaitUntil(async () => await Status(first, hash) is { } s && s.GetProperty("progress").GetInt32() > 0, TimeSpan.FromMinutes(2));
+
+        await first.SignalAsync(signal);
+        Assert.NotNull(await first.ExitCodeAsync(TimeSpan.FromSeconds(signal == "KILL" ? 5 : 30)));
+        var leftBehind = Directory.GetDirectories(Path.GetTempPath(), $"msaas-separate-{first.Pid}-*");
+        output.WriteLine($"after SIG{signal}: {leftBehind.Length} work directories of the stopped process");
+
+        var second = Start("serve-2", ["serve"], settings);
+        await WaitReady(second);
+        await WaitUntil(async () => await Status(second, hash) is { } s && s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(3));
+
+        await _hooks.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Equal([hash], _hooks.Bodies.Select(b => JsonDocument.Parse(b).RootElement.GetProperty("hash").GetString()));
+        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), $"msaas-separate-{first.Pid}-*")); // removed at the second start
+        var history = (await Status(second, hash))!.Value.GetProperty("transitions");
+        output.WriteLine(history.ToString());
+    }
+
+    [Fact]
+    public async Task Should_hand_back_the_song_of_a_separation_worker_stopped_mid_song()
+    {
+        var settings = new Dictionary<string, string>(Repository.DistributedProfile())
+        {
+            ["MSAAS_Api__AllowPrivateCallbacks"] = "true", ["MSAAS_Webhooks__AllowPrivateTargets"] = "true", ["MSAAS_Separation__Threads"] = "1",
+        };
+        var api = Start("api", ["run", "api"], settings);
+        Start("notifications", ["run", "notifications"], settings);
+        Start("encoding", ["run", "encoding"], settings);
+        var worker = Start("separation-1", ["run", "separation"], settings);
+        await WaitReady(api);
+        var hash = await Submit(api, (await TestData.SongOf(30)).Mp3);
+        await WaitUntil(async () => await Status(api, hash) is { } s && s.GetProperty("progress").GetInt32() > 0, TimeSpan.FromMinutes(2));
+
+        await worker.SignalAsync("TERM");
+        Assert.Equal(0, await worker.ExitCodeAsync(TimeSpan.FromSeconds(70))); // within its stop timeout
+        Start("separation-2", ["run", "separation"], settings);
+
+        await WaitUntil(async () => await Status(api, hash) is { } s && s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(3));
+        await _hooks.WaitForAsync(1, TimeSpan.FromSeconds(10));
+        Assert.Single(_hooks.Bodies);
+    }
+
+    private Dictionary<string, string> Embedded(string store) => new()
+    {
+        ["MSAAS_Storage__Root"] = Path.Combine(_work.FullName, store),
+        ["MSAAS_Separation__Threads"] = "1",
+    };
+
+    private ServiceProcess Start(string name, string[] command, Dictionary<string, string> environment, bool listens = true)
+    {
+        var process = ServiceProcess.Start(name, command, environment, _work.FullName, listens);
+        _processes.Add(process);
+        return process;
+    }
+
+    private async Task WaitReady(ServiceProcess process) =>
+        await WaitUntil(async () =>
+        {
+            if (!process.Running) Assert.Fail($"{process.Name} exited: {Log(process)}");
+            try
+            {
+                return (await _http.GetAsync(process.Url + "/health/ready")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromMinutes(1));
+
+    // Uploads the song with a webhook whose data names it; returns its hash.
+    private async Task<string> Submit(ServiceProcess api, string song)
+    {
+        var bytes = await File.ReadAllBytesAsync(song);
+        var hash = SongHash.Of(bytes);
+        var body = JsonSerializer.Serialize(new { mp3 = Convert.ToBase64String(bytes), callback = new { url = _hooks.Url + "/hook", data = new { hash } } });
+        var reply = await _http.PostAsync(api.Url + "/apiv1/separate", new StringContent(body));
+        Assert.True(reply.IsSuccessStatusCode, await reply.Content.ReadAsStringAsync());
+        return hash;
+    }
+
+    private async Task<JsonElement?> Status(ServiceProcess api, string hash)
+    {
+        try
+        {
+            return await _http.GetFromJsonAsync<JsonElement>($"{api.Url}/apiv1/status/{hash}");
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static string Log(ServiceProcess process) => File.Exists(process.Log) ? File.ReadAllText(process.Log) : "";
+
+    private static async Task WaitUntil(Func<Task<bool>> condition, TimeSpan limit)
+    {
+        var until = DateTime.UtcNow + limit;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"not within {limit}");
+            await Task.Delay(250);
+        }
+    }
+}
