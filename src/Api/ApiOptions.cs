@@ -29,7 +29,7 @@ public sealed class ApiOptions
     [Range(1, 1024)]
     public int MaxUploadsInFlight { get; set; } = 8;
 
-    /// <summary>Distinct webhooks one song may have (duplicate submissions each add theirs); more are answered 429.</summary>
+    /// <summary>Distinct webhooks one song may have (duplicate submissions each add theirs); more are answered 409.</summary>
     [Range(1, 10_000)]
     public int MaxCallbacksPerSong { get; set; } = 100;
 

@@ -21,7 +21,11 @@ public static class ApiRegistration
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) => k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
+        {
+            k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;
+            k.AddServerHeader = false; // a scanner learns nothing from "Server: Kestrel"
+        });
         services.AddSingleton<KeyAttempts>();
         services.AddSingleton<UploadGate>();
         services.AddScratchCleanup(UploadSpool.Purpose);

@@ -25,6 +25,13 @@ public static class NotificationsRegistration
         client.AddResilienceHandler("webhooks", (pipeline, context) => WebhookClient.ConfigureResilience(pipeline, Configured(context.ServiceProvider)))
             .SelectPipelineByAuthority();
         client.AddHttpMessageHandler(() => new WebhookClient.AttemptCounter()); // inside the pipeline: sees every try
+        // A client's webhook being down is the client's affair: DeliverWebhookConsumer logs one warning per delivery that
+        // gives up. Polly's line for each failed try and each retry would otherwise log five warnings and an error for it.
+        services.Configure<Polly.Telemetry.TelemetryOptions>(telemetry => telemetry.SeverityProvider = args => args.Event.EventName switch
+        {
+            "ExecutionAttempt" or "OnRetry" or "OnTimeout" => Polly.Telemetry.ResilienceEventSeverity.Debug,
+            _ => args.Event.Severity,
+        });
         services.TryAddSingleton<IDeliveryLedger>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
             ? new RedisDeliveryLedger(redis)
             : new InMemoryDeliveryLedger(sp.GetService<TimeProvider>() ?? TimeProvider.System));

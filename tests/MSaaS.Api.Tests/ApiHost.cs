@@ -27,8 +27,9 @@ internal sealed class ApiHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly WebhookReceiver _receiver;
 
-    private ApiHost(WebApplication app, WebhookReceiver receiver, string root)
+    private ApiHost(WebApplication app, WebhookReceiver receiver, string root, LogRecorder log)
     {
+        Log = log;
         _app = app;
         _receiver = receiver;
         Root = root;
@@ -46,6 +47,9 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public IReadOnlyList<string> Hooks => _receiver.Bodies;
 
+    /// <summary>What the service logged (Information and up for refusals, Warning and up for the rest).</summary>
+    public LogRecorder Log { get; }
+
     public static ConcurrentDictionary<string, int> Separations { get; } = new();
 
     public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null)
@@ -53,7 +57,8 @@ internal sealed class ApiHost : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), "msaas-api-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var log = new LogRecorder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MSaaS.Api.Refusals", LogLevel.Information).AddProvider(log);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Api:SupportApiKey"] = SupportKey,
@@ -78,7 +83,25 @@ internal sealed class ApiHost : IAsyncDisposable
         app.MapApi();
         await app.StartAsync();
 
-        return new ApiHost(app, await WebhookReceiver.StartAsync(), root);
+        return new ApiHost(app, await WebhookReceiver.StartAsync(), root, log);
+    }
+
+    /// <summary>Waits (up to 15 s) until the song's public status says <paramref name="state"/>; returns that status.</summary>
+    public async Task<System.Text.Json.JsonElement> WaitForState(string hash, string state)
+    {
+        var until = DateTime.UtcNow.AddSeconds(15);
+        System.Text.Json.JsonElement status = default;
+        while (DateTime.UtcNow < until)
+        {
+            var response = await Client.GetAsync($"/apiv1/status/{hash}");
+            if (response.IsSuccessStatusCode)
+            {
+                status = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content);
+                if (status.GetProperty("state").GetString() == state) return status;
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"{hash} never reached {state}: {status}");
     }
 
     /// <summary>GET a support route with the key; the JSON it answers (failing the test on anything but 200).</summary>
@@ -107,12 +130,21 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             var m = context.Message;
             Separations.AddOrUpdate(m.SongHash, 1, (_, n) => n + 1);
+            if (await store.StatAsync(new ObjectKey(m.Upload.Bucket, m.Upload.Name)) is null)
+            {
+                await context.Publish(new SeparationRefused { SongId = m.SongId, SongHash = m.SongHash, Reason = "the uploaded song is no longer in storage" });
+                return;
+            }
             await using (var song = await store.OpenReadAsync(new ObjectKey(m.Upload.Bucket, m.Upload.Name)))
             {
                 var head = new byte[64];
                 var read = await song.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false);
                 if (System.Text.Encoding.ASCII.GetString(head, 0, read).Contains("corrupt", StringComparison.Ordinal))
-                    throw new InvalidDataException($"{m.Upload.Name} is corrupt");
+                {
+                    // As the real consumer answers a song its decoder refuses.
+                    await context.Publish(new SeparationRefused { SongId = m.SongId, SongHash = m.SongHash, Reason = $"{m.Upload.Name} is corrupt", InputRejected = true });
+                    return;
+                }
             }
             await context.Publish(new SeparationProgressed { SongId = m.SongId, SegmentsDone = 1, SegmentsTotal = 2 });
             var stems = new Dictionary<string, StoredObject>();

@@ -33,22 +33,7 @@ public sealed class Api_Specs : IAsyncLifetime
         return content;
     }
 
-    private async Task<JsonElement> WaitForState(string hash, string state)
-    {
-        var until = DateTime.UtcNow.AddSeconds(15);
-        JsonElement status = default;
-        while (DateTime.UtcNow < until)
-        {
-            var response = await Http.GetAsync($"/apiv1/status/{hash}");
-            if (response.IsSuccessStatusCode)
-            {
-                status = await response.Content.ReadFromJsonAsync<JsonElement>();
-                if (status.GetProperty("state").GetString() == state) return status;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"{hash} never reached {state}: {status}");
-    }
+    private Task<JsonElement> WaitForState(string hash, string state) => _api.WaitForState(hash, state);
 
     [Fact]
     public async Task Should_serve_the_reference_client_from_upload_to_webhook_to_stems()

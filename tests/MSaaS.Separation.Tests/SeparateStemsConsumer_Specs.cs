@@ -45,15 +45,32 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Should_name_the_stored_object_when_the_upload_is_not_audio()
+    public async Task Should_refuse_an_upload_that_is_not_audio_naming_the_stored_object_and_without_a_fault()
     {
         var upload = await Store("legacy/notes.mp3", "these are not the droids you are looking for"u8.ToArray());
 
         await _harness.Bus.Publish(Command(SongHash.Of([1]), upload));
 
-        Assert.True(await _harness.Published.Any<Fault<SeparateStems>>(), "no fault");
-        var fault = _harness.Published.Select<Fault<SeparateStems>>().Single().Context.Message;
-        Assert.StartsWith("legacy/notes.mp3 is not audio", fault.Exceptions[0].Message);
+        Assert.True(await _harness.Published.Any<SeparationRefused>(), "not refused");
+        var refused = _harness.Published.Select<SeparationRefused>().Single().Context.Message;
+        Assert.StartsWith("legacy/notes.mp3 is not audio", refused.Reason);
+        Assert.True(refused.InputRejected);
+        Assert.False(await _harness.Published.Any<Fault<SeparateStems>>(), "a refusal is not a fault");
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_song_whose_upload_was_removed_without_blaming_its_bytes()
+    {
+        await Store("other.mp3", [1]);
+        var hash = SongHash.Of([2]);
+
+        await _harness.Bus.Publish(Command(hash, new StoredObject { Bucket = SongObjects.UploadBucket, Name = hash + ".mp3" }));
+
+        Assert.True(await _harness.Published.Any<SeparationRefused>(), "not refused");
+        var refused = _harness.Published.Select<SeparationRefused>().Single().Context.Message;
+        Assert.Contains("no longer in storage", refused.Reason);
+        Assert.False(refused.InputRejected, "the bytes were never seen: sending them again must be allowed");
+        Assert.False(await _harness.Published.Any<Fault<SeparateStems>>(), "a refusal is not a fault");
     }
 
     public async ValueTask DisposeAsync()

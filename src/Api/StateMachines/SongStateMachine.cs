@@ -40,6 +40,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         Event(() => Retry, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Removed, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Resume, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Refused, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => SeparationFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => EncodingFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => WebhookFaulted, e => { e.CorrelateById(m => m.Message.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
@@ -61,6 +62,10 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                 .Then(c => OnSeparated(c.Saga, c.Message))
                 .Publish(c => EncodeCommand(c.Saga))
                 .TransitionTo(Encoding),
+            When(Refused)
+                .Then(c => Fail(c.Saga, "Separating", c.Message.Reason))
+                .Then(c => c.Saga.InputRejected = c.Message.InputRejected)
+                .TransitionTo(Failed),
             When(SeparationFaulted)
                 .Then(c => Fail(c.Saga, "Separating", FaultText(c.Message)))
                 .Then(c => c.Saga.InputRejected = c.Message.Exceptions.Any(e => e.ExceptionType == typeof(MSaaS.Audio.AudioFormatException).FullName))
@@ -160,7 +165,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         SetCompletedWhenFinalized();
 
         // Late answers from an attempt that was given up on, or a stage's events after the song moved on.
-        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Separated, SeparationFaulted);
+        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Separated, Refused, SeparationFaulted);
         IgnoreIn([Separating, Notifying, Completed, Failed], Encoded, EncodingFaulted);
         IgnoreIn([Separating, Encoding, Completed, Failed], WebhookDone, WebhookFaulted);
         IgnoreIn([Completed, Failed], TimedOut);
@@ -184,6 +189,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     public Event<RetrySong> Retry { get; private set; } = null!;
     public Event<SongRemoved> Removed { get; private set; } = null!;
     public Event<ResumeSong> Resume { get; private set; } = null!;
+    public Event<SeparationRefused> Refused { get; private set; } = null!;
     public Event<Fault<SeparateStems>> SeparationFaulted { get; private set; } = null!;
     public Event<Fault<EncodeStems>> EncodingFaulted { get; private set; } = null!;
     public Event<Fault<DeliverWebhook>> WebhookFaulted { get; private set; } = null!;

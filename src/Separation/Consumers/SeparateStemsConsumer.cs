@@ -25,11 +25,26 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             // A fixed local name: an object's name is the client's (a legacy message may say "legacy/<hash>.mp3"),
             // never a path here. Decoder errors still name the stored object.
             var input = Path.Combine(work.FullName, "upload");
-            await using (var source = await store.OpenReadAsync(Key(message.Upload), cancellationToken))
-            await using (var file = File.Create(input))
-                await source.CopyToAsync(file, cancellationToken);
-
-            var mix = await decoder.DecodeAsync(input, Stems.SampleRate, Stems.Channels, message.Upload.Name, cancellationToken);
+            AudioBuffer mix;
+            try
+            {
+                await using (var source = await store.OpenReadAsync(Key(message.Upload), cancellationToken))
+                await using (var file = File.Create(input))
+                    await source.CopyToAsync(file, cancellationToken);
+                mix = await decoder.DecodeAsync(input, Stems.SampleRate, Stems.Channels, message.Upload.Name, cancellationToken);
+            }
+            catch (ObjectNotFoundException)
+            {
+                // Removed between its announcement and now (a client removed the song as another sent it again).
+                await RefuseAsync(context, "the uploaded song is no longer in storage (it was removed before it was separated): send it again",
+                    inputRejected: false);
+                return;
+            }
+            catch (AudioFormatException e)
+            {
+                await RefuseAsync(context, e.Message, inputRejected: true);
+                return;
+            }
             logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
 
             var stemsDirectory = Path.Combine(work.FullName, "stems");
@@ -62,6 +77,15 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
         {
             work.Delete(recursive: true);
         }
+    }
+
+    private async Task RefuseAsync(ConsumeContext<SeparateStems> context, string reason, bool inputRejected)
+    {
+        logger.LogInformation("not separating {SongHash}: {Reason}", context.Message.SongHash, reason);
+        await context.Publish(new SeparationRefused
+        {
+            SongId = context.Message.SongId, SongHash = context.Message.SongHash, Reason = reason, InputRejected = inputRejected,
+        }, context.CancellationToken);
     }
 
     /// <summary>The kind of scratch directory this consumer works in (<see cref="ScratchDirectories"/>).</summary>
