@@ -7,15 +7,18 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MSaaS.Api.Mixing;
 using MSaaS.Api.Routes;
+using MSaaS.Encoding;
 using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api;
 
 public static class ApiRegistration
 {
-    /// <summary>The REST API's services: "Api" options, request limits, JSON, OpenAPI, health checks.</summary>
+    /// <summary>The REST API's services: "Api" options, request limits, JSON, OpenAPI, health checks, mixes (LAME as "Mp3" says).</summary>
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
@@ -26,12 +29,15 @@ public static class ApiRegistration
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
+        services.AddValidatedOptions<Mp3Options>(Mp3Options.Section);
+        services.TryAddSingleton(new StemMixer());
+        services.TryAddSingleton<MixCache>();
         services.AddOpenApi();
         services.AddHealthChecks();
         return services;
     }
 
-    /// <summary>Every route: the legacy contract, status and progress, support, OpenAPI, health.</summary>
+    /// <summary>Every route: the legacy contract, status and progress, mixes, support, OpenAPI, health.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
         // Whatever fails unexpectedly still answers JSON, never a stack trace.
@@ -51,6 +57,7 @@ public static class ApiRegistration
 
         app.MapLegacyRoutes();
         app.MapStatusRoutes();
+        app.MapMixRoutes();
         app.MapSupportRoutes();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

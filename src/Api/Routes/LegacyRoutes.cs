@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
+using MSaaS.Api.Mixing;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.Uploads;
 using MSaaS.Audio;
@@ -90,16 +91,17 @@ public static class LegacyRoutes
         return Results.Stream(stem, SongObjects.Mp3ContentType);
     }
 
-    private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, CancellationToken cancellationToken)
+    // A mix needs every stem: removing one removes the song's kept mixes too.
+    private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, MixCache mixes, CancellationToken cancellationToken)
     {
         if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
-        return await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)
-            ? Results.Ok(new RemoveReply(songhash, [name]))
-            : Reply.NotFound($"no {name} stem for {songhash}");
+        if (!await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)) return Reply.NotFound($"no {name} stem for {songhash}");
+        await mixes.DeleteAsync(songhash, cancellationToken);
+        return Results.Ok(new RemoveReply(songhash, [name]));
     }
 
-    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, IPublishEndpoint bus, CancellationToken cancellationToken)
+    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, MixCache mixes, IPublishEndpoint bus, CancellationToken cancellationToken)
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
         var removed = new List<string>();
@@ -108,6 +110,7 @@ public static class LegacyRoutes
                 if (await store.DeleteAsync(SongObjects.Stem(songhash, track, format), cancellationToken) && !removed.Contains(track))
                     removed.Add(track);
         if (removed.Count == 0) return Reply.NotFound($"no stems for {songhash}");
+        await mixes.DeleteAsync(songhash, cancellationToken);
         await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, removed));
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Xml;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -37,7 +36,7 @@ public static class SupportRoutes
         var expected = context.HttpContext.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.SupportApiKey;
         if (string.IsNullOrEmpty(expected)) return Reply.Error(403, "the support API is disabled: no Api:SupportApiKey is configured");
         var given = context.HttpContext.Request.Headers[KeyHeader].ToString();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected)))
             return Reply.Error(401, $"a valid {KeyHeader} header is required");
         return await next(context);
     }
