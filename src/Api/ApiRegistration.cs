@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Mixing;
 using MSaaS.Api.Routes;
+using MSaaS.Api.Web;
 using MSaaS.Encoding;
 using MSaaS.ServiceDefaults;
 
@@ -37,7 +38,7 @@ public static class ApiRegistration
         return services;
     }
 
-    /// <summary>Every route: the legacy contract, status and progress, mixes, support, OpenAPI, health.</summary>
+    /// <summary>Every route: the web page, the legacy contract, status and progress, mixes, support, OpenAPI, health.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
         // Whatever fails unexpectedly still answers JSON, never a stack trace.
@@ -53,8 +54,10 @@ public static class ApiRegistration
         app.UseStatusCodePages(context => Results.Json(new ErrorReply($"no route {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}",
             context.HttpContext.Response.StatusCode), statusCode: context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
 
+        app.UseWebPage(); // its scripts and styles, /ui/...
         app.UseRouting(); // after the handlers above, so that routing failures answer JSON too
 
+        app.MapWebPage();
         app.MapLegacyRoutes();
         app.MapStatusRoutes();
         app.MapMixRoutes();

@@ -20,10 +20,6 @@ public static class LegacyRoutes
 
     public static IEndpointRouteBuilder MapLegacyRoutes(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => Results.Content(
-            "<!doctype html><html><head><title>MSaaS</title></head><body><h1>MSaaS</h1><p>Music separation as a service: " +
-            "POST /apiv1/separate, then GET /apiv1/status/{songhash}. API description: <a href=\"/openapi/v1.json\">/openapi/v1.json</a>.</p></body></html>",
-            "text/html")).WithSummary("A small page naming the service (load balancers use it as a health check)").ExcludeFromDescription();
         // The reference client registers the REST root itself as its webhook.
         app.MapPost("/", () => Results.Ok()).WithSummary("Accepts anything: the reference client's own webhook target");
 
