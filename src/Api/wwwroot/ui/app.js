@@ -116,7 +116,7 @@ drop.addEventListener('drop', e => {
 
 // ---- The open song: its progress, then its player ----
 
-let current = null; // { hash, stop, player, wave, seen: [{at, progress}], frame }
+let current = null; // { hash, state, stop, player, wave, seen: [{at, progress}], frame }
 
 function openSong(hash) {
   if (current?.hash === hash) return;
@@ -153,6 +153,8 @@ function closeSong() {
 
 function show(song, s) {
   mine.update(song.hash, { state: s.state });
+  if (s.state !== song.state) look(); // the queue has changed too
+  song.state = s.state;
   $('song-progress').value = s.progress;
   $('song-phase').textContent = phase(song, s);
   if (s.stems && api.STEMS.every(n => s.stems[n]) && !song.player) loadPlayer(song, s.stems);
