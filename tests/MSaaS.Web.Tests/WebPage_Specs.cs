@@ -18,7 +18,7 @@ namespace MSaaS.Web.Tests;
 /// The web page end to end, as a person uses it, in headless Chromium against the embedded service (the real model,
 /// encoder and mixer): a refused file, the synthetic song sent with the file input and followed to the end, the four
 /// stems played with one transport, a stem muted and soloed, a stem and two mixes downloaded and decoded, the page
-/// at phone width, a reload, the support view with its key, and the song removed. Each step is photographed into
+/// at phone width, a reload, the support view with its key, a failing song retried from it, and the song removed. Each step is photographed into
 /// screenshots/ beside the test binaries (docs/ui/ shows the last run's).
 /// </summary>
 [Trait("Category", "Model")]
@@ -182,12 +182,28 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
         await Expect(page.Locator("#saga-facts")).ToContainTextAsync(hash);
         await Shot(page, "06-support");
 
+        // A song that fails shows why, offers nothing to remove, and support tries it again.
+        var broken = Path.Combine(_work.FullName, "broken.mp3");
+        var noise = new byte[100_000];
+        new Random(16).NextBytes(noise);
+        await File.WriteAllBytesAsync(broken, [.. "ID3\x04\0\0\0\0\0\0"u8, .. noise]);
+        await page.GotoAsync($"{_url}/#/");
+        await page.Locator("#file").SetInputFilesAsync(broken);
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync(new Regex(@"^Failed in separation: \S.+\.$"), new() { Timeout = 60_000 });
+        await Expect(page.Locator("#remove")).ToBeHiddenAsync();
+        await page.GotoAsync($"{_url}/#/support");
+        await page.GetByLabel("State").SelectOptionAsync("Failed");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).ClickAsync();
+        var brokenHash = SongHash.Of(await File.ReadAllBytesAsync(broken));
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Retry song {brokenHash[..12]}" }).ClickAsync();
+        await Expect(page.Locator("#support-status")).ToHaveTextAsync($"Song {brokenHash[..12]}… is being tried again.");
+
         // Removed: gone from the service and from the browser's list.
         page.Dialog += (_, dialog) => dialog.AcceptAsync();
         await page.GotoAsync($"{_url}/#/song/{hash}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Remove this song from the service" }).ClickAsync();
         await Expect(page.Locator("#upload-status")).ToHaveTextAsync("synthetic-song.mp3 was removed from the service.");
-        await Expect(page.Locator("#my-songs li")).ToHaveCountAsync(0);
+        await Expect(page.Locator("#my-songs li", new() { HasText = "synthetic-song.mp3" })).ToHaveCountAsync(0);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/apiv1/track/{hash}/drums")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/apiv1/mix/{hash}?vocals=0")).StatusCode);
 

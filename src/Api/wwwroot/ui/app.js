@@ -129,7 +129,7 @@ function openSong(hash) {
   $('song-hash').textContent = hash;
   $('song-progress').value = 0;
   $('song-phase').textContent = 'Looking the song up…';
-  $('remove').hidden = false;
+  $('remove').hidden = true;
   song.stop = api.follow(hash, s => current === song && show(song, s), error => {
     if (current !== song) return;
     $('song-phase').textContent = `The service does not hold this song (any more): ${error.message}.`;
@@ -157,6 +157,7 @@ function show(song, s) {
   song.state = s.state;
   $('song-progress').value = s.progress;
   $('song-phase').textContent = phase(song, s);
+  $('remove').hidden = !s.stems; // nothing to remove before the stems exist (or after a failure)
   if (s.stems && api.STEMS.every(n => s.stems[n]) && !song.player) loadPlayer(song, s.stems);
 }
 
