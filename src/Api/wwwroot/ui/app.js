@@ -16,7 +16,13 @@ window.msaas = { player: null };
 // ---- The songs this browser sent, newest first (localStorage) ----
 
 const mine = {
-  list: () => JSON.parse(localStorage.getItem('msaas.songs') ?? '[]'),
+  list() {
+    try {
+      return JSON.parse(localStorage.getItem('msaas.songs')) ?? [];
+    } catch {
+      return []; // not written by this page: start again
+    }
+  },
   save(list) {
     localStorage.setItem('msaas.songs', JSON.stringify(list.slice(0, 50)));
     renderMine();
@@ -42,7 +48,7 @@ function renderMine() {
     if (current?.hash === song.hash) link.setAttribute('aria-current', 'true');
     const state = Object.assign(document.createElement('span'), { className: `state ${song.state ?? ''}`, textContent: STATES[song.state] ?? '…' });
     item.append(link, ' ', state);
-    if (song.state === 'Gone') {
+    if (song.state === 'Gone' || song.state === 'Failed') {
       const forget = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: 'Forget' });
       forget.setAttribute('aria-label', `Forget ${song.name} (this browser's list only)`);
       forget.onclick = () => mine.drop(song.hash);
