@@ -26,8 +26,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 "$root/eng/fetch-assets.sh" >/dev/null
 
-# Rebuild the command only when a source or build file is newer than the last build. It is published for this
-# machine's architecture alone, with ONNX Runtime's CPU package (eng/gpu-check.sh builds the GPU one).
+# Rebuild the command only when a source or build file (the web page's files included) is newer than the last
+# build. It is published for this machine's architecture alone, with ONNX Runtime's CPU package (eng/gpu-check.sh
+# builds the GPU one).
 case "$(uname -m)" in
   x86_64) rid=linux-x64 ;;
   aarch64) rid=linux-arm64 ;;
@@ -36,7 +37,7 @@ esac
 out="$root/artifacts/cli"
 stamp="$out/.built"
 if [ ! -f "$stamp" ] || [ -n "$(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Build.targets" "$root/Directory.Packages.props" \
-      -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+      -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' -o -path '*/wwwroot/*' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
   say "building the msaas command (Release, $rid)"
   dotnet publish "$root/src/Cli/MSaaS.Cli.csproj" -c Release -r "$rid" --self-contained false -o "$out" --nologo -v quiet -p:UseAppHost=true >&2
   touch "$stamp"

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: sets the machine up (eng/bootstrap.sh), starts the servers the tests use on
-# 127.0.0.1 (eng/services.sh; stopped again afterwards unless they were already running), then runs every test
-# project in MSaaS.sln, the model tests included. Ends with one summary line "N passed, N failed, N skipped".
+# Runs the whole test suite: sets the machine up (eng/bootstrap.sh, and Debian's chromium for the web page's
+# browser tests), starts the servers the tests use on 127.0.0.1 (eng/services.sh; stopped again afterwards unless
+# they were already running), then runs every test project in MSaaS.sln, the model tests included. Ends with one
+# summary line "N passed, N failed, N skipped".
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/eng/bootstrap.sh" || exit 1
+# The browser tests drive Debian's chromium through Playwright (whose own browser download cannot work here).
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "msaas test: installing chromium (Debian package) for the web page's tests" >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null || exit 1
+fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 log=$(mktemp)

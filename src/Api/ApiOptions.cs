@@ -33,6 +33,14 @@ public sealed class ApiOptions
     [Range(1, 10_000)]
     public int MaxCallbacksPerSong { get; set; } = 100;
 
+    /// <summary>Mixes (GET /apiv1/mix) made at once, each a few seconds of ffmpeg and LAME; more are answered 429 with Retry-After.</summary>
+    [Range(1, 64)]
+    public int MaxMixesInFlight { get; set; } = 2;
+
+    /// <summary>Mixes a song keeps in the store (the latest made); older ones are made again when asked for.</summary>
+    [Range(1, 1000)]
+    public int MaxKeptMixesPerSong { get; set; } = 8;
+
     /// <summary>How often the progress stream looks at the song.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);

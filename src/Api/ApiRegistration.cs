@@ -7,17 +7,21 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MSaaS.Api.Mixing;
 using MSaaS.Api.Routes;
 using MSaaS.Api.Security;
 using MSaaS.Api.Uploads;
+using MSaaS.Api.Web;
+using MSaaS.Encoding;
 using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api;
 
 public static class ApiRegistration
 {
-    /// <summary>The REST API's services: "Api" options, request limits, JSON, OpenAPI, health checks.</summary>
+    /// <summary>The REST API's services: "Api" options, request limits, JSON, OpenAPI, health checks, mixes (LAME as "Mp3" says).</summary>
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
@@ -35,12 +39,16 @@ public static class ApiRegistration
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
+        services.AddValidatedOptions<Mp3Options>(Mp3Options.Section);
+        services.TryAddSingleton(new StemMixer());
+        services.TryAddSingleton<MixCache>();
+        services.AddScratchCleanup(MixCache.Purpose);
         services.AddOpenApi();
         services.AddHealthChecks();
         return services;
     }
 
-    /// <summary>Every route: the legacy contract, status and progress, support, OpenAPI, health.</summary>
+    /// <summary>Every route: the web page, the legacy contract, status and progress, mixes, support, OpenAPI, health.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
         // Whatever fails still answers JSON, never a stack trace. A request Kestrel found malformed while the route
@@ -60,10 +68,13 @@ public static class ApiRegistration
             $"no route {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}"));
         app.UseMiddleware<RequestGuard>();
 
+        app.UseWebPage(); // its scripts and styles, /ui/...
         app.UseRouting(); // after the handlers above, so that routing failures answer JSON too
 
+        app.MapWebPage();
         app.MapLegacyRoutes();
         app.MapStatusRoutes();
+        app.MapMixRoutes();
         app.MapSupportRoutes();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

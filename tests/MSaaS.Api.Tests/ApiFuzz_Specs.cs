@@ -53,7 +53,7 @@ public sealed class ApiFuzz_Specs(ITestOutputHelper output) : IAsyncLifetime
         var statuses = new Dictionary<int, int>();
         var failures = new List<string>();
         // Header values go out as UTF-8 bytes, as a hostile client may send them.
-        using var handler = new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8, AllowAutoRedirect = false };
+        using var handler = new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8, AllowAutoRedirect = false };
         using var http = new HttpClient(handler) { BaseAddress = _api.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
         var sent = 0;
         var accepted = new List<string>(); // hashes of songs taken, so that later requests reach real songs
@@ -137,12 +137,12 @@ public sealed class ApiFuzz_Specs(ITestOutputHelper output) : IAsyncLifetime
         var model = Pick(random, ["null", "\"htdemucs\"", "\"mdx_extra\"", "7", $"\"{Junk(random, 50)}\"", "\"" + new string('m', random.Next(100, 5000)) + "\""]);
         byte[] body = random.Next(5) switch
         {
-            0 => Encoding.UTF8.GetBytes($"{{\"mp3\": \"{Convert.ToBase64String(song, Base64FormattingOptions.InsertLineBreaks)}\", \"model\": {model}, \"callback\": {callback}}}"),
-            1 => Encoding.UTF8.GetBytes($"--fuzz\r\nContent-Disposition: form-data; name=\"mp3\"; filename=\"a.mp3\"\r\n\r\n{Convert.ToBase64String(song)}\r\n" +
+            0 => System.Text.Encoding.UTF8.GetBytes($"{{\"mp3\": \"{Convert.ToBase64String(song, Base64FormattingOptions.InsertLineBreaks)}\", \"model\": {model}, \"callback\": {callback}}}"),
+            1 => System.Text.Encoding.UTF8.GetBytes($"--fuzz\r\nContent-Disposition: form-data; name=\"mp3\"; filename=\"a.mp3\"\r\n\r\n{Convert.ToBase64String(song)}\r\n" +
                                         $"--fuzz\r\nContent-Disposition: form-data; name=\"callback\"\r\n\r\n{callback}\r\n--fuzz--\r\n"),
-            2 => Encoding.UTF8.GetBytes($"{{\"mp3\": {Pick(random, ["\"\"", "null", "[1]", "\"====\"", "\"SUQz\\u0030\"", "\"SUQz\\/\\/\""])}, \"callback\": {callback}}}"),
+            2 => System.Text.Encoding.UTF8.GetBytes($"{{\"mp3\": {Pick(random, ["\"\"", "null", "[1]", "\"====\"", "\"SUQz\\u0030\"", "\"SUQz\\/\\/\""])}, \"callback\": {callback}}}"),
             3 => RandomBytes(random, random.Next(0, 2000)),
-            _ => Encoding.UTF8.GetBytes($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"),
+            _ => System.Text.Encoding.UTF8.GetBytes($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"),
         };
         // Half the time mutated: flip bytes, cut, or splice invalid UTF-8.
         switch (random.Next(6))

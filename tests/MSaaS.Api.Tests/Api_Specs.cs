@@ -22,13 +22,13 @@ public sealed class Api_Specs : IAsyncLifetime
     {
         var bytes = new byte[4096];
         new Random().NextBytes(bytes);
-        Encoding.ASCII.GetBytes("ID3" + marker).CopyTo(bytes, 0);
+        System.Text.Encoding.ASCII.GetBytes("ID3" + marker).CopyTo(bytes, 0);
         return bytes;
     }
 
     private static StringContent Json(string json, string? contentType = null)
     {
-        var content = new StringContent(json, Encoding.UTF8);
+        var content = new StringContent(json, System.Text.Encoding.UTF8);
         content.Headers.ContentType = contentType is null ? null : new MediaTypeHeaderValue(contentType);
         return content;
     }

@@ -122,7 +122,7 @@ public sealed class Hardening_Specs : IAsyncLifetime
         var hash = SongHash.Of(song);
         await _api.WaitForState(hash, "Completed");
         using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{hash}", hash, StringComparison.Ordinal));
-        if (method == "POST") request.Content = new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}", Encoding.UTF8, "text/plain");
+        if (method == "POST") request.Content = new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}", System.Text.Encoding.UTF8, "text/plain");
         request.Headers.Add(header, value);
         request.Headers.Add("X-Api-Key", ApiHost.SupportKey);
 
@@ -169,7 +169,7 @@ public sealed class Hardening_Specs : IAsyncLifetime
         using var slow = new TcpClient();
         await slow.ConnectAsync(uri.Host, uri.Port);
         var stream = slow.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /apiv1/separate HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Length: 100000\r\n\r\n{{\"mp3\": \"SUQz"));
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"POST /apiv1/separate HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Length: 100000\r\n\r\n{{\"mp3\": \"SUQz"));
         await Task.Delay(300);
 
         var second = await narrow.Client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"));
@@ -339,13 +339,13 @@ public sealed class Hardening_Specs : IAsyncLifetime
     {
         var bytes = new byte[4096];
         Random.Shared.NextBytes(bytes);
-        Encoding.ASCII.GetBytes("ID3" + marker).CopyTo(bytes, 0);
+        System.Text.Encoding.ASCII.GetBytes("ID3" + marker).CopyTo(bytes, 0);
         return bytes;
     }
 
-    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+    private static byte[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
-    private static byte[] Bytes(string before, byte[] raw, string after) => [.. Encoding.UTF8.GetBytes(before), .. raw, .. Encoding.UTF8.GetBytes(after)];
+    private static byte[] Bytes(string before, byte[] raw, string after) => [.. System.Text.Encoding.UTF8.GetBytes(before), .. raw, .. System.Text.Encoding.UTF8.GetBytes(after)];
 
     // Sends bytes as they are over a socket and reads the answer.
     private static async Task<string> Raw(Uri uri, string request, bool closeAfterSending)
@@ -353,7 +353,7 @@ public sealed class Hardening_Specs : IAsyncLifetime
         using var client = new TcpClient();
         await client.ConnectAsync(uri.Host, uri.Port);
         var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
         if (closeAfterSending) client.Client.Shutdown(SocketShutdown.Send);
         using var reader = new StreamReader(stream);
         try

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
+using MSaaS.Api.Mixing;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.Uploads;
 using MSaaS.Audio;
@@ -19,10 +20,6 @@ public static class LegacyRoutes
 
     public static IEndpointRouteBuilder MapLegacyRoutes(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => Results.Content(
-            "<!doctype html><html><head><title>MSaaS</title></head><body><h1>MSaaS</h1><p>Music separation as a service: " +
-            "POST /apiv1/separate, then GET /apiv1/status/{songhash}. API description: <a href=\"/openapi/v1.json\">/openapi/v1.json</a>.</p></body></html>",
-            "text/html")).WithSummary("A small page naming the service (load balancers use it as a health check)").ExcludeFromDescription();
         // The reference client registers the REST root itself as its webhook.
         app.MapPost("/", () => Results.Ok()).WithSummary("Accepts anything: the reference client's own webhook target");
 
@@ -119,18 +116,19 @@ public static class LegacyRoutes
         return Results.Stream(stem, SongObjects.Mp3ContentType);
     }
 
-    private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, CancellationToken cancellationToken)
+    // A mix needs every stem: removing one removes the song's kept mixes too.
+    private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, MixCache mixes, CancellationToken cancellationToken)
     {
         if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
-        return await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)
-            ? Results.Ok(new RemoveReply(songhash, [name]))
-            : Reply.NotFound($"no {name} stem for {songhash}");
+        if (!await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)) return Reply.NotFound($"no {name} stem for {songhash}");
+        await mixes.DeleteAsync(songhash, cancellationToken);
+        return Results.Ok(new RemoveReply(songhash, [name]));
     }
 
-    // A whole song: its stems, and with them the song itself (its upload and its saga), so that nothing of it is
+    // A whole song: its stems and kept mixes, and with them the song itself (its upload and its saga), so that nothing of it is
     // left to be found. A song still being separated keeps going; only a finished or failed one is forgotten.
-    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, ISongStateStore songs, IPublishEndpoint bus,
+    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, MixCache mixes, ISongStateStore songs, IPublishEndpoint bus,
         CancellationToken cancellationToken)
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
@@ -145,6 +143,7 @@ public static class LegacyRoutes
         var upload = await store.DeleteAsync(SongObjects.Upload(songhash), cancellationToken);
         if (removed.Count == 0 && !upload && song is null) return Reply.NotFound($"no song {songhash}");
         // Gone now, not once the saga has heard of it: a status asked next finds nothing.
+        await mixes.DeleteAsync(songhash, cancellationToken);
         await songs.DeleteAsync(SongHash.Id(songhash), cancellationToken);
         await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, removed));

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Xml;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -46,7 +45,7 @@ public static class SupportRoutes
             return Reply.Error(429, $"too many wrong {KeyHeader} values from this address; try again in {Math.Ceiling(wait.TotalSeconds)} s");
         }
         var given = http.Request.Headers[KeyHeader].ToString();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected)))
+        if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected)))
         {
             attempts.Failed(client);
             return Reply.Error(401, $"a valid {KeyHeader} header is required");

@@ -164,7 +164,7 @@ public static class SeparateRequestReader
     }
 
     /// <summary>A string field's raw UTF-8 bytes, escapes resolved.</summary>
-    internal static byte[] Utf8(JsonElement element, string name) => Encoding.UTF8.GetBytes(Text(element, name) ?? "");
+    internal static byte[] Utf8(JsonElement element, string name) => System.Text.Encoding.UTF8.GetBytes(Text(element, name) ?? "");
 
     private static Callback CheckCallback(Callback callback)
     {

@@ -1,0 +1,95 @@
+// The service's REST API (same origin). Every refusal becomes an ApiError carrying the service's own reason.
+
+export const STEMS = ['drums', 'bass', 'other', 'vocals'];
+
+export class ApiError extends Error {
+  constructor(reason, status) {
+    super(reason);
+    this.status = status;
+  }
+}
+
+async function answer(response) {
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(body?.reason ?? `the service answered ${response.status}`, response.status);
+  return body;
+}
+
+const get = (url, headers = {}) => fetch(url, { headers }).then(answer);
+
+/** Sends a file as multipart (field "mp3"); onProgress gets 0..1 as it uploads. Resolves to {hash, reason, ...}. */
+export function upload(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', '/apiv1/separate');
+    request.responseType = 'json';
+    request.upload.onprogress = e => e.lengthComputable && onProgress(e.loaded / e.total);
+    request.onload = () => request.status === 200
+      ? resolve(request.response)
+      : reject(new ApiError(request.response?.reason ?? `the service answered ${request.status}`, request.status));
+    request.onerror = () => reject(new ApiError('the upload was cut off: the service is unreachable, or refused a file this large', 0));
+    const form = new FormData();
+    form.append('mp3', file, file.name);
+    request.send(form);
+  });
+}
+
+export const status = hash => get(`/apiv1/status/${hash}`);
+export const queue = () => get('/apiv1/queue').then(r => r.queue);
+export const remove = hash => fetch(`/apiv1/remove/${hash}`, { method: 'DELETE' }).then(answer);
+export const trackUrl = (hash, stem) => `/apiv1/track/${hash}/${stem}`;
+export const isDone = s => s.state === 'Completed' || s.state === 'Failed';
+
+/** The mix route for gains by stem name (0 to 2); stems left out keep gain 1. */
+export function mixUrl(hash, gains) {
+  const query = new URLSearchParams(Object.entries(gains).map(([stem, gain]) => [stem, String(Math.round(gain * 100) / 100)]));
+  return `/apiv1/mix/${hash}?${query}`;
+}
+
+/**
+ * Follows a song's status events until it is completed or failed: onStatus(status) at each change, onGone(error)
+ * if the service does not know the song. Before its saga exists (just uploaded) the stream is refused: the status is
+ * looked at and the stream tried again a moment later. Returns a function that stops following.
+ */
+export function follow(hash, onStatus, onGone) {
+  let source = null;
+  let timer = 0;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    source?.close();
+    clearTimeout(timer);
+  };
+  const deliver = s => {
+    if (stopped) return;
+    onStatus(s);
+    if (isDone(s)) stop();
+  };
+  const open = () => {
+    if (stopped) return;
+    source = new EventSource(`/apiv1/status/${hash}/events`);
+    source.addEventListener('status', e => deliver(JSON.parse(e.data)));
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+      status(hash).then(s => {
+        deliver(s);
+        if (!isDone(s)) timer = setTimeout(open, 1000);
+      }, error => {
+        if (error.status === 404) onGone(error);
+        else timer = setTimeout(open, 3000);
+      });
+    };
+  };
+  open();
+  return stop;
+}
+
+/** The support routes, behind the X-Api-Key header. */
+export const support = {
+  songs: (key, filters) => {
+    const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    return get(`/apiv1/support/songs?${query}`, { 'X-Api-Key': key });
+  },
+  song: (key, hash) => get(`/apiv1/support/songs/${hash}`, { 'X-Api-Key': key }),
+  retry: (key, hash) => fetch(`/apiv1/support/songs/${hash}/retry`, { method: 'POST', headers: { 'X-Api-Key': key } }).then(answer),
+};

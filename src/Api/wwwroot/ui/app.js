@@ -1,0 +1,308 @@
+// The page: send a song, follow it, play and mix its stems, download them; the songs this browser sent and the
+// service's queue. Views by address: #/ (songs), #/song/<hash> (one song open), #/support.
+import * as api from './api.js';
+import { Player } from './player.js';
+import { Waveform, COLOURS, clock } from './wave.js';
+import { initSupport } from './support.js';
+
+const $ = id => document.getElementById(id);
+const maxBytes = Number(document.body.dataset.maxBytes) || Infinity;
+const mebibytes = bytes => `${(bytes / 1048576).toFixed(bytes < 10485760 ? 1 : 0)} MiB`;
+const capital = word => word[0].toUpperCase() + word.slice(1);
+
+// For the browser's console (and the page's tests): the open song's player.
+window.msaas = { player: null };
+
+// ---- The songs this browser sent, newest first (localStorage) ----
+
+const mine = {
+  list() {
+    try {
+      return JSON.parse(localStorage.getItem('msaas.songs')) ?? [];
+    } catch {
+      return []; // not written by this page: start again
+    }
+  },
+  save(list) {
+    localStorage.setItem('msaas.songs', JSON.stringify(list.slice(0, 50)));
+    renderMine();
+  },
+  add: song => mine.save([song, ...mine.list().filter(s => s.hash !== song.hash)]),
+  update(hash, fields) {
+    const list = mine.list();
+    const song = list.find(s => s.hash === hash);
+    if (song && Object.entries(fields).some(([k, v]) => song[k] !== v)) mine.save(list.map(s => s === song ? { ...s, ...fields } : s));
+  },
+  drop: hash => mine.save(mine.list().filter(s => s.hash !== hash)),
+  name: hash => mine.list().find(s => s.hash === hash)?.name,
+};
+
+const STATES = { Submitted: 'queued', Separating: 'separating', Encoding: 'encoding', Notifying: 'done', Completed: 'done', Failed: 'failed', Gone: 'removed' };
+
+function renderMine() {
+  const list = mine.list();
+  $('my-songs-empty').hidden = list.length > 0;
+  $('my-songs').replaceChildren(...list.map(song => {
+    const item = document.createElement('li');
+    const link = Object.assign(document.createElement('a'), { href: `#/song/${song.hash}`, textContent: song.name });
+    if (current?.hash === song.hash) link.setAttribute('aria-current', 'true');
+    const state = Object.assign(document.createElement('span'), { className: `state ${song.state ?? ''}`, textContent: STATES[song.state] ?? '…' });
+    item.append(link, ' ', state);
+    if (song.state === 'Gone' || song.state === 'Failed') {
+      const forget = Object.assign(document.createElement('button'), { type: 'button', className: 'small', textContent: 'Forget' });
+      forget.setAttribute('aria-label', `Forget ${song.name} (this browser's list only)`);
+      forget.onclick = () => mine.drop(song.hash);
+      item.append(' ', forget);
+    }
+    return item;
+  }));
+}
+
+// ---- The service's queue and the states of this browser's songs, looked at every 5 s ----
+
+let queue = [];
+
+async function look() {
+  if (document.hidden) return;
+  try {
+    queue = await api.queue();
+    $('queue-empty').hidden = queue.length > 0;
+    $('queue').replaceChildren(...queue.map(hash => {
+      const item = document.createElement('li');
+      const name = mine.name(hash);
+      item.append(name
+        ? Object.assign(document.createElement('a'), { href: `#/song/${hash}`, textContent: name })
+        : Object.assign(document.createElement('code'), { textContent: `${hash.slice(0, 12)}…`, title: hash }));
+      return item;
+    }));
+  } catch {
+    // the next look tries again
+  }
+  for (const song of mine.list().filter(s => !['Completed', 'Failed', 'Gone'].includes(s.state) && s.hash !== current?.hash)) {
+    api.status(song.hash).then(s => mine.update(song.hash, { state: s.state }),
+      e => e.status === 404 && mine.update(song.hash, { state: 'Gone' }));
+  }
+}
+
+// ---- Sending a song ----
+
+async function send(file) {
+  const say = text => { $('upload-status').textContent = text; };
+  if (file.size > maxBytes) {
+    say(`${file.name} is ${mebibytes(file.size)}: this service takes songs up to ${mebibytes(maxBytes)}.`);
+    return;
+  }
+  const bar = $('upload-progress');
+  bar.hidden = false;
+  say(`Sending ${file.name}…`);
+  try {
+    const reply = await api.upload(file, share => { bar.value = share; });
+    mine.add({ hash: reply.hash, name: file.name, sentAt: new Date().toISOString(), state: 'Submitted' });
+    say(`${file.name}: ${reply.reason}.`);
+    location.hash = `#/song/${reply.hash}`;
+  } catch (error) {
+    say(`${file.name} was refused: ${error.message}.`);
+  } finally {
+    bar.hidden = true;
+    $('file').value = '';
+  }
+}
+
+$('limit').textContent = Number.isFinite(maxBytes) ? mebibytes(maxBytes) : 'the service\'s limit';
+$('file').addEventListener('change', e => e.target.files[0] && send(e.target.files[0]));
+const drop = $('drop');
+addEventListener('dragover', e => e.preventDefault()); // a file dropped beside the zone must not replace the page
+addEventListener('drop', e => e.preventDefault());
+drop.addEventListener('dragover', () => drop.classList.add('over'));
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', e => {
+  drop.classList.remove('over');
+  if (e.dataTransfer.files[0]) send(e.dataTransfer.files[0]);
+});
+
+// ---- The open song: its progress, then its player ----
+
+let current = null; // { hash, state, stop, player, wave, seen: [{at, progress}], frame }
+
+function openSong(hash) {
+  if (current?.hash === hash) return;
+  closeSong();
+  const song = current = { hash, seen: [] };
+  $('song').hidden = false;
+  $('intro').hidden = true;
+  $('player').hidden = true;
+  $('song-title').textContent = mine.name(hash) ?? `Song ${hash.slice(0, 12)}…`;
+  $('song-hash').textContent = hash;
+  $('song-progress').value = 0;
+  $('song-phase').textContent = 'Looking the song up…';
+  $('remove').hidden = true;
+  song.stop = api.follow(hash, s => current === song && show(song, s), error => {
+    if (current !== song) return;
+    $('song-phase').textContent = `The service does not hold this song (any more): ${error.message}.`;
+    $('remove').hidden = true;
+    mine.update(hash, { state: 'Gone' });
+  });
+  renderMine();
+  $('song-title').focus();
+}
+
+function closeSong() {
+  if (!current) return;
+  current.stop();
+  current.player?.close();
+  cancelAnimationFrame(current.frame);
+  current = window.msaas.player = null;
+  $('song').hidden = true;
+  $('intro').hidden = false;
+  renderMine();
+}
+
+function show(song, s) {
+  mine.update(song.hash, { state: s.state });
+  if (s.state !== song.state) look(); // the queue has changed too
+  song.state = s.state;
+  $('song-progress').value = s.progress;
+  $('song-phase').textContent = phase(song, s);
+  $('remove').hidden = !s.stems; // nothing to remove before the stems exist (or after a failure)
+  if (s.stems && api.STEMS.every(n => s.stems[n]) && !song.player) loadPlayer(song, s.stems);
+}
+
+function phase(song, s) {
+  switch (s.state) {
+    case 'Submitted':
+    case 'Separating': {
+      if (s.progress === 0) {
+        const ahead = queue.indexOf(song.hash);
+        return ahead > 0 ? `Queued: ${ahead} song${ahead > 1 ? 's' : ''} ahead.` : 'Queued: the separation starts in a moment.';
+      }
+      return `Separating: ${s.progress} %${timeLeft(song, s.progress)}.`;
+    }
+    case 'Encoding': return `Encoding the stems to MP3: ${s.progress} %.`;
+    case 'Notifying': return 'Done (the webhook is being called).';
+    case 'Completed': return 'Done.';
+    case 'Failed': return `Failed in ${s.stage}: ${s.error ?? 'no reason given'}.`;
+    default: return s.state;
+  }
+}
+
+// From the rate the progress has moved at since this page first saw it move.
+function timeLeft(song, progress) {
+  if (song.seen.at(-1)?.progress !== progress) song.seen.push({ at: performance.now(), progress });
+  const [first, last] = [song.seen[0], song.seen.at(-1)];
+  if (song.seen.length < 2) return ', working out the time left';
+  const rate = (last.progress - first.progress) / (last.at - first.at); // percent per millisecond
+  return `, about ${clock(Math.max(1, (100 - progress) / rate / 1000))} left`;
+}
+
+async function loadPlayer(song, stems) {
+  const player = song.player = new Player();
+  $('song-phase').textContent = 'Done. Fetching the stems: 0 of 4…';
+  try {
+    await player.load(Object.fromEntries(api.STEMS.map(n => [n, stems[n]])), n => {
+      if (current === song) $('song-phase').textContent = `Done. Fetching the stems: ${n} of 4…`;
+    });
+  } catch (error) {
+    if (current === song) $('song-phase').textContent = `Done, but the stems could not be played here: ${error.message}.`;
+    return;
+  }
+  if (current !== song) return;
+  window.msaas.player = player;
+  $('song-phase').textContent = 'Done.';
+  song.wave = new Waveform($('wave'), player);
+  $('stems').replaceChildren(...player.stems.map(stem => stemRow(song, stem)));
+  $('mix-instrumental').href = api.mixUrl(song.hash, { vocals: 0 });
+  $('mix-vocals').href = api.mixUrl(song.hash, { drums: 0, bass: 0, other: 0 });
+  player.addEventListener('change', () => refresh(song));
+  $('player').hidden = false;
+  refresh(song);
+}
+
+function stemRow(song, stem) {
+  const row = $('stem-row').content.firstElementChild.cloneNode(true);
+  const name = capital(stem.name);
+  row.dataset.stem = stem.name;
+  row.querySelector('.swatch').style.background = COLOURS[stem.name];
+  row.querySelector('.name').textContent = name;
+  row.querySelector('.volume span').textContent = `${name} volume`;
+  const volume = row.querySelector('input');
+  volume.addEventListener('input', () => {
+    song.player.set(stem.name, { volume: Number(volume.value) });
+    row.querySelector('output').textContent = `${Math.round(volume.value * 100)} %`;
+  });
+  for (const [button, setting] of [[row.querySelector('.mute'), 'muted'], [row.querySelector('.solo'), 'solo']]) {
+    button.setAttribute('aria-label', `${button.textContent} ${stem.name}`);
+    button.addEventListener('click', () => {
+      const on = button.getAttribute('aria-pressed') !== 'true';
+      button.setAttribute('aria-pressed', String(on));
+      song.player.set(stem.name, { [setting]: on });
+    });
+  }
+  const download = row.querySelector('.download');
+  download.href = api.trackUrl(song.hash, stem.name);
+  download.setAttribute('aria-label', `Download ${stem.name} (MP3)`);
+  return row;
+}
+
+// After any change of the player: the transport, the waveform, the mix link; redrawn each frame while playing.
+function refresh(song) {
+  const { player } = song;
+  $('play').textContent = player.playing ? 'Pause' : 'Play';
+  $('time').textContent = `${clock(player.position)} / ${clock(player.duration)}`;
+  song.wave.draw();
+  const levels = player.levels();
+  for (const row of $('stems').children) row.classList.toggle('silent', levels[row.dataset.stem] === 0);
+  const mix = $('mix-current');
+  if (Object.values(levels).some(v => v > 0)) {
+    mix.href = api.mixUrl(song.hash, levels);
+    mix.removeAttribute('aria-disabled');
+  } else {
+    mix.removeAttribute('href');
+    mix.setAttribute('aria-disabled', 'true');
+  }
+  cancelAnimationFrame(song.frame);
+  if (player.playing) song.frame = requestAnimationFrame(() => current === song && refresh(song));
+}
+
+$('play').addEventListener('click', () => current?.player && (current.player.playing ? current.player.pause() : current.player.play()));
+
+$('remove').addEventListener('click', async () => {
+  const song = current;
+  if (!song || !confirm(`Remove ${$('song-title').textContent} and its stems from the service?`)) return;
+  try {
+    await api.remove(song.hash);
+    mine.drop(song.hash);
+    $('upload-status').textContent = `${$('song-title').textContent} was removed from the service.`;
+    location.hash = '#/';
+  } catch (error) {
+    $('song-phase').textContent = `Not removed: ${error.message}.`;
+  }
+});
+
+// ---- Views ----
+
+function route() {
+  const [, view, hash] = location.hash.split('/');
+  const support = view === 'support';
+  $('songs-view').hidden = support;
+  $('support-view').hidden = !support;
+  for (const [link, on] of [[$('nav-songs'), !support], [$('nav-support'), support]]) {
+    if (on) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (support) {
+    closeSong();
+    $('support-title').focus();
+  } else if (view === 'song' && /^[0-9a-f]{56}$/.test(hash ?? '')) {
+    openSong(hash);
+  } else {
+    closeSong();
+  }
+}
+
+addEventListener('hashchange', route);
+document.addEventListener('visibilitychange', look);
+initSupport();
+renderMine();
+route();
+look();
+setInterval(look, 5000);

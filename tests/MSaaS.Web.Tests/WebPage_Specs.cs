@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using MSaaS.Audio;
+using MSaaS.Cli;
+using MSaaS.Storage;
+using MSaaS.Testing;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace MSaaS.Web.Tests;
+
+/// <summary>
+/// The web page end to end, as a person uses it, in headless Chromium against the embedded service (the real model,
+/// encoder and mixer): a refused file, the synthetic song sent with the file input and followed to the end, the four
+/// stems played with one transport, a stem muted and soloed, a stem and two mixes downloaded and decoded, the page
+/// at phone width, a reload, the support view with its key, a failing song retried from it, and the song removed. Each step is photographed into
+/// screenshots/ beside the test binaries (docs/ui/ shows the last run's).
+/// </summary>
+[Trait("Category", "Model")]
+[Trait("Category", "Browser")]
+public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string SupportKey = "support-key-for-the-browser-test";
+    private static readonly string Shots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("msaas-web-");
+    private readonly List<string> _errors = [];
+    private Microsoft.AspNetCore.Builder.WebApplication _app = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private string _url = "";
+
+    public async Task InitializeAsync()
+    {
+        _app = ServeCommand.Build(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string?>
+        {
+            ["Storage:Root"] = Path.Combine(_work.FullName, "store"),
+            ["Api:SupportApiKey"] = SupportKey,
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        await _app.StartAsync();
+        _url = _app.Urls.First();
+        (_playwright, _browser) = await Chromium.LaunchAsync();
+        Directory.CreateDirectory(Shots);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _work.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Should_separate_play_mix_download_and_remove_a_song_and_show_support_its_history()
+    {
+        var song = Path.Combine(_work.FullName, "synthetic-song.mp3");
+        File.Copy((await TestData.Song).Mp3, song);
+        var hash = SongHash.Of(await File.ReadAllBytesAsync(song));
+        var length = (await new FfmpegDecoder().DecodeAsync(song)).Length;
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+
+        await using var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1100, Height = 800 },
+            AcceptDownloads = true,
+        });
+        var page = await Open(context, "/");
+        await Expect(page.Locator("body")).ToHaveAttributeAsync("data-max-bytes", (64L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(page.Locator("#limit")).ToHaveTextAsync("64 MiB");
+        await Shot(page, "01-home");
+
+        // A file that is not audio is refused with the service's own reason.
+        var bad = Path.Combine(_work.FullName, "notes.mp3");
+        await File.WriteAllTextAsync(bad, "these are notes about a song, not a song");
+        var reason = await Refusal(http, bad);
+        await page.Locator("#file").SetInputFilesAsync(bad);
+        await Expect(page.Locator("#upload-status")).ToHaveTextAsync($"notes.mp3 was refused: {reason}.");
+
+        // Sent with the file input, then followed: queued or separating with percent and time left, then done.
+        var clock = Stopwatch.StartNew();
+        await page.Locator("#file").SetInputFilesAsync(song);
+        await page.WaitForURLAsync($"**/#/song/{hash}");
+        await Expect(page.Locator("#song-title")).ToHaveTextAsync("synthetic-song.mp3");
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync(new Regex(@"^Separating: \d+ %, about \d+:\d\d left\.$"), new() { Timeout = 180_000 });
+        await Shot(page, "02-separating");
+        // A reload on the way picks the song up where it is.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync(new Regex(@"^(Separating: [1-9]\d* %|Encoding|Done)"));
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync("Done.", new() { Timeout = 300_000 });
+        await Expect(page.Locator("#player")).ToBeVisibleAsync();
+        output.WriteLine($"sent to playable in the browser: {clock.Elapsed.TotalSeconds:F1} s");
+        await Expect(page.Locator("#my-songs li")).ToHaveTextAsync(new Regex("synthetic-song.mp3.*done"));
+
+        // Played: the audio clock and the transport's position advance.
+        await page.Locator("#play").ClickAsync();
+        await Expect(page.Locator("#play")).ToHaveTextAsync("Pause");
+        var (time0, position0) = (await Eval<double>(page, "msaas.player.context.currentTime"), await Eval<double>(page, "msaas.player.position"));
+        await page.WaitForTimeoutAsync(1500);
+        var (time1, position1) = (await Eval<double>(page, "msaas.player.context.currentTime"), await Eval<double>(page, "msaas.player.position"));
+        Assert.True(time1 - time0 > 1, $"the audio clock moved {time1 - time0:F2} s in 1.5 s");
+        Assert.True(position1 - position0 > 1, $"the position moved {position1 - position0:F2} s in 1.5 s");
+        Assert.Equal("running", await Eval<string>(page, "msaas.player.context.state"));
+        Assert.Equal(length / 44_100.0, await Eval<double>(page, "msaas.player.duration"), 0.05);
+
+        // The waveform seeks from the keyboard.
+        await page.Locator("#wave").FocusAsync();
+        await page.Keyboard.PressAsync("Home");
+        Assert.InRange(await Eval<double>(page, "msaas.player.position"), 0, 1);
+        await page.Keyboard.PressAsync("ArrowRight");
+        Assert.InRange(await Eval<double>(page, "msaas.player.position"), 5, 7);
+        await Shot(page, "03-playing");
+
+        // Vocals muted: their gain goes to 0, the others stay at 1, and "mix as set" follows.
+        var mute = page.GetByRole(AriaRole.Button, new() { Name = "Mute vocals" });
+        await mute.ClickAsync();
+        await Expect(mute).ToHaveAttributeAsync("aria-pressed", "true");
+        await page.WaitForFunctionAsync("() => msaas.player.stems.find(s => s.name === 'vocals').gain.gain.value < 0.001");
+        Assert.Equal([1, 1, 1, 0], await Gains(page), new Tolerance(0.001));
+        // Solo drums: only they are heard; solo off: back to vocals muted.
+        var solo = page.GetByRole(AriaRole.Button, new() { Name = "Solo drums" });
+        await solo.ClickAsync();
+        await page.WaitForFunctionAsync("() => msaas.player.stems.filter(s => s.name !== 'drums').every(s => s.gain.gain.value < 0.001)");
+        Assert.Equal([1, 0, 0, 0], await Gains(page), new Tolerance(0.001));
+        await solo.ClickAsync();
+        // Bass up from the keyboard: four steps of 5 %.
+        await page.GetByRole(AriaRole.Slider, new() { Name = "Bass volume" }).FocusAsync();
+        for (var i = 0; i < 4; i++) await page.Keyboard.PressAsync("ArrowRight");
+        await Expect(page.Locator("li[data-stem='bass'] output")).ToHaveTextAsync("120 %");
+        await page.WaitForFunctionAsync("() => Math.abs(msaas.player.stems.find(s => s.name === 'bass').gain.gain.value - 1.2) < 0.001");
+        Assert.Equal([1, 1.2, 1, 0], await Gains(page), new Tolerance(0.001));
+        await Expect(page.Locator("#mix-current")).ToHaveAttributeAsync("href", $"/apiv1/mix/{hash}?drums=1&bass=1.2&other=1&vocals=0");
+        await page.Locator("#play").ClickAsync();
+        await Expect(page.Locator("#play")).ToHaveTextAsync("Play");
+        await Shot(page, "04-mixing");
+
+        // Downloads: a stem, the instrumental and the mix as set, each an MP3 of the song's length.
+        await Download(page, page.Locator("li[data-stem='drums'] a.download"), "drums.mp3", length);
+        await Download(page, page.Locator("#mix-instrumental"), "instrumental.mp3", length);
+        await Download(page, page.Locator("#mix-current"), "mix-drums100-bass120-other100-vocals0.mp3", length);
+
+        // Picked up again after a reload, and at phone width.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync("Done.", new() { Timeout = 60_000 });
+        await Expect(page.Locator("#player")).ToBeVisibleAsync();
+        await using (var phone = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+            IsMobile = true,
+            HasTouch = true,
+            StorageState = await context.StorageStateAsync(),
+        }))
+        {
+            var small = await Open(phone, $"/#/song/{hash}");
+            await Expect(small.Locator("#player")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            Assert.True(await Eval<bool>(small, "document.documentElement.scrollWidth <= innerWidth"), "the page is wider than a phone");
+            var overflowing = await Eval<string[]>(small, "[...document.querySelectorAll('#song *')].filter(e => e.offsetParent && " +
+                "e.getBoundingClientRect().right > document.querySelector('#song').getBoundingClientRect().right).map(e => e.id || e.className)");
+            Assert.True(overflowing.Length == 0, $"wider than the song's card at phone width: {string.Join(", ", overflowing)}");
+            await Shot(small, "05-phone");
+        }
+
+        // Support: a wrong key is refused with the reason; the right one lists the song and its history.
+        await page.GotoAsync($"{_url}/#/support");
+        await page.GetByLabel("API key").FillAsync("not-the-key-at-all");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).ClickAsync();
+        await Expect(page.Locator("#support-status")).ToHaveTextAsync("Refused: a valid X-Api-Key header is required.");
+        await page.GetByLabel("API key").FillAsync(SupportKey);
+        await page.GetByLabel("State").SelectOptionAsync("Completed");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).ClickAsync();
+        var row = page.Locator("#support-songs tbody tr", new() { HasText = hash[..12] });
+        await Expect(row).ToContainTextAsync("Completed");
+        await row.GetByRole(AriaRole.Button, new() { Name = "History" }).ClickAsync();
+        await Expect(page.Locator("#saga-history")).ToContainTextAsync("Completed");
+        await Expect(page.Locator("#saga-facts")).ToContainTextAsync(hash);
+        await Shot(page, "06-support");
+
+        // A song that fails shows why, offers nothing to remove, and support tries it again.
+        var broken = Path.Combine(_work.FullName, "broken.mp3");
+        var noise = new byte[100_000];
+        new Random(16).NextBytes(noise);
+        await File.WriteAllBytesAsync(broken, [.. "ID3\x04\0\0\0\0\0\0"u8, .. noise]);
+        await page.GotoAsync($"{_url}/#/");
+        await page.Locator("#file").SetInputFilesAsync(broken);
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync(new Regex(@"^Failed in separation: \S.+\.$"), new() { Timeout = 60_000 });
+        await Expect(page.Locator("#remove")).ToBeHiddenAsync();
+        await page.GotoAsync($"{_url}/#/support");
+        await page.GetByLabel("State").SelectOptionAsync("Failed");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Look up" }).ClickAsync();
+        var brokenHash = SongHash.Of(await File.ReadAllBytesAsync(broken));
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Retry song {brokenHash[..12]}" }).ClickAsync();
+        await Expect(page.Locator("#support-status")).ToHaveTextAsync($"Song {brokenHash[..12]}… is being tried again.");
+
+        // Removed: gone from the service and from the browser's list.
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GotoAsync($"{_url}/#/song/{hash}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove this song from the service" }).ClickAsync();
+        await Expect(page.Locator("#upload-status")).ToHaveTextAsync("synthetic-song.mp3 was removed from the service.");
+        await Expect(page.Locator("#my-songs li", new() { HasText = "synthetic-song.mp3" })).ToHaveCountAsync(0);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/apiv1/track/{hash}/drums")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/apiv1/mix/{hash}?vocals=0")).StatusCode);
+
+        Assert.Empty(_errors);
+    }
+
+    private async Task<IPage> Open(IBrowserContext context, string path)
+    {
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        page.PageError += (_, error) => _errors.Add(error);
+        // The browser also reports every 4xx it is answered (an expected refusal included); what matters is the page's own errors.
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal)) _errors.Add(message.Text);
+        };
+        await page.GotoAsync(_url + path);
+        return page;
+    }
+
+    private static async Task<T> Eval<T>(IPage page, string expression) => await page.EvaluateAsync<T>($"() => {expression}");
+
+    private static async Task<double[]> Gains(IPage page) =>
+        await Eval<double[]>(page, "['drums', 'bass', 'other', 'vocals'].map(n => msaas.player.stems.find(s => s.name === n).gain.gain.value)");
+
+    private async Task Download(IPage page, ILocator link, string name, int length)
+    {
+        var clock = Stopwatch.StartNew();
+        var download = await page.RunAndWaitForDownloadAsync(() => link.ClickAsync());
+        var file = Path.Combine(_work.FullName, name);
+        await download.SaveAsAsync(file);
+        output.WriteLine($"{name}: {new FileInfo(file).Length} bytes in {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal(name, download.SuggestedFilename);
+        var decoded = await new FfmpegDecoder().DecodeAsync(file);
+        Assert.InRange(decoded.Length, length - 1152, length + 1152); // within one MP3 frame
+    }
+
+    private static async Task<string> Refusal(HttpClient http, string file)
+    {
+        using var form = new MultipartFormDataContent();
+        var content = new ByteArrayContent(await File.ReadAllBytesAsync(file));
+        content.Headers.ContentType = new MediaTypeHeaderValue("audio/mpeg");
+        form.Add(content, "mp3", Path.GetFileName(file));
+        var response = await http.PostAsync("/apiv1/separate", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reason").GetString()!;
+    }
+
+    private static async Task Shot(IPage page, string name) =>
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Shots, name + ".png") });
+
+    private sealed class Tolerance(double within) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= within;
+
+        public int GetHashCode(double obj) => 0;
+    }
+}
