@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Mixing;
 using MSaaS.Api.Routes;
@@ -25,9 +26,10 @@ public static class ApiRegistration
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>, ILoggerFactory>((k, api, loggers) =>
         {
             k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;
+            k.ConfigureEndpointDefaults(listen => listen.UseProtocolErrorBodies(loggers)); // Kestrel's own refusals answer JSON too
             k.AddServerHeader = false; // a scanner learns nothing from "Server: Kestrel"
         });
         services.AddSingleton<KeyAttempts>();
@@ -60,7 +62,7 @@ public static class ApiRegistration
             {
                 var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
                 return failure is Microsoft.AspNetCore.Http.BadHttpRequestException bad
-                    ? Reply.WriteAsync(context, bad.StatusCode, ClientError(bad.StatusCode))
+                    ? Reply.WriteAsync(context, bad.StatusCode, ProtocolErrorBodies.Reason(bad.StatusCode))
                     : Reply.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal error; the song, if accepted, is not lost");
             },
         });
@@ -81,13 +83,4 @@ public static class ApiRegistration
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         return app;
     }
-
-    // What a malformed request is told, without naming the server's settings.
-    private static string ClientError(int status) => status switch
-    {
-        StatusCodes.Status413PayloadTooLarge => "the request is larger than this service accepts",
-        StatusCodes.Status408RequestTimeout => "the request arrived too slowly",
-        StatusCodes.Status431RequestHeaderFieldsTooLarge => "the request's headers are too large",
-        _ => "the request is malformed",
-    };
 }

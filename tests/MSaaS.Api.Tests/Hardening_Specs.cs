@@ -87,6 +87,52 @@ public sealed class Hardening_Specs : IAsyncLifetime
         Assert.DoesNotContain(_api.Log.Entries, IsHttpError);
     }
 
+    // Requests Kestrel refuses before any of the service's code runs.
+    [Theory]
+    [InlineData("a request line that is not HTTP", "GARBAGE\r\n\r\n", 400, "the request is malformed")]
+    [InlineData("a header without a colon", "GET /apiv1/queue HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n", 400, "the request is malformed")]
+    [InlineData("two Content-Lengths", "POST /apiv1/separate HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", 400, "the request is malformed")]
+    [InlineData("a URL of 20,000 characters", "GET /{long} HTTP/1.1\r\nHost: h\r\n\r\n", 414, "the URL is longer than this service accepts")]
+    [InlineData("headers of 40,000 bytes", "GET /apiv1/queue HTTP/1.1\r\nHost: h\r\nX-Big: {long}{long}\r\n\r\n", 431, "the request's headers are too large")]
+    [InlineData("HTTP/3.0 on an HTTP/1 connection", "GET /apiv1/queue HTTP/3.0\r\nHost: h\r\n\r\n", 505, "this service speaks HTTP/1.0, HTTP/1.1 and HTTP/2")]
+    public async Task Should_give_the_answers_kestrel_makes_itself_a_json_reason(string what, string request, int status, string reason)
+    {
+        _ = what;
+        var uri = _api.Client.BaseAddress!;
+
+        var answer = await Raw(uri, request.Replace("{long}", new string('a', 20_000), StringComparison.Ordinal), closeAfterSending: false);
+
+        Assert.StartsWith($"HTTP/1.1 {status} ", answer);
+        var (head, body) = (answer[..answer.IndexOf("\r\n\r\n", StringComparison.Ordinal)], answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+        Assert.Contains("Content-Type: application/json; charset=utf-8", head);
+        Assert.Contains($"Content-Length: {System.Text.Encoding.UTF8.GetByteCount(body)}", head);
+        var json = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(reason, json.GetProperty("reason").GetString());
+        Assert.Equal(status, json.GetProperty("status").GetInt32());
+        Assert.Contains(_api.Log.Entries, e => e.Category == "MSaaS.Api.Refusals" && e.Message.Contains($": {status} ", StringComparison.Ordinal));
+        Assert.DoesNotContain(_api.Log.Entries, IsHttpError);
+    }
+
+    [Fact]
+    public async Task Should_leave_the_services_own_answers_as_they_are_on_a_kept_alive_connection()
+    {
+        var uri = _api.Client.BaseAddress!;
+        // Three requests pipelined on one connection: a 200, a 404 with the service's JSON, and an empty 200.
+        var request = $"GET /apiv1/queue HTTP/1.1\r\nHost: {uri.Authority}\r\n\r\n" +
+                      $"GET /apiv1/track/{new string('0', 56)}/vocals HTTP/1.1\r\nHost: {uri.Authority}\r\n\r\n" +
+                      $"POST / HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+        var answer = await Raw(uri, request, closeAfterSending: false);
+
+        var heads = answer.Split("HTTP/1.1 ").Skip(1).Select(a => a[..3]).ToList();
+        Assert.Equal(["200", "404", "200"], heads);
+        Assert.Contains("{\"queue\":[]}", answer);
+        Assert.Contains("no vocals stem", answer);
+        var last = answer[answer.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal)..];
+        Assert.Contains("Content-Length: 0\r\n", last);
+        Assert.DoesNotContain("application/json", last);
+    }
+
     // ---- 4. A client sees nothing of the other clients of the same song.
 
     [Fact]
@@ -355,14 +401,18 @@ public sealed class Hardening_Specs : IAsyncLifetime
         var stream = client.GetStream();
         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
         if (closeAfterSending) client.Client.Shutdown(SocketShutdown.Send);
-        using var reader = new StreamReader(stream);
+        // Read to the end; a server that closes with bytes of ours unread resets the connection, so what came before
+        // the reset is the answer.
+        var answer = new MemoryStream();
+        var buffer = new byte[8192];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            return await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            for (int read; (read = await stream.ReadAsync(buffer, timeout.Token)) > 0;) answer.Write(buffer, 0, read);
         }
         catch (IOException)
         {
-            return ""; // the server closed the connection without an answer
         }
+        return System.Text.Encoding.UTF8.GetString(answer.ToArray());
     }
 }
