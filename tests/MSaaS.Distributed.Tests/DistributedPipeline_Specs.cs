@@ -28,6 +28,7 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
     private readonly ConcurrentDictionary<string, int> _webhooks = new();
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("msaas-distributed-");
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _run = Guid.NewGuid().ToString("N");
     private WebApplication _receiver = null!;
     private Dictionary<string, string> _environment = null!;
     private HttpClient _http = null!;
@@ -119,7 +120,7 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
 
     private async Task<List<(string Name, string Path)>> MakeSongs(string prefix)
     {
-        // Ten different 8 s songs (one model segment each) cut from the synthetic song.
+        // Ten different 8 s songs (one model segment each) cut from the synthetic song, new to the servers.
         var songs = new List<(string, string)>();
         for (var i = 0; i < Songs; i++)
         {
@@ -127,7 +128,9 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
             var path = Path.Combine(_work.FullName, name + ".mp3");
             var offset = (prefix == "calm" ? 0 : 0.5) + i;
             using var ffmpeg = Process.Start("ffmpeg", ["-nostdin", "-v", "error", "-y", "-ss", offset.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "-t", "8", "-i", (await TestData.Song).Wav, "-c:a", "libmp3lame", "-b:a", "192k", path])!;
+                "-t", "8", "-i", (await TestData.Song).Wav, "-c:a", "libmp3lame", "-b:a", "192k",
+                // A tag unique to this run: the servers outlive a run, and a song they already finished would not be separated again.
+                "-metadata", $"comment={_run}", path])!;
             await ffmpeg.WaitForExitAsync();
             Assert.Equal(0, ffmpeg.ExitCode);
             songs.Add((name, path));
@@ -178,12 +181,23 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
 
     private async Task WaitForAll(List<string> hashes, TimeSpan limit)
     {
-        await WaitUntil(async () =>
+        var last = new List<(string Hash, string State, int Progress, int SeparationAttempts)>();
+        try
         {
-            var states = await States(hashes);
-            Assert.DoesNotContain(states, s => s.State == "Failed");
-            return states.All(s => s.State == "Completed");
-        }, limit);
+            await WaitUntil(async () =>
+            {
+                last = await States(hashes);
+                Assert.DoesNotContain(last, s => s.State == "Failed");
+                return last.All(s => s.State == "Completed");
+            }, limit);
+        }
+        catch (TimeoutException e)
+        {
+            // Say where each song stood, and what each service last logged, so that a failure on CI can be read.
+            var where = string.Join(", ", last.Select(s => $"{s.Hash[..8]} {s.State} {s.Progress}% (attempts {s.SeparationAttempts})"));
+            foreach (var service in _services) Say($"{service.Name} last lines:\n  " + string.Join("\n  ", File.ReadLines(service.Log).TakeLast(15)));
+            throw new TimeoutException($"{e.Message}: {where}", e);
+        }
     }
 
     private void AssertExactlyOnce(List<(string Name, string Path)> songs, List<string> hashes)

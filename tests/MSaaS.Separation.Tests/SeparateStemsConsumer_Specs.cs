@@ -24,7 +24,13 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
             .AddSingleton<IObjectStore>(_store)
             .AddSingleton<FfmpegDecoder>()
             .AddSingleton<IStemSeparator, SilentSeparator>()
-            .AddMassTransitTestHarness(x => x.AddConsumer<SeparateStemsConsumer>())
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddConsumer<SeparateStemsConsumer>();
+                // The harness calls the bus idle after 1.2 s without a message by default; on a busy 2-core CI
+                // machine (the model specs run beside these) the consumer can take longer than that to answer.
+                x.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromSeconds(5));
+            })
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();
     }
