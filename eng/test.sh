@@ -26,8 +26,14 @@ cleanup() {
 trap cleanup EXIT
 "$root/eng/services.sh" up || exit 1
 eval "$("$root/eng/services.sh" env)"
-dotnet test "$root/MSaaS.sln" -c Release --nologo "$@" 2>&1 | tee "$log"
+# Built at once (in parallel), then the test projects one after another: several of them run the model or start
+# services, and side by side on a 2-core machine they starve each other past their deadlines.
+dotnet build "$root/MSaaS.sln" -c Release --nologo -v quiet 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [ "$status" -eq 0 ]; then
+  dotnet test "$root/MSaaS.sln" -c Release --nologo --no-build -m:1 "$@" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+fi
 
 # dotnet test prints one "Passed!/Failed! - Failed: F, Passed: P, Skipped: S, ..." line per test project.
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |

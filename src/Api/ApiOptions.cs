@@ -44,4 +44,8 @@ public sealed class ApiOptions
     /// <summary>How often the progress stream looks at the song.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the songs in each state are counted for the msaas_songs gauges.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan CensusInterval { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -50,6 +50,13 @@ public static class ApiRegistration
         return services;
     }
 
+    /// <summary>The msaas_songs gauges: the saga store's songs counted by state every Api:CensusInterval (one API process per store is enough).</summary>
+    public static IServiceCollection AddSongCensus(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, StateMachines.SongCensus>());
+        return services;
+    }
+
     /// <summary>Every route: the web page, the legacy contract, status and progress, mixes, support, OpenAPI, health.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {

@@ -135,13 +135,26 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
         }
     }
 
-    /// <summary>Counts the tries of one request; it sits inside the resilience handler, so each try passes it once.</summary>
+    /// <summary>
+    /// Counts the tries of one request, and each in the metrics by outcome; it sits inside the resilience handler, so
+    /// each try passes it once.
+    /// </summary>
     internal sealed class AttemptCounter : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (request.Options.TryGetValue(AttemptsKey, out var attempts)) attempts.Value++;
-            return base.SendAsync(request, cancellationToken);
+            int? status = null;
+            try
+            {
+                var response = await base.SendAsync(request, cancellationToken);
+                status = (int)response.StatusCode;
+                return response;
+            }
+            finally
+            {
+                WebhookMetrics.Attempts.Add(1, new KeyValuePair<string, object?>("outcome", WebhookMetrics.Outcome(status)));
+            }
         }
     }
 

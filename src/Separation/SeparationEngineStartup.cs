@@ -15,6 +15,7 @@ public sealed class SeparationEngineStartup(IServiceProvider services, ILogger<S
     {
         var separator = services.GetRequiredService<IStemSeparator>();
         if (separator is Demucs.DemucsSeparator demucs) logger.LogInformation("separation engine ready: {Engine}", demucs.Description);
+        SeparationMetrics.ModelReady();
         return Task.CompletedTask;
     }
 

@@ -11,6 +11,7 @@ using MSaaS.Api.StateMachines;
 using MSaaS.Contracts;
 using MSaaS.Notifications;
 using MSaaS.Notifications.Consumers;
+using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 using MSaaS.Testing;
 
@@ -47,12 +48,16 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public IReadOnlyList<string> Hooks => _receiver.Bodies;
 
+    /// <summary>The webhook receiver, with each call's headers.</summary>
+    public WebhookReceiver HookReceiver => _receiver;
+
     /// <summary>What the service logged (Information and up for refusals, Warning and up for the rest).</summary>
     public LogRecorder Log { get; }
 
     public static ConcurrentDictionary<string, int> Separations { get; } = new();
 
-    public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null)
+    /// <summary>Starts a host; with <paramref name="telemetry"/>, with the metrics, traces and song census of a real API process.</summary>
+    public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null, bool telemetry = false)
     {
         var root = Path.Combine(Path.GetTempPath(), "msaas-api-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder();
@@ -71,6 +76,7 @@ internal sealed class ApiHost : IAsyncDisposable
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         // The services' own registrations, with stand-ins for the two audio stages.
         builder.Services.AddStorage().AddSongSaga().AddNotifications().AddApi();
+        if (telemetry) builder.Services.AddSongCensus().AddMsaasTelemetry(builder.Configuration, "msaas-api-test");
         builder.Services.AddMassTransit(x =>
         {
             x.AddSongStateMachine();
@@ -81,6 +87,7 @@ internal sealed class ApiHost : IAsyncDisposable
         });
         var app = builder.Build();
         app.MapApi();
+        if (telemetry) app.MapMsaasMetrics();
         await app.StartAsync();
 
         return new ApiHost(app, await WebhookReceiver.StartAsync(), root, log);

@@ -134,6 +134,33 @@ public abstract class SongStateStore_Specs
     }
 
     [Fact]
+    public async Task Should_count_songs_by_state_with_the_oldest_update_and_follow_them_between_states()
+    {
+        var waiting = NewSong("Separating", T0.AddMinutes(-30));
+        var moving = NewSong("Separating", T0.AddMinutes(-2));
+        var done = NewSong("Completed", T0.AddHours(-5));
+        foreach (var song in new[] { waiting, moving, done }) await Store.InsertAsync(song);
+
+        var census = (await Store.CensusAsync()).ToDictionary(c => c.State);
+        Assert.Equal(2, census["Separating"].Songs);
+        Assert.Equal(T0.AddMinutes(-30), census["Separating"].OldestUpdate);
+        Assert.Equal(1, census["Completed"].Songs);
+
+        // The song that waited longest moves on: it leaves its old state's count and joins the new one's.
+        var loaded = (await Store.LoadAsync(waiting.CorrelationId))!;
+        loaded.CurrentState = "Encoding";
+        loaded.UpdatedAt = T0;
+        await Store.UpdateAsync(loaded);
+        await Store.DeleteAsync(done.CorrelationId);
+
+        census = (await Store.CensusAsync()).ToDictionary(c => c.State);
+        Assert.Equal(1, census["Separating"].Songs);
+        Assert.Equal(T0.AddMinutes(-2), census["Separating"].OldestUpdate);
+        Assert.Equal(1, census["Encoding"].Songs);
+        Assert.Equal(0, census.TryGetValue("Completed", out var completed) ? completed.Songs : 0);
+    }
+
+    [Fact]
     public async Task Should_list_overdue_songs_and_forget_a_deadline_once_cleared()
     {
         var overdue = NewSong(deadline: T0.AddMinutes(-1));
@@ -216,6 +243,22 @@ public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposabl
     protected override ISongStateStore Store { get; }
 
     public void Dispose() => _redis.Dispose();
+
+    [Fact]
+    public async Task Should_index_songs_stored_before_the_state_index_existed_once()
+    {
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var store = new RedisSongStateStore(_redis, prefix);
+        var song = new SongState { CorrelationId = Guid.NewGuid(), CurrentState = "Failed", SongHash = "h", UpdatedAt = DateTimeOffset.UtcNow };
+        await store.InsertAsync(song);
+        // As an older version left it: the song, without its entry in the state's set.
+        await _redis.GetDatabase().KeyDeleteAsync(prefix + "songs:in:Failed");
+        Assert.Equal(0, (await store.CensusAsync()).Single(c => c.State == "Failed").Songs);
+
+        Assert.Equal(1, await store.BuildStateIndexAsync());
+        Assert.Equal(1, (await store.CensusAsync()).Single(c => c.State == "Failed").Songs);
+        Assert.Equal(0, await store.BuildStateIndexAsync()); // built once
+    }
 
     internal static ConnectionMultiplexer Connect()
     {

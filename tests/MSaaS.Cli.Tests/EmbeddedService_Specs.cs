@@ -6,7 +6,10 @@ using MSaaS.Testing;
 
 namespace MSaaS.Cli.Tests;
 
-/// <summary>The embedded mode end to end: the synthetic song over HTTP, the real model and encoder, a real webhook.</summary>
+/// <summary>
+/// The embedded mode end to end: the synthetic song over HTTP, the real model and encoder, a real webhook; the
+/// client's trace reaches the webhook, and every metric of the project's own is at /metrics afterwards.
+/// </summary>
 [Trait("Category", "Model")]
 public sealed class EmbeddedService_Specs
 {
@@ -20,6 +23,7 @@ public sealed class EmbeddedService_Specs
         {
             ["Storage:Root"] = store.FullName,
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Api:CensusInterval"] = "00:00:00.200",
         });
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromMinutes(5) };
@@ -27,7 +31,11 @@ public sealed class EmbeddedService_Specs
         {
             var data = """{"mp3": "synthetic.mp3", "data": "to be returned"}""";
             var body = $$$"""{"mp3": "{{{Convert.ToBase64String(await File.ReadAllBytesAsync(song.Mp3))}}}", "callback": {"url": "{{{receiver.Url}}}/", "data": {{{data}}}}}""";
-            var reply = await http.PostAsync("/apiv1/separate", new StringContent(body, System.Text.Encoding.UTF8));
+            var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+            using var client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = http.BaseAddress };
+            using var submit = new HttpRequestMessage(HttpMethod.Post, "/apiv1/separate") { Content = new StringContent(body, System.Text.Encoding.UTF8) };
+            submit.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+            var reply = await client.SendAsync(submit);
             Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
             var hash = (await reply.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hash").GetString()!;
 
@@ -40,6 +48,23 @@ public sealed class EmbeddedService_Specs
             }
             Assert.Equal("Completed", status.GetProperty("state").GetString());
             Assert.Equal([data], receiver.Bodies);
+            Assert.Equal(traceId, receiver.Received.Single().Headers["traceparent"].Split('-')[1]);
+
+            // Every instrument of the project's has a series by now, under the name the deploy specs expect.
+            var expected = MsaasMetricNames.Of(typeof(MSaaS.Separation.SeparationMetrics), typeof(MSaaS.Encoding.EncodingMetrics),
+                typeof(MSaaS.Notifications.WebhookMetrics), typeof(MSaaS.Api.StateMachines.SongMetrics));
+            // A refusal and a deadline are not part of a song that goes well.
+            var notInThisSong = new[] { "msaas_separation_refused", "msaas_deadlines_fired", "msaas_songs_failed" };
+            List<string> missing = [];
+            for (var i = 0; i < 50; i++) // the census counts the finished song within Api:CensusInterval
+            {
+                var metrics = await http.GetStringAsync("/metrics");
+                var exported = metrics.Split('\n').Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split('{', ' ')[0]).ToHashSet();
+                missing = [.. expected.Where(n => !exported.Contains(n) && !notInThisSong.Any(p => n.StartsWith(p, StringComparison.Ordinal)))];
+                if (missing.Count == 0) break;
+                await Task.Delay(200);
+            }
+            Assert.True(missing.Count == 0, $"not at /metrics: {string.Join(", ", missing)}");
 
             var decoder = new FfmpegDecoder();
             var length = (await decoder.DecodeAsync(song.Mp3)).Length;

@@ -132,9 +132,9 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
             {
                 return (await _http.GetAsync(process.Url + "/health/ready")).IsSuccessStatusCode;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                return false;
+                return false; // not listening yet, or too busy starting to answer in time
             }
         }, TimeSpan.FromMinutes(1));
 
@@ -155,9 +155,9 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         {
             return await _http.GetFromJsonAsync<JsonElement>($"{api.Url}/apiv1/status/{hash}");
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return null;
+            return null; // a busy machine: asked again on the next poll
         }
     }
 

@@ -26,7 +26,7 @@ public sealed class FileSongStateStore : InMemorySongStateStore
                 var version = record.RootElement.GetProperty("version").GetInt32();
                 var json = record.RootElement.GetProperty("song").GetRawText();
                 var song = SongStateJson.Read(json, version);
-                Load(new StoredSong(song.CorrelationId, version, json, song.Deadline));
+                Load(new StoredSong(song.CorrelationId, version, json, song.Deadline, song.CurrentState, song.UpdatedAt));
             }
             catch (Exception e) when (e is JsonException or InvalidDataException or IOException or KeyNotFoundException or InvalidOperationException or FormatException)
             {

@@ -25,7 +25,13 @@ public interface ISongStateStore
 
     /// <summary>Ids of songs whose stage deadline is at or before <paramref name="now"/>.</summary>
     Task<IReadOnlyList<Guid>> OverdueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many songs each state holds, and the oldest last update among them (the metrics' gauges).</summary>
+    Task<IReadOnlyList<StateCensus>> CensusAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>The songs in one saga state: how many, and when the one least recently heard of was last updated.</summary>
+public sealed record StateCensus(string State, long Songs, DateTimeOffset? OldestUpdate);
 
 /// <summary>A support-staff filter over songs.</summary>
 public sealed record SongQuery

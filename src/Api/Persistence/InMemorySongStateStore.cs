@@ -26,7 +26,7 @@ public class InMemorySongStateStore : ISongStateStore
         {
             if (_songs.ContainsKey(song.CorrelationId)) return Task.FromResult(false);
             song.Version = 1;
-            Put(new StoredSong(song.CorrelationId, 1, SongStateJson.Write(song), song.Deadline));
+            Put(new StoredSong(song.CorrelationId, 1, SongStateJson.Write(song), song.Deadline, song.CurrentState, song.UpdatedAt));
             return Task.FromResult(true);
         }
     }
@@ -38,7 +38,7 @@ public class InMemorySongStateStore : ISongStateStore
             if (!_songs.TryGetValue(song.CorrelationId, out var stored) || stored.Version != song.Version)
                 throw new ConcurrencyException($"song {song.CorrelationId} changed since version {song.Version} was loaded",
                     typeof(SongState), song.CorrelationId);
-            Put(new StoredSong(song.CorrelationId, song.Version + 1, SongStateJson.Write(song, song.Version + 1), song.Deadline));
+            Put(new StoredSong(song.CorrelationId, song.Version + 1, SongStateJson.Write(song, song.Version + 1), song.Deadline, song.CurrentState, song.UpdatedAt));
             song.Version++;
             return Task.CompletedTask;
         }
@@ -74,8 +74,18 @@ public class InMemorySongStateStore : ISongStateStore
         }
     }
 
-    /// <summary>One song as kept: its version, its JSON (carrying that version) and its deadline.</summary>
-    protected sealed record StoredSong(Guid Id, int Version, string Json, DateTimeOffset? Deadline);
+    public Task<IReadOnlyList<StateCensus>> CensusAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<StateCensus> result = _songs.Values.GroupBy(s => s.State)
+                .Select(g => new StateCensus(g.Key, g.Count(), g.Min(s => s.UpdatedAt))).ToList();
+            return Task.FromResult(result);
+        }
+    }
+
+    /// <summary>One song as kept: its version, its JSON (carrying that version), and what the queries look at.</summary>
+    protected sealed record StoredSong(Guid Id, int Version, string Json, DateTimeOffset? Deadline, string State, DateTimeOffset UpdatedAt);
 
     /// <summary>Puts a song into the table without the version check (a store loading what it kept).</summary>
     protected void Load(StoredSong song)

@@ -7,8 +7,9 @@ namespace MSaaS.Api.Persistence;
 /// <summary>
 /// Songs in Redis: a hash per song (version and JSON) changed only inside transactions whose condition is the
 /// version the writer loaded (or, to create, that the key does not exist). Cancelling a call stops waiting for its
-/// answer; the command itself, once sent, completes or not as a whole (transactions are atomic). Two sorted sets index the songs by
-/// last update (support-staff queries) and by stage deadline (the deadline watcher).
+/// answer; the command itself, once sent, completes or not as a whole (transactions are atomic). Sorted sets index the songs by
+/// last update (support-staff queries), by stage deadline (the deadline watcher) and, one per state, by last update
+/// within the state (the metrics' census, <see cref="CensusAsync"/>: counts without reading every song).
 /// </summary>
 public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string prefix = "msaas:") : ISongStateStore
 {
@@ -16,6 +17,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
     private const string JsonField = "json";
     private readonly RedisKey _byUpdate = prefix + "songs:by-update";
     private readonly RedisKey _byDeadline = prefix + "songs:by-deadline";
+    private readonly RedisKey _stateIndexBuilt = prefix + "songs:by-state:built";
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -52,6 +54,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         var deleted = transaction.KeyDeleteAsync(Key(songId));
         _ = transaction.SortedSetRemoveAsync(_byUpdate, songId.ToString());
         _ = transaction.SortedSetRemoveAsync(_byDeadline, songId.ToString());
+        foreach (var state in SongStates.All) _ = transaction.SortedSetRemoveAsync(InState(state), songId.ToString());
         await transaction.ExecuteAsync().WaitAsync(cancellationToken);
         return await deleted;
     }
@@ -82,6 +85,43 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         return ids.Select(id => Guid.Parse((string)id!)).ToList();
     }
 
+    public async Task<IReadOnlyList<StateCensus>> CensusAsync(CancellationToken cancellationToken = default)
+    {
+        var batch = Db.CreateBatch();
+        var counts = SongStates.All.Select(s => batch.SortedSetLengthAsync(InState(s))).ToList();
+        var oldest = SongStates.All.Select(s => batch.SortedSetRangeByRankWithScoresAsync(InState(s), 0, 0)).ToList();
+        batch.Execute();
+        var result = new List<StateCensus>();
+        for (var i = 0; i < SongStates.All.Count; i++)
+        {
+            var first = await oldest[i].WaitAsync(cancellationToken);
+            result.Add(new StateCensus(SongStates.All[i], await counts[i].WaitAsync(cancellationToken),
+                first.Length == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score)));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Fills the per-state index from the songs themselves, once per Redis: songs stored before the index existed are
+    /// in it afterwards (every write keeps it up to date). Returns how many songs it indexed; 0 when it was built already.
+    /// </summary>
+    public async Task<int> BuildStateIndexAsync(CancellationToken cancellationToken = default)
+    {
+        if (await Db.KeyExistsAsync(_stateIndexBuilt).WaitAsync(cancellationToken)) return 0;
+        var indexed = 0;
+        await foreach (var entry in Db.SortedSetScanAsync(_byUpdate).WithCancellation(cancellationToken))
+        {
+            // A song written meanwhile is indexed by its own write; adding it again here with its stored state is harmless.
+            if (await LoadAsync(Guid.Parse((string)entry.Element!), cancellationToken) is not { } song) continue;
+            var transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.HashEqual(Key(song.CorrelationId), VersionField, song.Version));
+            IndexState(transaction, song);
+            if (await transaction.ExecuteAsync().WaitAsync(cancellationToken)) indexed++;
+        }
+        await Db.StringSetAsync(_stateIndexBuilt, DateTimeOffset.UtcNow.ToString("O")).WaitAsync(cancellationToken);
+        return indexed;
+    }
+
     private void Write(ITransaction transaction, SongState song, int version)
     {
         var id = song.CorrelationId.ToString();
@@ -93,7 +133,20 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         _ = song.Deadline is { } deadline
             ? transaction.SortedSetAddAsync(_byDeadline, id, deadline.ToUnixTimeMilliseconds())
             : transaction.SortedSetRemoveAsync(_byDeadline, id);
+        IndexState(transaction, song);
     }
+
+    // The song is in its state's set, and in no other.
+    private void IndexState(ITransaction transaction, SongState song)
+    {
+        var id = song.CorrelationId.ToString();
+        foreach (var state in SongStates.All)
+            _ = state == song.CurrentState
+                ? transaction.SortedSetAddAsync(InState(state), id, song.UpdatedAt.ToUnixTimeMilliseconds())
+                : transaction.SortedSetRemoveAsync(InState(state), id);
+    }
+
+    private RedisKey InState(string state) => prefix + "songs:in:" + state;
 
     private RedisKey Key(Guid songId) => prefix + "song:" + songId;
 }

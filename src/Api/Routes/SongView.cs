@@ -49,8 +49,9 @@ public sealed record SongStatus(
 }
 
 /// <summary>One line of the support-staff list.</summary>
-public sealed record SongSummary(string Hash, string State, int Progress, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Error, string Source)
+public sealed record SongSummary(string Hash, string State, int Progress, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Error, string Source,
+    string? TraceId)
 {
     public static SongSummary From(SongState song) =>
-        new(song.SongHash, song.CurrentState, song.Progress, song.CreatedAt, song.UpdatedAt, song.LastError, song.Source);
+        new(song.SongHash, song.CurrentState, song.Progress, song.CreatedAt, song.UpdatedAt, song.LastError, song.Source, song.TraceId);
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Routes;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Security;
 
@@ -20,7 +21,8 @@ internal sealed class RequestGuard(RequestDelegate next, IOptionsMonitor<ApiOpti
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!HostAllowed(request.Host, options.CurrentValue.AllowedHosts))
+        // Probes and scrapes come by the pod's address; they read nothing of any client.
+        if (!HostAllowed(request.Host, options.CurrentValue.AllowedHosts) && !MsaasTelemetry.IsOperational(request.Path))
             return Reply.WriteAsync(context, StatusCodes.Status400BadRequest, "this service is not served under that host name");
         if (ChangesState(request) && CrossOrigin(request) is { } why)
             return Reply.WriteAsync(context, StatusCodes.Status403Forbidden, $"a request from another site may not change anything here ({why})");

@@ -21,6 +21,12 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
 
     public string Source { get; set; } = "";
 
+    /// <summary>
+    /// The W3C trace id of the submission that created the song (from the client's traceparent when it sent one): the
+    /// trace that follows it through every stage to its webhook.
+    /// </summary>
+    public string? TraceId { get; set; }
+
     /// <summary>Every webhook registered for the song: the first upload's and those of duplicates.</summary>
     public List<Callback> Callbacks { get; set; } = [];
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
@@ -227,6 +228,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.Formats = [.. message.Formats];
         saga.Separation = message.Separation;
         saga.CreatedAt = _clock.GetUtcNow();
+        // The consume activity continues the submitting request's trace (MassTransit carries it in the message headers).
+        saga.TraceId = Activity.Current?.TraceId.ToHexString();
         Note(saga, "Initial", $"uploaded from {message.Source}");
     }
 
@@ -272,6 +275,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         saga.Progress = 100;
         saga.Deadline = null;
+        SongMetrics.Completed.Add(1);
     }
 
     private void Fail(SongState saga, string stage, string error)
@@ -279,6 +283,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.FailedStage = stage;
         saga.LastError = error;
         saga.Deadline = null;
+        SongMetrics.Failed.Add(1, new KeyValuePair<string, object?>("stage", stage));
         Note(saga, stage, "failed: " + error);
     }
 

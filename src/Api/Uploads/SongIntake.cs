@@ -1,4 +1,5 @@
 using MassTransit;
+using MSaaS.Api.StateMachines;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 
@@ -22,10 +23,13 @@ public sealed class SongIntake(IObjectStore store, IPublishEndpoint bus, TimePro
     }
 
     /// <summary>Publishes <see cref="SongUploaded"/> for a song already in storage.</summary>
-    public Task AnnounceAsync(string hash, StoredObject upload, string model, Callback? callback, string source, CancellationToken cancellationToken) =>
-        bus.Publish(new SongUploaded
+    public async Task AnnounceAsync(string hash, StoredObject upload, string model, Callback? callback, string source, CancellationToken cancellationToken)
+    {
+        await bus.Publish(new SongUploaded
         {
             SongId = SongHash.Id(hash), SongHash = hash, Upload = upload, Model = model, Callback = callback,
             Source = source, UploadedAt = clock.GetUtcNow(),
         }, cancellationToken);
+        SongMetrics.Submitted.Add(1);
+    }
 }

@@ -5,17 +5,18 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MSaaS.Api;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Cli.Hosting;
 
-/// <summary>One MSaaS process on ASP.NET Core: the API if it has that role, health endpoints in any case.</summary>
+/// <summary>One MSaaS process on ASP.NET Core: the API if it has that role; health endpoints and /metrics in any case.</summary>
 public static class MsaasWebHost
 {
     public static WebApplication Build(MsaasRoles roles, string[] args, IDictionary<string, string?> defaults,
         IDictionary<string, string?>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = defaults });
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = Common.Where(c => !defaults.ContainsKey(c.Key)).Concat(defaults) });
         builder.Configuration.AddEnvironmentVariables("MSAAS_");
         builder.Configuration.AddCommandLine(args);
         if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
@@ -24,7 +25,8 @@ public static class MsaasWebHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false); // no "Server: Kestrel" for a scanner
         builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         builder.Services.AddMsaas(builder.Configuration, roles);
-        if (roles.HasFlag(MsaasRoles.Api)) builder.Services.AddApi();
+        builder.Services.AddMsaasTelemetry(builder.Configuration, ServiceName(roles));
+        if (roles.HasFlag(MsaasRoles.Api)) builder.Services.AddApi().AddSongCensus();
         else builder.Services.AddHealthChecks();
 
         var app = builder.Build();
@@ -37,6 +39,16 @@ public static class MsaasWebHost
             app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
             app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         }
+        app.MapMsaasMetrics();
         return app;
     }
+
+    /// <summary>The OpenTelemetry service.name: msaas for the embedded mode, msaas-separation (...) for one service.</summary>
+    public static string ServiceName(MsaasRoles roles) => roles == MsaasRoles.All ? "msaas" : "msaas-" + roles.ToString().ToLowerInvariant();
+
+    // Every process: a log line written while a request or a message is handled names its trace (TraceId, SpanId).
+    private static readonly Dictionary<string, string?> Common = new()
+    {
+        ["Logging:Console:FormatterOptions:IncludeScopes"] = "true",
+    };
 }

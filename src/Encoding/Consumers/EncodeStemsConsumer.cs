@@ -23,6 +23,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
     public async Task Consume(ConsumeContext<EncodeStems> context)
     {
         var message = context.Message;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var work = ScratchDirectories.Create(Purpose);
         try
         {
@@ -35,6 +36,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
                     lock (encoded) encoded[stem.Key] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
                 });
             logger.LogInformation("encoded {Count} stems of {SongHash}", encoded.Count, message.SongHash);
+            EncodingMetrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
 
             await context.Publish(new StemsEncoded { SongId = message.SongId, SongHash = message.SongHash, Stems = encoded }, context.CancellationToken);
             foreach (var stem in message.Stems.Values)

@@ -18,7 +18,10 @@ public sealed class DeliverWebhookConsumer(IWebhookClient client, IDeliveryLedge
         }
         else
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             result = await client.DeliverAsync(context.Message.Callback, context.CancellationToken);
+            WebhookMetrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("outcome", result.Delivered ? "delivered" : "failed"));
             if (result.Delivered) await ledger.MarkDeliveredAsync(context.Message.DeliveryId, context.CancellationToken);
         }
         if (!result.Delivered)

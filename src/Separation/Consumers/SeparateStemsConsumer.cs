@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,8 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
 
             var stemsDirectory = Path.Combine(work.FullName, "stems");
+            var started = Stopwatch.GetTimestamp();
+            using (SeparationMetrics.Separating())
             using (var sink = new WavStemSink(stemsDirectory))
             {
                 await using var progress = new ProgressPublisher(context);
@@ -58,6 +61,9 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 await separator.SeparateAsync(mix, sink, options, progress, cancellationToken);
                 sink.Complete();
             }
+            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            SeparationMetrics.Duration.Record(seconds);
+            if (mix.Duration.TotalSeconds > 0) SeparationMetrics.RealTimeFactor.Record(seconds / mix.Duration.TotalSeconds);
 
             var stems = new Dictionary<string, StoredObject>();
             foreach (var track in Stems.Names)
@@ -82,6 +88,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
     private async Task RefuseAsync(ConsumeContext<SeparateStems> context, string reason, bool inputRejected)
     {
         logger.LogInformation("not separating {SongHash}: {Reason}", context.Message.SongHash, reason);
+        SeparationMetrics.Refused.Add(1, new KeyValuePair<string, object?>("reason", inputRejected ? "not_audio" : "gone"));
         await context.Publish(new SeparationRefused
         {
             SongId = context.Message.SongId, SongHash = context.Message.SongHash, Reason = reason, InputRejected = inputRejected,

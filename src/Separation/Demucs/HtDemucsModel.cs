@@ -108,6 +108,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         });
         _dsp.Stop();
 
+        var inferenceBefore = _inference.Elapsed.TotalSeconds;
         _inference.Start();
         try
         {
@@ -130,6 +131,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         finally
         {
             _inference.Stop();
+            SeparationMetrics.OnnxRun.Record(_inference.Elapsed.TotalSeconds - inferenceBefore);
         }
 
         _dsp.Start();

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MSaaS.Api.Persistence;
+
+namespace MSaaS.Api.StateMachines;
+
+/// <summary>
+/// Counts the songs in each state every <see cref="ApiOptions.CensusInterval"/> for the msaas_songs gauges (a scrape
+/// then reads numbers at hand instead of asking the store). In Redis, the per-state index is filled once for songs
+/// stored before it existed.
+/// </summary>
+public sealed class SongCensus(ISongStateStore store, TimeProvider clock, IOptions<ApiOptions> options, ILogger<SongCensus> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (store is RedisSongStateStore redis)
+        {
+            try
+            {
+                if (await redis.BuildStateIndexAsync(stoppingToken) is > 0 and var indexed)
+                    logger.LogInformation("indexed {Count} songs by state for the metrics", indexed);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("indexing songs by state failed ({Reason}); songs stored before this version are counted once they change", e.Message);
+            }
+        }
+        using var timer = new PeriodicTimer(options.Value.CensusInterval, clock);
+        do
+        {
+            try
+            {
+                SongMetrics.Publish(await store.CensusAsync(stoppingToken), clock.GetUtcNow());
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("counting songs by state failed ({Reason}); trying again in {Interval}", e.Message, options.Value.CensusInterval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
