@@ -138,7 +138,10 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
             if (service.Name is "api" or "separation-2" or "notifications")
                 foreach (var name in expected[role]) Assert.True(names.Contains(name), $"{service.Name}: no {name} at /metrics");
         }
-        Say("metrics: every process serves /metrics with MassTransit's, the runtime's and its stage's own");
+        // Log lines written while a message is handled name its trace.
+        var separator = _services.First(s => s.Name == "separation-2");
+        Assert.Contains(File.ReadLines(separator.Log), l => l.Contains("TraceId:", StringComparison.Ordinal));
+        Say("metrics: every process serves /metrics with MassTransit's, the runtime's and its stage's own; log lines carry trace ids");
     }
 
     private ServiceProcess Start(string name, string role) => ServiceProcess.Start(name, role, _environment, _work.FullName);
