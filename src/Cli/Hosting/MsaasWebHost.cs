@@ -47,8 +47,11 @@ public static class MsaasWebHost
     public static string ServiceName(MsaasRoles roles) => roles == MsaasRoles.All ? "msaas" : "msaas-" + roles.ToString().ToLowerInvariant();
 
     // Every process: a log line written while a request or a message is handled names its trace (TraceId, SpanId).
+    // The formatter is named: without a name the console logger takes its obsolete top-level settings instead of
+    // FormatterOptions. Logging:Console:FormatterName=json gives one JSON object per line, scopes included.
     private static readonly Dictionary<string, string?> Common = new()
     {
+        ["Logging:Console:FormatterName"] = "simple",
         ["Logging:Console:FormatterOptions:IncludeScopes"] = "true",
     };
 }
