@@ -53,9 +53,23 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
     {
         if (!Stems.Names.Contains(track)) throw new EncodingException($"'{track}' is not a stem"); // never a path from a message
         var wav = Path.Combine(work, track + ".wav");
-        await using (var input = await store.OpenReadAsync(new ObjectKey(source.Bucket, source.Name), cancellationToken))
-        await using (var file = File.Create(wav))
+        try
+        {
+            await using var input = await store.OpenReadAsync(new ObjectKey(source.Bucket, source.Name), cancellationToken);
+            await using var file = File.Create(wav);
             await input.CopyToAsync(file, cancellationToken);
+        }
+        catch (ObjectNotFoundException e)
+        {
+            // An earlier attempt stored this stem and removed its work copy, but its StemsEncoded was lost (the embedded
+            // mode's in-memory bus stopped before the saga took it): the stage is sent again on restart; answer it.
+            if (await AlreadyProduced(message, track, cancellationToken) is { } done)
+            {
+                logger.LogInformation("{Track} of {SongHash} was encoded before its work copy was removed; not encoding again", track, message.SongHash);
+                return done;
+            }
+            throw new EncodingException($"the separated {track} stem of {message.SongHash} is gone from storage ({e.Key}): separate the song again", e);
+        }
 
         ObjectKey? lossless = null;
         if (message.Formats.Contains("wav"))
@@ -67,6 +81,17 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
         return message.Formats.Contains("mp3") || lossless is null
             ? await EncodeMp3(message.SongHash, track, wav, work, cancellationToken)
             : lossless.Value;
+    }
+
+    // The key Produce returns for this stem, when every output asked for is already stored; null otherwise.
+    private async Task<ObjectKey?> AlreadyProduced(EncodeStems message, string track, CancellationToken cancellationToken)
+    {
+        var mp3 = SongObjects.Stem(message.SongHash, track);
+        var wav = SongObjects.Stem(message.SongHash, track, "wav");
+        var wantsMp3 = message.Formats.Contains("mp3") || !message.Formats.Contains("wav");
+        if (wantsMp3 && await store.StatAsync(mp3, cancellationToken) is null) return null;
+        if (message.Formats.Contains("wav") && await store.StatAsync(wav, cancellationToken) is null) return null;
+        return wantsMp3 ? mp3 : wav;
     }
 
     private async Task<ObjectKey> EncodeMp3(string songHash, string track, string wav, string work, CancellationToken cancellationToken)
