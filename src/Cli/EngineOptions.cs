@@ -10,7 +10,7 @@ internal sealed class EngineOptions
     private readonly Option<double> _overlap = new("--overlap") { Description = "Overlap between 7.8 s segments", DefaultValueFactory = _ => 0.25 };
     private readonly Option<bool> _noNormalize = new("--no-normalize") { Description = "Do not normalise the track before separating" };
     private readonly Option<FileInfo?> _model = new("--model") { Description = "An htdemucs ONNX model [default: the fetched htdemucs.onnx]" };
-    private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime intra-op threads; 0 = one per core", DefaultValueFactory = _ => 0 };
+    private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime intra-op threads; 0 = one per CPU this process may use (affinity and cgroup quota)", DefaultValueFactory = _ => 0 };
     private readonly Option<bool> _cuda = new("--cuda") { Description = "Run the model on the CUDA execution provider (a GPU build of msaas: -p:OrtFlavor=gpu)" };
     private readonly Option<int> _cudaDevice = new("--cuda-device") { Description = "CUDA device id", DefaultValueFactory = _ => 0 };
 

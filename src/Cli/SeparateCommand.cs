@@ -47,6 +47,9 @@ internal static class SeparateCommand
                 var settings = new Dictionary<string, string?>(engine.ToConfiguration(result))
                 {
                     ["Storage:Root"] = store.FullName,
+                    // One song: a warm-up run would cost a segment's time and save the first segment's extra (measured
+                    // in docs/benchmarks.md, issue 12); a service warms up, a one-song command does not.
+                    ["Separation:WarmUp"] = "false",
                     ["Mp3:BitrateKbps"] = result.GetValue(bitrate).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 };
                 using var host = Embedded(settings);

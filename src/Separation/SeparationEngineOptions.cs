@@ -15,9 +15,29 @@ public sealed class SeparationEngineOptions
     [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = "must be 64 hex digits")]
     public string? ModelSha256 { get; set; }
 
-    /// <summary>ONNX Runtime's threads inside one operator; 0 for its own choice.</summary>
+    /// <summary>
+    /// ONNX Runtime's threads inside one operator (and the DSP's around it); 0 (the default) for one per CPU this
+    /// process may use (<see cref="DefaultThreads"/>).
+    /// </summary>
     [Range(0, 1024)]
     public int Threads { get; set; }
+
+    /// <summary>
+    /// The threads a run gets when <see cref="Threads"/> is 0: the CPUs this process may use. That is
+    /// <see cref="Environment.ProcessorCount"/>, which on Linux is already the least of the machine's logical CPUs,
+    /// the CPUs in the process's scheduler affinity mask, and the cgroup CPU quota (v1 cpu.cfs_quota_us /
+    /// cpu.cfs_period_us or v2 cpu.max, which a Kubernetes CPU limit sets) rounded up, at least 1; DOTNET_PROCESSOR_COUNT
+    /// overrides it. Checked on this machine (taskset -c 0: 1; a cgroup v1 quota of 0.5 CPU: 1, of 1.5: 2; see
+    /// docs/benchmarks.md, issue 12), so MSaaS reads no cgroup file itself. ONNX Runtime's own default (0) counts
+    /// physical cores and ignores quotas: one thread on a 2-vCPU VM, 1.8x slower.
+    /// </summary>
+    public static int DefaultThreads => Environment.ProcessorCount;
+
+    /// <summary>The intra-op threads a session gets: <see cref="Threads"/> when set, else <see cref="DefaultThreads"/>.</summary>
+    public int ResolvedThreads => ResolveThreads(Threads, DefaultThreads);
+
+    /// <summary>An explicit setting (above 0) wins; otherwise the CPUs this process may use, at least 1.</summary>
+    public static int ResolveThreads(int configured, int available) => configured > 0 ? configured : Math.Max(1, available);
 
     /// <summary>Run on the CUDA execution provider: needs the GPU build (-p:OrtFlavor=gpu), CUDA 13 and cuDNN 9.</summary>
     public bool Cuda { get; set; }
@@ -30,6 +50,21 @@ public sealed class SeparationEngineOptions
 
     /// <summary>One ONNX Runtime CPU arena for every session of the process instead of the C heap (see OrtSessionOptions).</summary>
     public bool CpuMemoryArena { get; set; } = true;
+
+    /// <summary>
+    /// Run the model once on a silent segment when the engine is opened at start (<see cref="SeparationEngineStartup"/>),
+    /// so that the first song's first segment costs what a steady one does instead of 2-3x (the first run of a fresh
+    /// process faults in the arena's memory, about 150,000 pages). On for a worker; <c>msaas separate</c> turns it off:
+    /// for one song it would add a segment's time, not save one.
+    /// </summary>
+    public bool WarmUp { get; set; } = true;
+
+    /// <summary>
+    /// Hand ONNX Runtime's arena memory back to the system after each song: resident memory between songs falls from
+    /// about 1.0 GB to 0.6-0.7 GB, but each song's first segment faults it in again (1.5-2x a steady segment), and
+    /// the arena regrown after a shrink peaked higher (1.18-1.24 GB against 0.99-1.02 GB over two songs). Off.
+    /// </summary>
+    public bool ReleaseMemoryAfterSong { get; set; }
 
     /// <summary>
     /// Let ONNX Runtime report usage telemetry to Microsoft over the internet, as its NuGet builds do by default. Off:
@@ -47,7 +82,7 @@ public sealed class SeparationEngineOptions
     /// <summary>How ONNX Runtime opens the model's sessions.</summary>
     public OrtSessionOptions Session => new()
     {
-        IntraOpThreads = Threads, UseCuda = Cuda, CudaDeviceId = CudaDevice, Staged = Staged, CpuMemoryArena = CpuMemoryArena,
+        IntraOpThreads = ResolvedThreads, UseCuda = Cuda, CudaDeviceId = CudaDevice, Staged = Staged, CpuMemoryArena = CpuMemoryArena,
         Telemetry = OnnxRuntimeTelemetry,
     };
 }

@@ -50,6 +50,26 @@ public class SegmentedSeparation_Specs
     }
 
     [Fact]
+    public async Task Should_warm_up_on_one_silent_segment_that_leaves_no_trace_in_the_song()
+    {
+        var mix = Song(2500);
+        var model = new ScalingModel(Segment);
+        using var separator = new DemucsSeparator(model);
+        model.Input(0).Fill(1f); // anything left over must not reach the warm-up
+
+        separator.WarmUp();
+        var sink = new CollectingSink(2500);
+        await separator.SeparateAsync(mix, sink, new SeparationOptions { Normalize = false });
+
+        Assert.Equal(1, separator.WarmUpRuns);
+        Assert.All(model.Inputs[0], v => Assert.Equal(0f, v));
+        Assert.Equal(5, model.Inputs.Count); // the warm-up, then the song's four segments
+        for (var s = 0; s < Stems.Count; s++)
+            for (var c = 0; c < 2; c++)
+                AssertScaled(mix.Channel(c), sink.Stem(s, c), Gains[s], 0);
+    }
+
+    [Fact]
     public async Task Should_hand_on_samples_while_it_runs_not_at_the_end()
     {
         var mix = Song(20_000);

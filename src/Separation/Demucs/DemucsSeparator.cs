@@ -22,15 +22,43 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
     public static DemucsSeparator Open(SeparationEngineOptions options)
     {
         ModelFile.Verify(options.ResolvedModelPath, options.ExpectedSha256);
-        return new DemucsSeparator(HtDemucsModel.Open(options.ResolvedModelPath, options.Session));
+        return new DemucsSeparator(HtDemucsModel.Open(options.ResolvedModelPath, options.Session, options.ReleaseMemoryAfterSong));
     }
 
     /// <summary>Time inside ONNX Runtime and time in the DSP around it, since this separator was opened.</summary>
     public (TimeSpan Inference, TimeSpan Dsp) Timings =>
         _model is HtDemucsModel m ? (m.InferenceTime, m.DspTime) : (TimeSpan.Zero, TimeSpan.Zero);
 
-    /// <summary>Wall time of every model segment run since this separator was opened, in order.</summary>
+    /// <summary>Wall time of every model segment run since this separator was opened, in order (warm-up runs first).</summary>
     public IReadOnlyList<TimeSpan> SegmentTimes => _model is HtDemucsModel m ? m.SegmentTimes : [];
+
+    /// <summary>How many of <see cref="SegmentTimes"/> were <see cref="WarmUp"/>'s, not a song's.</summary>
+    public int WarmUpRuns { get; private set; }
+
+    /// <summary>Wall time <see cref="WarmUp"/> took.</summary>
+    public TimeSpan WarmUpTime { get; private set; }
+
+    /// <summary>
+    /// Runs the model once on a silent segment, so that the first song's first segment costs what every later one
+    /// does (see <see cref="HtDemucsModel.Run"/>: the first runs of a fresh process pay for memory the C heap and ONNX
+    /// Runtime fault in). A worker calls it when it loads the model; a one-song command need not.
+    /// </summary>
+    public void WarmUp(CancellationToken cancellationToken = default)
+    {
+        _exclusive.Wait(cancellationToken);
+        try
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (var c = 0; c < Stems.Channels; c++) _model.Input(c).Clear();
+            _model.Run(lastOfSong: false, cancellationToken);
+            WarmUpRuns++;
+            WarmUpTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        }
+        finally
+        {
+            _exclusive.Release();
+        }
+    }
 
     public string Description => _model is HtDemucsModel m ? m.Description : _model.GetType().Name;
 

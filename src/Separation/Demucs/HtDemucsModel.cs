@@ -25,6 +25,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
 
     private readonly OrtStagedSession _session;
     private readonly OrtSessionOptions _settings;
+    private readonly bool _releaseAfterSong;
     // The model's inputs and outputs live in these arrays; the OrtValues are tensors over them (no copies).
     private readonly float[] _wave = new float[Size(ExpectedInputs[0])];
     private readonly float[] _spec = new float[Size(ExpectedInputs[1])];
@@ -39,10 +40,11 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     private readonly Stopwatch _dsp = new();
     private readonly List<TimeSpan> _segmentTimes = [];
 
-    private HtDemucsModel(OrtStagedSession session, OrtSessionOptions settings, int dspThreads)
+    private HtDemucsModel(OrtStagedSession session, OrtSessionOptions settings, int dspThreads, bool releaseAfterSong)
     {
         _session = session;
         _settings = settings;
+        _releaseAfterSong = releaseAfterSong;
         _inputs = [OrtValue.CreateTensorValueFromMemory(_wave, ExpectedInputs[0]), OrtValue.CreateTensorValueFromMemory(_spec, ExpectedInputs[1])];
         _outputs = [OrtValue.CreateTensorValueFromMemory(_freq, ExpectedOutputs[0]), OrtValue.CreateTensorValueFromMemory(_time, ExpectedOutputs[1])];
         _result = new float[Planes][];
@@ -72,7 +74,8 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     /// </summary>
     internal static readonly OrtStaging Staging = new("htdemucs-layers", StageOf);
 
-    public static HtDemucsModel Open(string modelPath, OrtSessionOptions settings)
+    /// <param name="releaseAfterSong">Hand the shared arena's free memory back after each song's last segment.</param>
+    public static HtDemucsModel Open(string modelPath, OrtSessionOptions settings, bool releaseAfterSong = false)
     {
         var session = OrtStagedSession.Open(modelPath, settings, settings.Staged ? Staging : null);
         try
@@ -80,7 +83,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             CheckInterface(modelPath, "input", session.Inputs, ExpectedInputs);
             CheckInterface(modelPath, "output", session.Outputs, ExpectedOutputs);
             var dspThreads = settings.IntraOpThreads > 0 ? settings.IntraOpThreads : Environment.ProcessorCount;
-            var model = new HtDemucsModel(session, settings, dspThreads);
+            var model = new HtDemucsModel(session, settings, dspThreads, releaseAfterSong);
             model.WarmUp();
             return model;
         }
@@ -113,12 +116,19 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         try
         {
             using var options = new RunOptions();
-            // After the last segment of a song the shared arena hands its free memory back; between segments it
-            // keeps it, so that no page is faulted in twice.
-            if (lastOfSong) options.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
-            using var stop = cancellationToken.Register(() => options.Terminate = true);
+            // The shared arena keeps its memory between segments and stages, so that no page is faulted in twice. By
+            // default it keeps it between songs too: handed back after a song, the next song's first segment faults
+            // about 125,000 pages (0.5 GB) in again and takes 1.5-2x a steady one (docs/benchmarks.md, issue 12).
+            // When asked to (Separation:ReleaseMemoryAfterSong), it shrinks once, at the end of the song's last stage.
+            using var last = lastOfSong && _releaseAfterSong ? new RunOptions() : null;
+            last?.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+            using var stop = cancellationToken.Register(() =>
+            {
+                options.Terminate = true;
+                if (last is not null) last.Terminate = true;
+            });
             cancellationToken.ThrowIfCancellationRequested();
-            _session.Run(_inputs, _outputs, options);
+            _session.Run(_inputs, _outputs, options, last);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {

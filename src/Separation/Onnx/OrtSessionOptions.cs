@@ -3,7 +3,10 @@ namespace MSaaS.Separation.Onnx;
 /// <summary>How to open an inference session.</summary>
 public sealed record OrtSessionOptions
 {
-    /// <summary>Threads inside one operator; 0 lets ONNX Runtime use one per physical core.</summary>
+    /// <summary>
+    /// Threads inside one operator; 0 lets ONNX Runtime use one per physical core (which ignores cgroup quotas and counts
+    /// one thread on a 2-vCPU VM). The engine never passes 0: see <see cref="SeparationEngineOptions.DefaultThreads"/>.
+    /// </summary>
     public int IntraOpThreads { get; init; }
 
     /// <summary>Append the CUDA execution provider (the library must be a GPU build).</summary>
