@@ -153,7 +153,7 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
             }
             finally
             {
-                WebhookMetrics.Attempts.Add(1, new KeyValuePair<string, object?>("outcome", WebhookMetrics.Outcome(status)));
+                WebhookMetrics.Attempts.Add(WebhookMetrics.Outcome(status));
             }
         }
     }

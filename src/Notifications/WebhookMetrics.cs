@@ -14,8 +14,8 @@ public static class WebhookMetrics
     /// Each try of a webhook request, by outcome: "delivered" (2xx), "rejected" (a 4xx the client meant), "failed" (5xx,
     /// 408 or 429: retried) or "error" (no answer: refused connection, timeout, forbidden address).
     /// </summary>
-    public static readonly Counter<long> Attempts = Meter.CreateCounter<long>("msaas.webhook.attempts", "{attempt}",
-        "Webhook requests tried, by outcome");
+    public static readonly KnownTagCounter Attempts = new(Meter, "msaas.webhook.attempts", "{attempt}",
+        "Webhook requests tried, by outcome", "outcome", "delivered", "rejected", "failed", "error");
 
     /// <summary>One delivery, all its tries and backoff included, by outcome: "delivered" or "failed".</summary>
     public static readonly Histogram<double> Duration = Meter.CreateHistogram("msaas.webhook.duration", "s",

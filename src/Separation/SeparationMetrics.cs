@@ -12,7 +12,7 @@ public static class SeparationMetrics
     private static int _ready;
     private static int _active;
 
-    /// <summary>Wall time of one song's separation (decoding and storing the stems excluded), by outcome.</summary>
+    /// <summary>Wall time of one song's separation (decoding and storing the stems excluded), songs separated only.</summary>
     public static readonly Histogram<double> Duration = Meter.CreateHistogram("msaas.separation.duration", "s",
         "Time to separate one song into its stems", advice: MsaasTelemetry.StageSeconds);
 
@@ -24,9 +24,9 @@ public static class SeparationMetrics
     public static readonly Histogram<double> OnnxRun = Meter.CreateHistogram("msaas.onnx.run.duration", "s",
         "Time inside ONNX Runtime for one model segment", advice: MsaasTelemetry.Buckets(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20));
 
-    /// <summary>Songs refused before separation (not audio, or gone from storage).</summary>
-    public static readonly Counter<long> Refused = Meter.CreateCounter<long>("msaas.separation.refused", "{song}",
-        "Songs the separation service refused without separating them");
+    /// <summary>Songs refused before separation, by reason: "not_audio", or "gone" from storage.</summary>
+    public static readonly KnownTagCounter Refused = new(Meter, "msaas.separation.refused", "{song}",
+        "Songs the separation service refused without separating them", "reason", "not_audio", "gone");
 
     static SeparationMetrics()
     {

@@ -1,8 +1,13 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using MSaaS.Storage;
 using MSaaS.Testing;
 
@@ -66,6 +71,29 @@ public sealed partial class Telemetry_Specs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_export_the_songs_trace_and_the_metrics_over_otlp_when_an_endpoint_is_set()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        await using var api = await ApiHost.Start(new()
+        {
+            // The standard variables, as an operator sets them (read through configuration, like the environment).
+            [MSaaS.ServiceDefaults.MsaasTelemetry.OtlpEndpointVariable] = collector.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+        }, telemetry: true);
+        var traceId = Guid.NewGuid().ToByteArray();
+        var song = NewSong();
+
+        var hash = await Submit(api, song, $"00-{Convert.ToHexStringLower(traceId)}-b7ad6b7169203331-01");
+        await api.WaitForState(hash, "Completed");
+
+        // The spans carry the client's trace id (16 raw bytes in the protobuf), and the metrics come too.
+        await WaitFor(() => Task.FromResult(collector.Received("/v1/traces").Any(body => body.AsSpan().IndexOf(traceId) >= 0)), found => found);
+        await WaitFor(() => Task.FromResult(collector.Received("/v1/metrics").Any(body => body.AsSpan().IndexOf("msaas.songs.submitted"u8) >= 0)), found => found);
+    }
+
+    [Fact]
     public async Task Should_serve_metrics_under_any_host_name_and_apiv1_only_under_the_allowed_ones()
     {
         await using var api = await ApiHost.Start(new() { ["Api:AllowedHosts:0"] = "msaas.example" }, telemetry: true);
@@ -83,14 +111,16 @@ public sealed partial class Telemetry_Specs : IAsyncLifetime
     private ReceivedHook? ReceivedBy(byte[] song) =>
         _api.HookReceiver.Received.FirstOrDefault(h => h.Body.Contains(SongHash.Of(song), StringComparison.Ordinal));
 
-    private async Task<string> Submit(byte[] song, string? traceparent)
+    private Task<string> Submit(byte[] song, string? traceparent) => Submit(_api, song, traceparent);
+
+    private static async Task<string> Submit(ApiHost api, byte[] song, string? traceparent)
     {
         // A client without tracing of its own: the header is exactly what the test sets, or none.
-        using var http = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = _api.Client.BaseAddress };
+        using var http = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = api.Client.BaseAddress };
         var data = JsonSerializer.Serialize(new { hash = SongHash.Of(song) });
         using var request = new HttpRequestMessage(HttpMethod.Post, "/apiv1/separate")
         {
-            Content = new StringContent($$$"""{"mp3": "{{{Convert.ToBase64String(song)}}}", "callback": {"url": "{{{_api.HookUrl}}}", "data": {{{data}}}}}"""),
+            Content = new StringContent($$$"""{"mp3": "{{{Convert.ToBase64String(song)}}}", "callback": {"url": "{{{api.HookUrl}}}", "data": {{{data}}}}}"""),
         };
         if (traceparent is not null) request.Headers.Add("traceparent", traceparent);
         var response = await http.SendAsync(request);
@@ -124,6 +154,39 @@ public sealed partial class Telemetry_Specs : IAsyncLifetime
         Random.Shared.NextBytes(bytes);
         "ID3"u8.CopyTo(bytes);
         return bytes;
+    }
+
+    /// <summary>An OTLP/HTTP receiver on 127.0.0.1: keeps each request's body by path (/v1/traces, /v1/metrics, /v1/logs).</summary>
+    private sealed class OtlpCollector : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<(string Path, byte[] Body)> _received = new();
+
+        private OtlpCollector(WebApplication app) => _app = app;
+
+        public string Url => _app.Urls.First();
+
+        public IEnumerable<byte[]> Received(string path) => _received.Where(r => r.Path == path).Select(r => r.Body);
+
+        public static async Task<OtlpCollector> StartAsync()
+        {
+            var builder = WebApplication.CreateBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            var app = builder.Build();
+            var collector = new OtlpCollector(app);
+            app.MapPost("/v1/{signal}", async (HttpRequest request) =>
+            {
+                using var body = new MemoryStream();
+                await request.Body.CopyToAsync(body);
+                collector._received.Enqueue((request.Path.Value!, body.ToArray()));
+                return Results.Ok();
+            });
+            await app.StartAsync();
+            return collector;
+        }
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
     }
 
     internal sealed record Sample(string Name, string Labels, double Value);

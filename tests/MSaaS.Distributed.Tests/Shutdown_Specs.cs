@@ -98,8 +98,12 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         Start("notifications", ["run", "notifications"], settings);
         Start("encoding", ["run", "encoding"], settings);
         var worker = Start("separation-1", ["run", "separation"], settings);
-        await WaitReady(api);
-        var hash = await Submit(api, (await TestData.SongOf(30)).Mp3);
+        // Every worker ready (its queue declared and bound) before the song: a message published to an exchange with
+        // no queue bound yet, on a broker no worker has ever used, is dropped by RabbitMQ (the saga's queue deadline
+        // would send it again, hours later). The worker warms its model up before its bus starts.
+        foreach (var process in _processes) await WaitReady(process);
+        // The servers outlive a run: a song they already know would join its old saga instead of being separated now.
+        var hash = await Submit(api, await NewTo(Path.Combine(_work.FullName, "song.mp3"), (await TestData.SongOf(30)).Mp3));
         await WaitUntil(async () => await Status(api, hash) is { } s && s.GetProperty("progress").GetInt32() > 0, TimeSpan.FromMinutes(2));
 
         await worker.SignalAsync("TERM");
@@ -137,6 +141,16 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
                 return false; // not listening yet, or too busy starting to answer in time
             }
         }, TimeSpan.FromMinutes(1));
+
+    // A copy of the song with a tag of its own (the audio untouched): bytes, and so a hash, no server has seen.
+    private static async Task<string> NewTo(string path, string song)
+    {
+        using var ffmpeg = System.Diagnostics.Process.Start("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", song, "-c", "copy",
+            "-metadata", $"comment={Guid.NewGuid():N}", path])!;
+        await ffmpeg.WaitForExitAsync();
+        Assert.Equal(0, ffmpeg.ExitCode);
+        return path;
+    }
 
     // Uploads the song with a webhook whose data names it; returns its hash.
     private async Task<string> Submit(ServiceProcess api, string song)

@@ -17,7 +17,7 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
     private const string JsonField = "json";
     private readonly RedisKey _byUpdate = prefix + "songs:by-update";
     private readonly RedisKey _byDeadline = prefix + "songs:by-deadline";
-    private readonly RedisKey _stateIndexBuilt = prefix + "songs:by-state:built";
+    private readonly RedisKey _stateIndexBuilt = prefix + "songs:in:built";
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -112,7 +112,17 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         await foreach (var entry in Db.SortedSetScanAsync(_byUpdate).WithCancellation(cancellationToken))
         {
             // A song written meanwhile is indexed by its own write; adding it again here with its stored state is harmless.
-            if (await LoadAsync(Guid.Parse((string)entry.Element!), cancellationToken) is not { } song) continue;
+            // One that cannot be read is left out of the counts, not a reason to give the index up.
+            SongState? song;
+            try
+            {
+                song = Guid.TryParse((string?)entry.Element, out var id) ? await LoadAsync(id, cancellationToken) : null;
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+            {
+                continue;
+            }
+            if (song is null) continue;
             var transaction = Db.CreateTransaction();
             transaction.AddCondition(Condition.HashEqual(Key(song.CorrelationId), VersionField, song.Version));
             IndexState(transaction, song);

@@ -41,6 +41,7 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
     private readonly ISongStateStore _store;
     private readonly ConsumeContext<TMessage> _context;
     private readonly ISagaConsumeContextFactory<ISongStateStore, SongState> _factory;
+    private SongSnapshot? _loaded;
 
     public SongStateRepositoryContext(ISongStateStore store, ConsumeContext<TMessage> context,
         ISagaConsumeContextFactory<ISongStateStore, SongState> factory) : base(context)
@@ -62,7 +63,9 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
     public async Task<SagaConsumeContext<SongState, TMessage>> Load(Guid correlationId)
     {
         var instance = await _store.LoadAsync(correlationId, CancellationToken);
-        return instance is null ? null! : await _factory.CreateSagaConsumeContext(_store, _context, instance, SagaConsumeContextMode.Load);
+        if (instance is null) return null!;
+        _loaded = SongSnapshot.Of(instance);
+        return await _factory.CreateSagaConsumeContext(_store, _context, instance, SagaConsumeContextMode.Load);
     }
 
     public async Task Save(SagaConsumeContext<SongState> saga)
@@ -72,7 +75,12 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
             throw new ConcurrencyException($"song {saga.Saga.CorrelationId} was created concurrently", typeof(SongState), saga.Saga.CorrelationId);
     }
 
-    public Task Update(SagaConsumeContext<SongState> saga) => _store.UpdateAsync(saga.Saga, CancellationToken);
+    public async Task Update(SagaConsumeContext<SongState> saga)
+    {
+        await _store.UpdateAsync(saga.Saga, CancellationToken);
+        // Stored: what the update changed counts now, and only now (an update that lost and is retried counts once).
+        if (_loaded is { } before) SongMetrics.Stored(before, saga.Saga, _context.Message);
+    }
 
     public Task Delete(SagaConsumeContext<SongState> saga) => _store.DeleteAsync(saga.Saga.CorrelationId, CancellationToken);
 

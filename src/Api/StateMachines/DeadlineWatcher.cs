@@ -51,7 +51,6 @@ public sealed class DeadlineWatcher(ISongStateStore store, IObjectStore objects,
             if (await store.LoadAsync(id, cancellationToken) is not { Deadline: { } deadline } song || deadline > now) continue;
             logger.LogWarning("song {SongHash} is past its {Stage} deadline {Deadline:u}", song.SongHash, song.CurrentState, deadline);
             await bus.Publish(new StageTimedOut { SongId = id, Stage = song.CurrentState, Deadline = deadline }, cancellationToken);
-            SongMetrics.DeadlinesFired.Add(1, new KeyValuePair<string, object?>("stage", song.CurrentState));
             fired++;
         }
         return fired;

@@ -21,7 +21,7 @@ public sealed class SongCensus(ISongStateStore store, TimeProvider clock, IOptio
                 if (await redis.BuildStateIndexAsync(stoppingToken) is > 0 and var indexed)
                     logger.LogInformation("indexed {Count} songs by state for the metrics", indexed);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning("indexing songs by state failed ({Reason}); songs stored before this version are counted once they change", e.Message);
             }
@@ -33,8 +33,9 @@ public sealed class SongCensus(ISongStateStore store, TimeProvider clock, IOptio
             {
                 SongMetrics.Publish(await store.CensusAsync(stoppingToken), clock.GetUtcNow());
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // The gauges keep their last values; msaas_songs_census_age_seconds shows how old they are.
                 logger.LogWarning("counting songs by state failed ({Reason}); trying again in {Interval}", e.Message, options.Value.CensusInterval);
             }
         }

@@ -10,22 +10,40 @@ public static class SongMetrics
     public const string MeterName = MsaasTelemetry.MeterPrefix + ".Api";
 
     private static readonly Meter Meter = new(MeterName);
+    private static readonly string[] Stages = ["Separating", "Encoding", "Notifying"];
     private static volatile Census _census = new([], DateTimeOffset.MinValue);
 
     /// <summary>Submissions accepted (HTTP, and the legacy queue), duplicates of a song included.</summary>
-    public static readonly Counter<long> Submitted = Meter.CreateCounter<long>("msaas.songs.submitted", "{song}",
+    public static readonly KnownTagCounter Submitted = new(Meter, "msaas.songs.submitted", "{song}",
         "Songs accepted for separation (each submission, duplicates included)");
 
-    public static readonly Counter<long> Completed = Meter.CreateCounter<long>("msaas.songs.completed", "{song}",
+    /// <summary>Songs stored as Completed (counted after the saga's update is stored: a retried update counts once).</summary>
+    public static readonly KnownTagCounter Completed = new(Meter, "msaas.songs.completed", "{song}",
         "Songs whose stems were all stored (webhooks answered or given up on)");
 
-    /// <summary>Songs that failed, by the stage they failed in.</summary>
-    public static readonly Counter<long> Failed = Meter.CreateCounter<long>("msaas.songs.failed", "{song}",
-        "Songs that failed, by stage");
+    /// <summary>Songs stored as Failed, by the stage they failed in.</summary>
+    public static readonly KnownTagCounter Failed = new(Meter, "msaas.songs.failed", "{song}",
+        "Songs that failed, by stage", "stage", Stages);
 
-    /// <summary>Stage deadlines that passed with no answer, by stage (each is a retry or a failure).</summary>
-    public static readonly Counter<long> DeadlinesFired = Meter.CreateCounter<long>("msaas.deadlines.fired", "{deadline}",
-        "Stage deadlines that passed without an answer, by stage");
+    /// <summary>Stage deadlines the saga acted on (a retry of the stage, or giving up), by stage.</summary>
+    public static readonly KnownTagCounter DeadlinesFired = new(Meter, "msaas.deadlines.fired", "{deadline}",
+        "Stage deadlines that passed without an answer, by stage", "stage", Stages);
+
+    /// <summary>
+    /// Counts what a stored saga update changed, once it is stored (an update that lost to another and is retried
+    /// counts nothing): a song completed or failed, a stage deadline acted on.
+    /// </summary>
+    public static void Stored(SongSnapshot before, SongState after, object message)
+    {
+        if (after.CurrentState != before.State)
+        {
+            if (after.CurrentState == "Completed") Completed.Add();
+            else if (after.CurrentState == "Failed") Failed.Add(after.FailedStage);
+        }
+        var acted = after.CurrentState != before.State || after.SeparationAttempts != before.SeparationAttempts ||
+            after.EncodingAttempts != before.EncodingAttempts;
+        if (message is Contracts.StageTimedOut timedOut && acted) DeadlinesFired.Add(timedOut.Stage);
+    }
 
     static SongMetrics()
     {
@@ -38,6 +56,10 @@ public static class SongMetrics
                     .Select(s => new Measurement<double>((census.TakenAt - s.OldestUpdate!.Value).TotalSeconds, Tag(s.State)));
             }, "s",
             "Per state, how long ago the song heard of least recently was last updated: in Separating and Encoding, how long the oldest has waited without news");
+        Meter.CreateObservableGauge("msaas.songs.census_age", () => _census.TakenAt == DateTimeOffset.MinValue
+                ? Array.Empty<Measurement<double>>()
+                : [new Measurement<double>((DateTimeOffset.UtcNow - _census.TakenAt).TotalSeconds)], "s",
+            "How old the songs-by-state figures are (the census runs every Api:CensusInterval; a failing store makes this grow)");
     }
 
     /// <summary>Takes the saga store's census as the gauges' values; every known state is reported, empty ones as 0.</summary>
@@ -47,4 +69,10 @@ public static class SongMetrics
     private static KeyValuePair<string, object?> Tag(string state) => new("state", state);
 
     private sealed record Census(IReadOnlyList<StateCensus> States, DateTimeOffset TakenAt);
+}
+
+/// <summary>What <see cref="SongMetrics.Stored"/> compares a stored update with: the song as it was loaded.</summary>
+public readonly record struct SongSnapshot(string State, int SeparationAttempts, int EncodingAttempts)
+{
+    public static SongSnapshot Of(SongState song) => new(song.CurrentState, song.SeparationAttempts, song.EncodingAttempts);
 }

@@ -256,6 +256,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         if (message.SegmentsTotal > 0)
             saga.Progress = Math.Clamp(SeparatedProgress * message.SegmentsDone / message.SegmentsTotal, saga.Progress, SeparatedProgress);
         Await(saga, _options.StallTimeout); // a sign of life: the stage has started and is moving
+        saga.UpdatedAt = _clock.GetUtcNow(); // heard of now: a song waiting in the queue is one that is not
     }
 
     private void OnSeparated(SongState saga, SeparationCompleted message)
@@ -275,7 +276,6 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         saga.Progress = 100;
         saga.Deadline = null;
-        SongMetrics.Completed.Add(1);
     }
 
     private void Fail(SongState saga, string stage, string error)
@@ -283,7 +283,6 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.FailedStage = stage;
         saga.LastError = error;
         saga.Deadline = null;
-        SongMetrics.Failed.Add(1, new KeyValuePair<string, object?>("stage", stage));
         Note(saga, stage, "failed: " + error);
     }
 

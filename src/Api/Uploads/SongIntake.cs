@@ -30,6 +30,6 @@ public sealed class SongIntake(IObjectStore store, IPublishEndpoint bus, TimePro
             SongId = SongHash.Id(hash), SongHash = hash, Upload = upload, Model = model, Callback = callback,
             Source = source, UploadedAt = clock.GetUtcNow(),
         }, cancellationToken);
-        SongMetrics.Submitted.Add(1);
+        SongMetrics.Submitted.Add();
     }
 }

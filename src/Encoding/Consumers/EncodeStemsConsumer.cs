@@ -20,6 +20,9 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
 
     private const int Block = 1 << 16;
 
+    // A stage sent again after it was done answers from the stored stems: no encoding time to count.
+    private bool _answeredFromStore;
+
     public async Task Consume(ConsumeContext<EncodeStems> context)
     {
         var message = context.Message;
@@ -36,7 +39,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
                     lock (encoded) encoded[stem.Key] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
                 });
             logger.LogInformation("encoded {Count} stems of {SongHash}", encoded.Count, message.SongHash);
-            EncodingMetrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            if (!_answeredFromStore) EncodingMetrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
 
             await context.Publish(new StemsEncoded { SongId = message.SongId, SongHash = message.SongHash, Stems = encoded }, context.CancellationToken);
             foreach (var stem in message.Stems.Values)
@@ -66,6 +69,7 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
             if (await AlreadyProduced(message, track, cancellationToken) is { } done)
             {
                 logger.LogInformation("{Track} of {SongHash} was encoded before its work copy was removed; not encoding again", track, message.SongHash);
+                _answeredFromStore = true;
                 return done;
             }
             throw new EncodingException($"the separated {track} stem of {message.SongHash} is gone from storage ({e.Key}): separate the song again", e);

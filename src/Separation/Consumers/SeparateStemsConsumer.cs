@@ -88,7 +88,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
     private async Task RefuseAsync(ConsumeContext<SeparateStems> context, string reason, bool inputRejected)
     {
         logger.LogInformation("not separating {SongHash}: {Reason}", context.Message.SongHash, reason);
-        SeparationMetrics.Refused.Add(1, new KeyValuePair<string, object?>("reason", inputRejected ? "not_audio" : "gone"));
+        SeparationMetrics.Refused.Add(inputRejected ? "not_audio" : "gone");
         await context.Publish(new SeparationRefused
         {
             SongId = context.Message.SongId, SongHash = context.Message.SongHash, Reason = reason, InputRejected = inputRejected,
