@@ -41,7 +41,9 @@ public sealed class EncodeStemsConsumer_Specs : IAsyncDisposable
 
         await _harness.Bus.Publish(command);
         Assert.True(await _harness.Published.Any<StemsEncoded>(), "not encoded");
-        foreach (var stem in command.Stems.Values) Assert.Null(await _store.StatAsync(new ObjectKey(stem.Bucket, stem.Name))); // work copies gone
+        // The work copies go after the answer is published: the window in which a stop loses the answer.
+        Assert.True(await _harness.GetConsumerHarness<EncodeStemsConsumer>().Consumed.Any<EncodeStems>(), "not consumed");
+        foreach (var stem in command.Stems.Values) Assert.Null(await _store.StatAsync(new ObjectKey(stem.Bucket, stem.Name)));
         var first = _harness.Published.Select<StemsEncoded>().Single().Context.Message;
 
         // The answer was lost (the process stopped before the saga took it): the saga sends the stage again.
