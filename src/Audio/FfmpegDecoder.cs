@@ -26,9 +26,9 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
     {
         name ??= Path.GetFileName(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"input file not found: {path}", path);
-        if (new FileInfo(path).Length == 0) throw new AudioFormatException($"{path} is empty (0 bytes)");
+        if (new FileInfo(path).Length == 0) throw new AudioFormatException($"{name} is empty (0 bytes)");
 
-        RiffCheck.ThrowIfTruncated(path);
+        RiffCheck.ThrowIfTruncated(path, name);
         var args = new List<string>
         {
             "-nostdin", "-hide_banner", "-v", "error", "-i", path, "-map", "0:a:0", "-vn",
@@ -56,7 +56,11 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
             process.Kill(entireProcessTree: true);
             throw;
         }
-        var stderr = (await errors).Trim();
+        // ffmpeg names the file by its path here (a scratch directory): the error names it as the caller knows it.
+        var stderr = (await errors).Trim().Replace(path, name, StringComparison.Ordinal);
+        // Killed (128 + the signal: out of memory, a stop) says nothing about the song: not a refusal of its bytes.
+        if (process.ExitCode > 128 && stderr.Length == 0)
+            throw new InvalidOperationException($"ffmpeg stopped with exit code {process.ExitCode} while decoding {name}");
         if (process.ExitCode != 0)
             throw new AudioFormatException($"{name} could not be decoded: {LastLine(stderr, "ffmpeg failed")}");
         var decodedSeconds = frames / (double)sampleRate;
@@ -172,7 +176,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         foreach (var a in args) info.ArgumentList.Add(a);
         try
         {
-            return Process.Start(info) ?? throw new AudioFormatException($"could not start {program}");
+            return Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
         }
         catch (Win32Exception e)
         {

@@ -8,7 +8,7 @@ namespace MSaaS.Audio;
 /// </summary>
 internal static class RiffCheck
 {
-    public static void ThrowIfTruncated(string path)
+    public static void ThrowIfTruncated(string path, string? name = null)
     {
         using var file = File.OpenRead(path);
         Span<byte> header = stackalloc byte[12];
@@ -25,7 +25,7 @@ internal static class RiffCheck
                 // 0 and 0xFFFFFFFF mark a length the writer did not know (a stream, or RF64).
                 if (size != 0 && size != uint.MaxValue && size > available)
                     throw new AudioFormatException(
-                        $"{Path.GetFileName(path)} is truncated: its header declares {size} bytes of audio but the file holds {available}");
+                        $"{name ?? Path.GetFileName(path)} is truncated: its header declares {size} bytes of audio but the file holds {available}");
                 return;
             }
             file.Seek(size + (size & 1), SeekOrigin.Current);

@@ -53,7 +53,7 @@ public sealed class SeparationEngineOptions
 
     /// <summary>
     /// Run the model once on a silent segment when the engine is opened at start (<see cref="SeparationEngineStartup"/>),
-    /// so that the first song's first segment costs what a steady one does instead of 2-3x (the first run of a fresh
+    /// so that the first song's first segment costs what a steady one does instead of about twice that (the first run of a fresh
     /// process faults in the arena's memory, about 150,000 pages). On for a worker; <c>msaas separate</c> turns it off:
     /// for one song it would add a segment's time, not save one.
     /// </summary>

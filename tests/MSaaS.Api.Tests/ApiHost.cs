@@ -63,7 +63,8 @@ internal sealed class ApiHost : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var log = new LogRecorder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MSaaS.Api.Refusals", LogLevel.Information).AddProvider(log);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MSaaS.Api.Refusals", LogLevel.Information)
+            .AddFilter("MSaaS.Api.Mixing", LogLevel.Information).AddProvider(log);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Api:SupportApiKey"] = SupportKey,

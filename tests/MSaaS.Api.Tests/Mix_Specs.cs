@@ -98,6 +98,8 @@ public sealed class Mix_Specs : IAsyncLifetime
         // Requests for a mix not made yet, at once: each gets it whole.
         var together = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Http.GetByteArrayAsync($"/apiv1/mix/{_hash}?drums=0")));
         Assert.All(together, bytes => Assert.Equal(together[0], bytes));
+        // ... and it was made once (LAME's output being the same every time, equal bytes alone would not show that).
+        Assert.Single(_api.Log.Entries, e => e.Message.StartsWith("mixed ", StringComparison.Ordinal) && e.Message.Contains("-drums0-", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -115,6 +115,21 @@ public abstract class SongStateStore_Specs
     }
 
     [Fact]
+    public async Task Should_not_delete_a_song_that_moved_on_since_the_version_the_remover_loaded()
+    {
+        var song = NewSong("Failed");
+        await Store.InsertAsync(song);
+        var seenByRemover = (await Store.LoadAsync(song.CorrelationId))!;
+        var resubmitted = (await Store.LoadAsync(song.CorrelationId))!;
+        resubmitted.CurrentState = "Separating";
+        await Store.UpdateAsync(resubmitted);
+
+        Assert.False(await Store.DeleteAsync(song.CorrelationId, version: seenByRemover.Version));
+        Assert.Equal("Separating", (await Store.LoadAsync(song.CorrelationId))!.CurrentState);
+        Assert.True(await Store.DeleteAsync(song.CorrelationId, version: resubmitted.Version));
+    }
+
+    [Fact]
     public async Task Should_find_songs_by_state_and_age()
     {
         var failedOld = NewSong("Failed", T0.AddDays(-3));

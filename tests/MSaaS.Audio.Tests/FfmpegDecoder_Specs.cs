@@ -89,6 +89,28 @@ public class FfmpegDecoder_Specs
         Assert.Contains("empty", error.Message);
     }
 
+    [Theory]
+    [InlineData("empty")]
+    [InlineData("cut")]
+    [InlineData("text")]
+    public async Task Should_name_a_refused_file_as_the_caller_knows_it_never_by_its_local_path(string kind)
+    {
+        // A worker decodes a scratch copy; the reason goes back to the client, who knows the song by its stored name.
+        var file = TestFiles.Temp("upload");
+        var bytes = await File.ReadAllBytesAsync((await TestData.Song).Mp3);
+        await File.WriteAllBytesAsync(file, kind switch
+        {
+            "empty" => [],
+            "cut" => bytes[..(bytes.Length / 2 + 17)],
+            _ => "not a song at all, just words"u8.ToArray(),
+        });
+
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeAsync(file, name: "queue/abc.mp3"));
+
+        Assert.StartsWith("queue/abc.mp3 ", error.Message);
+        Assert.DoesNotContain(Path.GetDirectoryName(file)!, error.Message);
+    }
+
     [Fact]
     public async Task Should_refuse_audio_without_samples()
     {

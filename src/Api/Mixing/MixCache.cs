@@ -80,9 +80,22 @@ public sealed class MixCache(IObjectStore store, StemMixer mixer, IOptions<Mp3Op
                 await mixer.MixAsync(stems, [.. Enumerable.Range(0, Stems.Count).Select(settings.Gain)], output, mp3.Value, cancellationToken);
             await using (var made = File.OpenRead(mix))
                 await store.PutAsync(key, made, SongObjects.Mp3ContentType, cancellationToken);
+            // The song was removed while this mix was made (its removal deleted the mixes there were then): not kept.
+            if (!await HasStemsAsync(songHash, cancellationToken))
+            {
+                await store.DeleteAsync(key, CancellationToken.None);
+                throw new ObjectNotFoundException(key);
+            }
             logger.LogInformation("mixed {Key} in {Seconds:F1} s ({Bytes} bytes)", key, TimeProvider.System.GetElapsedTime(started).TotalSeconds,
                 new FileInfo(mix).Length);
             await ForgetOldestAsync(songHash, key, cancellationToken);
+        }
+        catch (MixException e)
+        {
+            // The stems are ours: a mix that fails is this service's fault, logged as one; the client gets the reason
+            // with the scratch directory's path taken out.
+            logger.LogError("mixing {Key} failed: {Reason}", key, e.Message);
+            throw new MixException(e.Message.Replace(work.FullName + Path.DirectorySeparatorChar, "", StringComparison.Ordinal));
         }
         finally
         {

@@ -18,7 +18,11 @@ public interface ISongStateStore
     /// <summary>Stores <paramref name="song"/> if the stored version is still its <see cref="SongState.Version"/>, and bumps it.</summary>
     Task UpdateAsync(SongState song, CancellationToken cancellationToken = default);
 
-    Task<bool> DeleteAsync(Guid songId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes the song; with <paramref name="version"/>, only if it is still stored at that version (a song removed
+    /// from outside the saga must not be deleted after a new submission moved it on); false when nothing was deleted.
+    /// </summary>
+    Task<bool> DeleteAsync(Guid songId, int? version = null, CancellationToken cancellationToken = default);
 
     /// <summary>Songs matching <paramref name="query"/>, most recently updated first.</summary>
     Task<IReadOnlyList<SongState>> QueryAsync(SongQuery query, CancellationToken cancellationToken = default);

@@ -44,10 +44,11 @@ public class InMemorySongStateStore : ISongStateStore
         }
     }
 
-    public Task<bool> DeleteAsync(Guid songId, CancellationToken cancellationToken = default)
+    public Task<bool> DeleteAsync(Guid songId, int? version = null, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
+            if (version is { } expected && _songs.TryGetValue(songId, out var stored) && stored.Version != expected) return Task.FromResult(false);
             if (!_songs.Remove(songId)) return Task.FromResult(false);
             Deleted(songId);
             return Task.FromResult(true);

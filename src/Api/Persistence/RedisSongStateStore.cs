@@ -48,14 +48,15 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         song.Version++;
     }
 
-    public async Task<bool> DeleteAsync(Guid songId, CancellationToken cancellationToken = default)
+    public async Task<bool> DeleteAsync(Guid songId, int? version = null, CancellationToken cancellationToken = default)
     {
         var transaction = Db.CreateTransaction();
+        if (version is { } expected) transaction.AddCondition(Condition.HashEqual(Key(songId), VersionField, expected));
         var deleted = transaction.KeyDeleteAsync(Key(songId));
         _ = transaction.SortedSetRemoveAsync(_byUpdate, songId.ToString());
         _ = transaction.SortedSetRemoveAsync(_byDeadline, songId.ToString());
         foreach (var state in SongStates.All) _ = transaction.SortedSetRemoveAsync(InState(state), songId.ToString());
-        await transaction.ExecuteAsync().WaitAsync(cancellationToken);
+        if (!await transaction.ExecuteAsync().WaitAsync(cancellationToken)) return false;
         return await deleted;
     }
 

@@ -82,7 +82,7 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
         if (_loaded is { } before) SongMetrics.Stored(before, saga.Saga, _context.Message);
     }
 
-    public Task Delete(SagaConsumeContext<SongState> saga) => _store.DeleteAsync(saga.Saga.CorrelationId, CancellationToken);
+    public Task Delete(SagaConsumeContext<SongState> saga) => _store.DeleteAsync(saga.Saga.CorrelationId, cancellationToken: CancellationToken);
 
     public Task Discard(SagaConsumeContext<SongState> saga) => Task.CompletedTask;
 

@@ -144,7 +144,8 @@ public static class LegacyRoutes
         if (removed.Count == 0 && !upload && song is null) return Reply.NotFound($"no song {songhash}");
         // Gone now, not once the saga has heard of it: a status asked next finds nothing.
         await mixes.DeleteAsync(songhash, cancellationToken);
-        await songs.DeleteAsync(SongHash.Id(songhash), cancellationToken);
+        // As it was loaded, finished or failed: a submission of the same song meanwhile has moved it on and keeps it.
+        if (song is not null) await songs.DeleteAsync(song.CorrelationId, song.Version, cancellationToken);
         await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, removed));
     }

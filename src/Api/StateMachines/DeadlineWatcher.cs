@@ -66,7 +66,7 @@ public sealed class DeadlineWatcher(ISongStateStore store, IObjectStore objects,
         foreach (var song in old)
         {
             await objects.DeleteAsync(SongObjects.Upload(song.SongHash), cancellationToken);
-            await store.DeleteAsync(song.CorrelationId, cancellationToken);
+            await store.DeleteAsync(song.CorrelationId, song.Version, cancellationToken); // unless sent again meanwhile
             await bus.Publish(new SongRemoved { SongId = song.CorrelationId, SongHash = song.SongHash }, cancellationToken);
         }
         if (old.Count > 0) logger.LogInformation("forgot {Count} songs that failed more than {Retention} ago", old.Count, pipeline.Value.FailedRetention);

@@ -13,11 +13,10 @@ public sealed class SongIntake(IObjectStore store, IPublishEndpoint bus, TimePro
     {
         var hash = song.Hash;
         var key = SongObjects.Upload(hash);
-        if (await store.StatAsync(key, cancellationToken) is null)
-        {
-            await using var content = await song.OpenReadAsync(cancellationToken);
+        // Stored every time, even when the same bytes are there: a removal of the song may be deleting them right now, and
+        // this submission must not then point at nothing.
+        await using (var content = await song.OpenReadAsync(cancellationToken))
             await store.PutAsync(key, content, SongObjects.Mp3ContentType, cancellationToken);
-        }
         await AnnounceAsync(hash, new StoredObject { Bucket = key.Bucket, Name = key.Name }, model, callback, source, cancellationToken);
         return hash;
     }

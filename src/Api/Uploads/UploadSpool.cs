@@ -45,7 +45,15 @@ public sealed class UploadSpool : IAsyncDisposable
         if (Length < HeadLength) data.Span[..(int)Math.Min(data.Length, HeadLength - Length)].CopyTo(_head.AsSpan((int)Length));
         _sha.Append(data.Span);
         Length += data.Length;
-        await _file.WriteAsync(data, cancellationToken);
+        try
+        {
+            await _file.WriteAsync(data, cancellationToken);
+        }
+        catch (IOException)
+        {
+            // The scratch disk (full, failing) is this service's trouble, not a malformed request: 503, and no path named.
+            throw new RequestRefusedException(503, "this service cannot keep the upload right now (its scratch space); try again later");
+        }
     }
 
     public void Complete() => _hash ??= Convert.ToHexStringLower(_sha.Finish());

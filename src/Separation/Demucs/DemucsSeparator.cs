@@ -50,7 +50,15 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             for (var c = 0; c < Stems.Channels; c++) _model.Input(c).Clear();
-            _model.Run(lastOfSong: false, cancellationToken);
+            if (_model is HtDemucsModel warming) warming.WarmingUp = true;
+            try
+            {
+                _model.Run(lastOfSong: false, cancellationToken);
+            }
+            finally
+            {
+                if (_model is HtDemucsModel warmed) warmed.WarmingUp = false;
+            }
             WarmUpRuns++;
             WarmUpTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
