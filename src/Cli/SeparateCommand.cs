@@ -83,6 +83,8 @@ internal static class SeparateCommand
     private static IHost Embedded(IDictionary<string, string?> settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        // MSAAS_-prefixed settings, as the services read them (MSAAS_Separation__EncodeWhileSeparating=false); the command's own win.
+        builder.Configuration.AddEnvironmentVariables("MSAAS_");
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
         builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();

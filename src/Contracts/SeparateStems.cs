@@ -13,6 +13,13 @@ public sealed record SeparateStems
 
     public SeparationRequest Separation { get; init; } = new();
 
+    /// <summary>
+    /// The formats the song's stems are wanted in ("mp3" and/or "wav"). When given, a worker that encodes while it
+    /// separates (Separation:EncodeWhileSeparating) stores the stems under their final names itself and says so in
+    /// <see cref="SeparationCompleted.Encoded"/>; empty (a command from before this field) for lossless work stems only.
+    /// </summary>
+    public IReadOnlyList<string> Formats { get; init; } = [];
+
     /// <summary>Which try this is, from 1; the separation service reports it back.</summary>
     public int Attempt { get; init; } = 1;
 }

@@ -67,6 +67,14 @@ public sealed class SeparationEngineOptions
     public bool ReleaseMemoryAfterSong { get; set; }
 
     /// <summary>
+    /// Encode the stems while the song is separated, on LAME threads beside the model, and store them under their final
+    /// names: the song skips the encoding stage (and the lossless copies it reads). On by default: on this project's
+    /// 2-CPU bench a 3-minute song's MP3s cost under 5 % over WAV this way, against about 25 % as a stage after it
+    /// (docs/benchmarks.md, issue 12). Off, the worker stores lossless work stems and the encoding service encodes them.
+    /// </summary>
+    public bool EncodeWhileSeparating { get; set; } = true;
+
+    /// <summary>
     /// Let ONNX Runtime report usage telemetry to Microsoft over the internet, as its NuGet builds do by default. Off:
     /// a service in a customer's cluster calls out to nobody unasked.
     /// </summary>

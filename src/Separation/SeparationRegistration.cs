@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MSaaS.Audio;
+using MSaaS.Encoding;
 using MSaaS.Separation.Consumers;
 using MSaaS.Separation.Demucs;
 using MSaaS.ServiceDefaults;
@@ -19,6 +20,7 @@ public static class SeparationRegistration
     public static IServiceCollection AddSeparation(this IServiceCollection services)
     {
         services.AddValidatedOptions<SeparationEngineOptions>(SeparationEngineOptions.Section);
+        services.AddValidatedOptions<Mp3Options>(Mp3Options.Section); // the stems are encoded while they are separated
         services.TryAddSingleton<FfmpegDecoder>();
         services.TryAddSingleton<IStemSeparator>(sp => DemucsSeparator.Open(sp.GetRequiredService<IOptions<SeparationEngineOptions>>().Value));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SeparationEngineStartup>());

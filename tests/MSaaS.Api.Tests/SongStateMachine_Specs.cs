@@ -47,6 +47,32 @@ public class SongStateMachine_Specs
         Assert.Equal(4, done.Stems!.Count);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Should_skip_the_encoding_stage_when_the_worker_encoded_while_separating(bool webhook)
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash(), webhook ? Hook : null) with { Formats = ["mp3", "wav"] };
+        var id = upload.SongId;
+
+        await saga.Publish(upload);
+        await saga.WaitFor(id, "Separating");
+        Assert.Equal(["mp3", "wav"], (await Eventually(() => saga.PublishedFor<SeparateStems>(id, m => m.SongId))).Single().Formats);
+
+        var final = Stems(upload.SongHash, "output", "mp3");
+        await saga.Publish(new SeparationCompleted { SongId = id, SongHash = upload.SongHash, Stems = new Dictionary<string, StoredObject>(), Encoded = final, DurationSeconds = 20 });
+        var song = await saga.WaitFor(id, webhook ? "Notifying" : "Completed");
+
+        Assert.Equal(final, song.Stems);
+        Assert.Equal(20, song.DurationSeconds);
+        Assert.Null(song.WorkStems);
+        Assert.Empty(saga.PublishedFor<EncodeStems>(id, m => m.SongId));
+        Assert.DoesNotContain("Encoding", song.History.Select(h => h.State));
+        if (webhook) Assert.Equal(Hook, (await Eventually(() => saga.PublishedFor<DeliverWebhook>(id, m => m.SongId))).Single().Callback);
+        else Assert.Equal(100, song.Progress);
+    }
+
     [Fact]
     public async Task Should_complete_without_a_webhook_when_none_was_given()
     {

@@ -78,7 +78,7 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
         return path;
     }
 
-    private static (float[] Left, float[] Right) Music(int length)
+    internal static (float[] Left, float[] Right) Music(int length)
     {
         var random = new Random(9);
         var left = new float[length];
@@ -93,7 +93,7 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
         return (left, right);
     }
 
-    private static double Snr(float[][] reference, float[][] estimate)
+    internal static double Snr(float[][] reference, float[][] estimate)
     {
         double signal = 0, error = 0;
         for (var c = 0; c < reference.Length; c++)

@@ -17,10 +17,13 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     private readonly ServiceProvider _provider;
     private readonly ITestHarness _harness;
 
+    private bool _encodeWhileSeparating = true;
+
     public SeparateStemsConsumer_Specs()
     {
         _store = new LocalObjectStore(_root);
         _provider = new ServiceCollection()
+            .Configure<SeparationEngineOptions>(o => o.EncodeWhileSeparating = _encodeWhileSeparating)
             .AddSingleton<IObjectStore>(_store)
             .AddSingleton<FfmpegDecoder>()
             .AddSingleton<IStemSeparator, SilentSeparator>()
@@ -48,6 +51,56 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         var completed = _harness.Published.Select<SeparationCompleted>().Single().Context.Message;
         Assert.Equal(Stems.Names.Order(), completed.Stems.Keys.Order());
         Assert.InRange(completed.DurationSeconds, 19.9, 20.1);
+    }
+
+    [Fact]
+    public async Task Should_store_the_final_mp3s_itself_when_the_command_names_the_formats_and_leave_no_work_copies()
+    {
+        var (hash, upload) = await StoreSong();
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
+
+        var completed = await Completed();
+        Assert.Empty(completed.Stems);
+        Assert.NotNull(completed.Encoded);
+        Assert.Equal(Stems.Names.Order(), completed.Encoded.Keys.Order());
+        foreach (var track in Stems.Names)
+        {
+            Assert.Equal(SongObjects.Stem(hash, track), new ObjectKey(completed.Encoded[track].Bucket, completed.Encoded[track].Name));
+            var decoded = await Decode(SongObjects.Stem(hash, track));
+            Assert.InRange(decoded.Duration.TotalSeconds, 19.99, 20.01);
+        }
+        Assert.Empty(await _store.ListAsync(SongObjects.WorkBucket, "").ToListAsync());
+    }
+
+    [Fact]
+    public async Task Should_store_wav_and_mp3_when_both_are_asked_for_naming_the_mp3()
+    {
+        var (hash, upload) = await StoreSong();
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["wav", "MP3"] });
+
+        var completed = await Completed();
+        Assert.Equal(SongObjects.Stem(hash, "vocals").Name, completed.Encoded!["vocals"].Name);
+        foreach (var track in Stems.Names)
+        {
+            Assert.NotNull(await _store.StatAsync(SongObjects.Stem(hash, track, "wav")));
+            Assert.NotNull(await _store.StatAsync(SongObjects.Stem(hash, track, "mp3")));
+        }
+    }
+
+    [Fact]
+    public async Task Should_leave_the_encoding_to_the_encoding_service_when_told_not_to_encode_while_separating()
+    {
+        _encodeWhileSeparating = false;
+        var (hash, upload) = await StoreSong();
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
+
+        var completed = await Completed();
+        Assert.Null(completed.Encoded);
+        Assert.Equal(SongObjects.WorkStem(hash, "bass").Name, completed.Stems["bass"].Name);
+        Assert.Null(await _store.StatAsync(SongObjects.Stem(hash, "bass")));
     }
 
     [Fact]
@@ -92,6 +145,31 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         await _store.PutAsync(new ObjectKey(SongObjects.UploadBucket, name), new MemoryStream(content), SongObjects.Mp3ContentType);
         await _harness.Start();
         return new StoredObject { Bucket = SongObjects.UploadBucket, Name = name };
+    }
+
+    private async Task<(string Hash, StoredObject Upload)> StoreSong()
+    {
+        var bytes = await File.ReadAllBytesAsync((await TestData.Song).Mp3);
+        var hash = SongHash.Of(bytes);
+        return (hash, await Store(hash + ".mp3", bytes));
+    }
+
+    private async Task<SeparationCompleted> Completed()
+    {
+        var completed = await _harness.Published.Any<SeparationCompleted>();
+        var fault = _harness.Published.Select<Fault<SeparateStems>>().FirstOrDefault()?.Context.Message.Exceptions[0];
+        Assert.True(fault is null, $"the song faulted: {fault?.ExceptionType}: {fault?.Message}");
+        Assert.True(completed, "no SeparationCompleted");
+        return _harness.Published.Select<SeparationCompleted>().Single().Context.Message;
+    }
+
+    private async Task<AudioBuffer> Decode(ObjectKey key)
+    {
+        var path = Path.Combine(_root, "decoded-" + key.Name);
+        await using (var stored = await _store.OpenReadAsync(key))
+        await using (var file = File.Create(path))
+            await stored.CopyToAsync(file);
+        return await new FfmpegDecoder().DecodeAsync(path);
     }
 
     private static SeparateStems Command(string hash, StoredObject upload) =>

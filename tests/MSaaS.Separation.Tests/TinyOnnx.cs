@@ -38,7 +38,7 @@ internal static class TinyOnnx
         return Concat(Varint(1, 8), Field(7, graph), Field(8, opset));
     }
 
-    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+    private static byte[] Utf8(string s) => System.Text.Encoding.UTF8.GetBytes(s);
 
     private static byte[] Field(int number, byte[] payload) => Concat(Raw((ulong)(number << 3 | 2)), Raw((ulong)payload.Length), payload);
 

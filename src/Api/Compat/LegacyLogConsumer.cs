@@ -11,8 +11,12 @@ public sealed class LegacyLogConsumer(LegacyLog log) :
     public Task Consume(ConsumeContext<SongUploaded> context) =>
         log.WriteAsync("rest", "info", $"song {context.Message.SongHash} enqueued from {context.Message.Source} (model {context.Message.Model})");
 
-    public Task Consume(ConsumeContext<SeparationCompleted> context) =>
-        log.WriteAsync("worker", "info", $"song {context.Message.SongHash} separated ({context.Message.DurationSeconds:F1} s of audio)");
+    public async Task Consume(ConsumeContext<SeparationCompleted> context)
+    {
+        await log.WriteAsync("worker", "info", $"song {context.Message.SongHash} separated ({context.Message.DurationSeconds:F1} s of audio)");
+        // Encoded while separated: the line the encoding stage would have written.
+        if (context.Message.Encoded is { } stems) await log.WriteAsync("worker", "info", $"song {context.Message.SongHash}: {stems.Count} stems stored");
+    }
 
     public Task Consume(ConsumeContext<StemsEncoded> context) =>
         log.WriteAsync("worker", "info", $"song {context.Message.SongHash}: {context.Message.Stems.Count} stems stored");

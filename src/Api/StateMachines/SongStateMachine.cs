@@ -59,10 +59,13 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         During(Separating,
             When(Progressed)
                 .Then(c => OnProgress(c.Saga, c.Message)),
-            When(Separated)
+            When(Separated, c => c.Message.Encoded is null)
                 .Then(c => OnSeparated(c.Saga, c.Message))
                 .Publish(c => EncodeCommand(c.Saga))
                 .TransitionTo(Encoding),
+            // The worker encoded the stems as it separated them: they are final, no encoding stage.
+            NotifyOrFinish(When(Separated, c => c.Message.Encoded is not null)
+                .Then(c => OnSeparatedAndEncoded(c.Saga, c.Message))),
             When(Refused)
                 .Then(c => Fail(c.Saga, "Separating", c.Message.Reason))
                 .Then(c => c.Saga.InputRejected = c.Message.InputRejected)
@@ -74,15 +77,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             RetryOrFail(Separating, "separation", s => s.SeparationAttempts, StartSeparation, SeparateCommand));
 
         During(Encoding,
-            When(Encoded)
-                .Then(c => OnEncoded(c.Saga, c.Message))
-                .IfElse(c => c.Saga.Callbacks.Count > 0,
-                    notify => notify
-                        .ThenAsync(c => Notify(c, c.Saga.Callbacks))
-                        .TransitionTo(Notifying),
-                    done => done
-                        .Then(c => Finish(c.Saga))
-                        .TransitionTo(Completed)),
+            NotifyOrFinish(When(Encoded)
+                .Then(c => OnEncoded(c.Saga, c.Message))),
             When(EncodingFaulted)
                 .Then(c => Fail(c.Saga, "Encoding", FaultText(c.Message)))
                 .TransitionTo(Failed),
@@ -214,6 +210,16 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                     .Then(c => Fail(c.Saga, stage.Name, $"{what} timed out {attempts(c.Saga)} times"))
                     .TransitionTo(Failed));
 
+    // The stems are final: the webhooks are called, or the song is complete when it has none.
+    private EventActivityBinder<SongState, T> NotifyOrFinish<T>(EventActivityBinder<SongState, T> stored) where T : class =>
+        stored.IfElse(c => c.Saga.Callbacks.Count > 0,
+            notify => notify
+                .ThenAsync(c => Notify(c, c.Saga.Callbacks))
+                .TransitionTo(Notifying),
+            done => done
+                .Then(c => Finish(c.Saga))
+                .TransitionTo(Completed));
+
     // Only the deadline the song is waiting on now counts: a repeat, or one from an earlier attempt, is stale.
     private static bool IsDue(SongState saga, StageTimedOut message, string stage) =>
         message.Stage == stage && saga.Deadline is { } deadline && message.Deadline >= deadline;
@@ -272,6 +278,14 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.Progress = EncodedProgress;
     }
 
+    private static void OnSeparatedAndEncoded(SongState saga, SeparationCompleted message)
+    {
+        saga.WorkStems = null;
+        saga.DurationSeconds = message.DurationSeconds;
+        saga.Stems = new Dictionary<string, StoredObject>(message.Encoded!);
+        saga.Progress = EncodedProgress;
+    }
+
     private static void Finish(SongState saga)
     {
         saga.Progress = 100;
@@ -307,7 +321,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     private static SeparateStems SeparateCommand(SongState saga) => new()
     {
         SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model,
-        Separation = saga.Separation, Attempt = saga.SeparationAttempts,
+        Separation = saga.Separation, Attempt = saga.SeparationAttempts, Formats = saga.Formats,
     };
 
     private static EncodeStems EncodeCommand(SongState saga) => new()

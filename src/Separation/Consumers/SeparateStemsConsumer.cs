@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MSaaS.Audio;
 using MSaaS.Contracts;
+using MSaaS.Encoding;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 
@@ -11,10 +13,12 @@ namespace MSaaS.Separation.Consumers;
 
 /// <summary>
 /// Separates an uploaded song: fetches it from storage, decodes, separates (reporting progress as it goes) and
-/// stores the four stems losslessly in the work bucket for the encoder.
+/// stores the four stems. When the command names the formats wanted and Separation:EncodeWhileSeparating is on (the
+/// default), each finished block goes straight to LAME on threads of its own and the stems are stored under their
+/// final names, so the song needs no encoding stage; otherwise they go losslessly to the work bucket for the encoder.
 /// </summary>
 public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore store, FfmpegDecoder decoder,
-    ILogger<SeparateStemsConsumer> logger) : IConsumer<SeparateStems>
+    IOptions<SeparationEngineOptions> engine, IOptions<Mp3Options> mp3, ILogger<SeparateStemsConsumer> logger) : IConsumer<SeparateStems>
 {
     public async Task Consume(ConsumeContext<SeparateStems> context)
     {
@@ -48,41 +52,78 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             }
             logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
 
-            var stemsDirectory = Path.Combine(work.FullName, "stems");
+            var stemsDirectory = Directory.CreateDirectory(Path.Combine(work.FullName, "stems")).FullName;
+            // Final formats here, or the lossless work copy the encoding service takes on.
+            var formats = engine.Value.EncodeWhileSeparating ? Formats(message) : [];
             var started = Stopwatch.GetTimestamp();
-            using (SeparationMetrics.Separating())
-            using (var sink = new WavStemSink(stemsDirectory))
+            await using (var sink = new StemFileSink(stemsDirectory, formats.Count > 0 ? formats : ["wav"], mp3.Value))
             {
-                await using var progress = new ProgressPublisher(context);
-                var options = new SeparationOptions
+                using (SeparationMetrics.Separating())
                 {
-                    Shifts = message.Separation.Shifts, Overlap = message.Separation.Overlap, Normalize = message.Separation.Normalize,
-                };
-                await separator.SeparateAsync(mix, sink, options, progress, cancellationToken);
-                sink.Complete();
-            }
-            var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            SeparationMetrics.Duration.Record(seconds);
-            if (mix.Duration.TotalSeconds > 0) SeparationMetrics.RealTimeFactor.Record(seconds / mix.Duration.TotalSeconds);
+                    await using var progress = new ProgressPublisher(context);
+                    var options = new SeparationOptions
+                    {
+                        Shifts = message.Separation.Shifts, Overlap = message.Separation.Overlap, Normalize = message.Separation.Normalize,
+                    };
+                    await separator.SeparateAsync(mix, sink, options, progress, cancellationToken);
+                    await sink.CompleteAsync(); // the encoders' last blocks and the MP3s' LAME tags
+                }
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                SeparationMetrics.Duration.Record(seconds);
+                if (mix.Duration.TotalSeconds > 0) SeparationMetrics.RealTimeFactor.Record(seconds / mix.Duration.TotalSeconds);
 
-            var stems = new Dictionary<string, StoredObject>();
-            foreach (var track in Stems.Names)
-            {
-                var key = SongObjects.WorkStem(message.SongHash, track);
-                await using var stem = File.OpenRead(Path.Combine(stemsDirectory, track + ".wav"));
-                await store.PutAsync(key, stem, SongObjects.WavContentType, cancellationToken);
-                stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+                var completed = formats.Count > 0
+                    ? new SeparationCompleted
+                    {
+                        SongId = message.SongId, SongHash = message.SongHash, Stems = new Dictionary<string, StoredObject>(),
+                        Encoded = await StoreFinal(message.SongHash, sink, cancellationToken),
+                        DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
+                    }
+                    : new SeparationCompleted
+                    {
+                        SongId = message.SongId, SongHash = message.SongHash, Stems = await StoreWork(message.SongHash, sink, cancellationToken),
+                        DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
+                    };
+                await context.Publish(completed, cancellationToken);
             }
-            await context.Publish(new SeparationCompleted
-            {
-                SongId = message.SongId, SongHash = message.SongHash, Stems = stems,
-                DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
-            }, cancellationToken);
         }
         finally
         {
             work.Delete(recursive: true);
         }
+    }
+
+    // The formats the command asks for that this worker makes; empty when it names none (a command from before formats were sent).
+    private static List<string> Formats(SeparateStems message) =>
+        [.. message.Formats.Select(f => f.ToLowerInvariant()).Where(f => f is "mp3" or "wav").Distinct()];
+
+    // Stores every format of every stem under its final name; returns track -> the MP3 (the WAV when only WAV was asked for).
+    private async Task<Dictionary<string, StoredObject>> StoreFinal(string songHash, StemFileSink sink, CancellationToken cancellationToken)
+    {
+        var stems = new Dictionary<string, StoredObject>();
+        foreach (var track in Stems.Names)
+            foreach (var format in sink.Formats.OrderBy(f => f == "mp3")) // the MP3 last, so it is the one kept
+            {
+                var key = SongObjects.Stem(songHash, track, format);
+                await using var file = File.OpenRead(sink.PathOf(track, format));
+                await store.PutAsync(key, file, format == "mp3" ? SongObjects.Mp3ContentType : SongObjects.WavContentType, cancellationToken);
+                stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+            }
+        return stems;
+    }
+
+    // Stores the lossless stems in the work bucket for the encoding service.
+    private async Task<Dictionary<string, StoredObject>> StoreWork(string songHash, StemFileSink sink, CancellationToken cancellationToken)
+    {
+        var stems = new Dictionary<string, StoredObject>();
+        foreach (var track in Stems.Names)
+        {
+            var key = SongObjects.WorkStem(songHash, track);
+            await using var stem = File.OpenRead(sink.PathOf(track, "wav"));
+            await store.PutAsync(key, stem, SongObjects.WavContentType, cancellationToken);
+            stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+        }
+        return stems;
     }
 
     private async Task RefuseAsync(ConsumeContext<SeparateStems> context, string reason, bool inputRejected)

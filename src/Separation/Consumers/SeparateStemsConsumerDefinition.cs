@@ -1,5 +1,6 @@
 using MassTransit;
 using MSaaS.Audio;
+using MSaaS.Encoding;
 
 namespace MSaaS.Separation.Consumers;
 
@@ -20,6 +21,7 @@ public sealed class SeparateStemsConsumerDefinition : ConsumerDefinition<Separat
             // A bad song or a bad model fails the same way every time: straight to the fault, and to the saga.
             r.Ignore<AudioFormatException>();
             r.Ignore<SeparationException>();
+            r.Ignore<EncodingException>();
             r.Ignore<OperationCanceledException>();
             r.Intervals(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
         });

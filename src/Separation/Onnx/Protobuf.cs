@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace MSaaS.Separation.Onnx;
 
@@ -58,7 +57,7 @@ internal static class Protobuf
         }
     }
 
-    public static string String(byte[] buffer, ProtoField field) => Encoding.UTF8.GetString(buffer, field.Start, field.Length);
+    public static string String(byte[] buffer, ProtoField field) => System.Text.Encoding.UTF8.GetString(buffer, field.Start, field.Length);
 
     private static ulong ReadVarint(byte[] buffer, ref int at)
     {
@@ -92,7 +91,7 @@ internal sealed class ProtoWriter
         WriteVarint((ulong)value);
     }
 
-    public void String(int number, string value) => Bytes(number, Encoding.UTF8.GetBytes(value));
+    public void String(int number, string value) => Bytes(number, System.Text.Encoding.UTF8.GetBytes(value));
 
     public void Bytes(int number, ReadOnlySpan<byte> value)
     {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 
@@ -60,7 +59,7 @@ internal static class StagedModelCache
         var file = new FileInfo(modelPath);
         var identity = string.Create(CultureInfo.InvariantCulture,
             $"{file.FullName}\n{file.Length}\n{file.LastWriteTimeUtc.Ticks}\n{runtimeVersion}\n{staging.Name}\n{FormatVersion}");
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
+        var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..16];
         return Path.Combine(cacheDirectory, "prepared", $"{Path.GetFileNameWithoutExtension(modelPath)}-{staging.Name}-{key}");
     }
 

@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Threading.Channels;
+using MSaaS.Audio;
+
+namespace MSaaS.Encoding;
+
+/// <summary>
+/// Writes the stems, as the separator hands them on, to DIR/&lt;stem&gt;.wav and/or DIR/&lt;stem&gt;.mp3. WAV is
+/// written on the separating thread (a copy); MP3 is encoded by LAME on encoder threads of its own, so that a song's
+/// encoding overlaps its separation instead of following it (a 3-minute song's four stems are about 13 s of one core).
+/// </summary>
+/// <remarks>
+/// Each stem has one <see cref="Mp3Writer"/>, owned by one encoder thread; a block is copied once and queued to the
+/// thread of each stem. The queues are bounded: when the encoders fall behind (a GPU separates faster than LAME
+/// encodes), <see cref="Write"/> waits for them rather than holding the song in memory.
+/// </remarks>
+public sealed class StemFileSink : IStemSink, IAsyncDisposable
+{
+    /// <summary>Blocks a stem's queue holds before the separator waits: about 24 s of audio at the separator's 64 k-frame blocks.</summary>
+    private const int QueuedBlocks = 16;
+
+    private readonly WavStemSink? _wav;
+    private readonly Mp3Writer?[] _mp3 = new Mp3Writer?[Stems.Count];
+    private readonly FileStream?[] _mp3Files = new FileStream?[Stems.Count];
+    private readonly Channel<Block>[] _queues = new Channel<Block>[Stems.Count];
+    private readonly Task[] _encoders = [];
+    private bool _completed;
+    private volatile bool _abandoned;
+    private Exception? _failure;
+
+    /// <param name="directory">Where the files go; it must exist.</param>
+    /// <param name="formats">"mp3" and/or "wav".</param>
+    /// <param name="mp3">LAME's settings.</param>
+    /// <param name="encoderThreads">Threads that run LAME (each owns whole stems); 0 for <see cref="DefaultEncoderThreads"/>.</param>
+    public StemFileSink(string directory, IReadOnlyCollection<string> formats, Mp3Options mp3, int encoderThreads = 0)
+    {
+        if (formats.Count == 0 || formats.Any(f => f is not ("mp3" or "wav")))
+            throw new ArgumentException($"formats must be mp3 and/or wav, not [{string.Join(", ", formats)}]", nameof(formats));
+        Directory = directory;
+        Formats = [.. formats.Distinct()];
+        try
+        {
+            if (formats.Contains("wav")) _wav = new WavStemSink(directory);
+            if (!formats.Contains("mp3")) return;
+            for (var s = 0; s < Stems.Count; s++)
+            {
+                _mp3Files[s] = new FileStream(PathOf(s, "mp3"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                _mp3[s] = new Mp3Writer(_mp3Files[s]!, mp3);
+                _queues[s] = Channel.CreateBounded<Block>(new BoundedChannelOptions(QueuedBlocks) { SingleReader = true, SingleWriter = true });
+            }
+            var threads = Math.Clamp(encoderThreads > 0 ? encoderThreads : DefaultEncoderThreads, 1, Stems.Count);
+            _encoders = Enumerable.Range(0, threads)
+                .Select(t => Task.Factory.StartNew(() => Encode(t, threads), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+                .ToArray();
+        }
+        catch
+        {
+            Release();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One LAME thread per two CPUs, one to four: on a 2-CPU machine one thread takes what the model leaves idle
+    /// (docs/benchmarks.md, issue 12); with more CPUs (or a GPU doing the separation) more of them keep up.
+    /// </summary>
+    public static int DefaultEncoderThreads => Math.Clamp(Environment.ProcessorCount / 2, 1, Stems.Count);
+
+    public string Directory { get; }
+
+    public IReadOnlyList<string> Formats { get; }
+
+    /// <summary>DIR/&lt;track&gt;.&lt;format&gt;, complete once <see cref="CompleteAsync"/> has returned.</summary>
+    public string PathOf(string track, string format) => Path.Combine(Directory, $"{track}.{format}");
+
+    public void Write(StemFrames frames)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        _wav?.Write(frames);
+        if (_mp3[0] is null) return;
+        for (var s = 0; s < Stems.Count; s++)
+        {
+            var block = Block.Copy(frames.Channel(s, 0), frames.Channel(s, 1));
+            if (_queues[s].Writer.TryWrite(block)) continue;
+            try
+            {
+                // Full: the encoders are behind. Wait for room (or for an encoder that failed, which completed the queue).
+                _queues[s].Writer.WriteAsync(block).AsTask().GetAwaiter().GetResult();
+            }
+            catch (ChannelClosedException)
+            {
+                block.Return();
+                ThrowEncoderFailure();
+                throw new InvalidOperationException("the sink was completed while the separator still wrote to it");
+            }
+        }
+    }
+
+    /// <summary>Waits for the encoders to finish every block written, then completes and closes the files (the MP3s' LAME tags).</summary>
+    public async Task CompleteAsync()
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        _completed = true;
+        _wav?.Complete();
+        foreach (var queue in _queues) queue?.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_encoders);
+        }
+        catch
+        {
+            ThrowEncoderFailure();
+            throw;
+        }
+        ThrowEncoderFailure();
+        for (var s = 0; s < Stems.Count; s++)
+        {
+            _mp3[s]?.Complete();
+            _mp3[s]?.Dispose();
+            _mp3Files[s]?.Dispose(); // closed, so the caller may read and store it
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _abandoned = !_completed;
+        _completed = true;
+        foreach (var queue in _queues) queue?.Writer.TryComplete();
+        // Abandoned (the song failed or was cancelled): the encoders drain what is queued and stop; their failures no longer matter.
+        try
+        {
+            await Task.WhenAll(_encoders);
+        }
+        catch (Exception)
+        {
+            // An encoder's failure was the song's (and thrown from Write or CompleteAsync); here only the files go.
+        }
+        Release();
+    }
+
+    private void Release()
+    {
+        _wav?.Dispose();
+        for (var s = 0; s < Stems.Count; s++)
+        {
+            _mp3[s]?.Dispose();
+            _mp3Files[s]?.Dispose();
+            while (_queues[s]?.Reader.TryRead(out var left) == true) left.Return();
+        }
+    }
+
+    private string PathOf(int stem, string format) => PathOf(Stems.Names[stem], format);
+
+    // Encoder thread t of n owns stems t, t + n, ...: the separator queues each block to every stem in turn, and the
+    // thread takes them in the same order. Every queue is completed at once, so the first one found completed ends it.
+    private void Encode(int thread, int threads)
+    {
+        var stems = Enumerable.Range(0, Stems.Count).Where(s => s % threads == thread).ToArray();
+        try
+        {
+            while (true)
+            {
+                foreach (var s in stems)
+                {
+                    var reader = _queues[s].Reader;
+                    Block block;
+                    while (!reader.TryRead(out block))
+                        if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) return;
+                    try
+                    {
+                        if (!_abandoned) _mp3[s]!.Write(block.Left, block.Right);
+                    }
+                    finally
+                    {
+                        block.Return();
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // Stop the separator's writes at once: it finds the queue closed and throws this failure.
+            Interlocked.CompareExchange(ref _failure, e, null);
+            foreach (var queue in _queues) queue.Writer.TryComplete();
+            throw;
+        }
+    }
+
+    private void ThrowEncoderFailure()
+    {
+        if (_failure is { } failure)
+            throw new EncodingException($"encoding the stems to MP3 failed: {failure.Message}", failure);
+    }
+
+    /// <summary>One stem's samples for one block, in arrays from the shared pool.</summary>
+    private readonly struct Block
+    {
+        private readonly float[] _left;
+        private readonly float[] _right;
+        private readonly int _length;
+
+        private Block(float[] left, float[] right, int length) => (_left, _right, _length) = (left, right, length);
+
+        public ReadOnlySpan<float> Left => _left.AsSpan(0, _length);
+
+        public ReadOnlySpan<float> Right => _right.AsSpan(0, _length);
+
+        public static Block Copy(ReadOnlySpan<float> left, ReadOnlySpan<float> right)
+        {
+            var l = ArrayPool<float>.Shared.Rent(left.Length);
+            var r = ArrayPool<float>.Shared.Rent(right.Length);
+            left.CopyTo(l);
+            right.CopyTo(r);
+            return new Block(l, r, left.Length);
+        }
+
+        public void Return()
+        {
+            ArrayPool<float>.Shared.Return(_left);
+            ArrayPool<float>.Shared.Return(_right);
+        }
+    }
+}

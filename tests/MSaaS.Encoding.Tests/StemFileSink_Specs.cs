@@ -1,0 +1,124 @@
+using MSaaS.Audio;
+using Xunit.Abstractions;
+
+namespace MSaaS.Encoding.Tests;
+
+public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("msaas-sink-").FullName;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public async Task Should_write_every_stem_as_mp3_decoding_to_its_input_whatever_thread_encodes_it(int encoderThreads)
+    {
+        var planes = Planes(150_001);
+
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads))
+        {
+            Write(sink, planes, [65_536, 1, 30_000, 65_536]); // the separator's blocks, and odd ones
+            await sink.CompleteAsync();
+        }
+
+        for (var s = 0; s < Stems.Count; s++)
+        {
+            var decoded = await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, Stems.Names[s] + ".mp3"));
+            Assert.Equal(planes[2 * s].Length, decoded.Length);
+            // Each stem is its own signal: a stem written to another's file (or blocks out of order) would not match.
+            var snr = Mp3Writer_Specs.Snr([planes[2 * s], planes[2 * s + 1]], [decoded.Channel(0), decoded.Channel(1)]);
+            output.WriteLine($"{encoderThreads} encoder thread(s): {Stems.Names[s]} SNR {snr:F1} dB");
+            Assert.True(snr > 25, $"{Stems.Names[s]}: SNR {snr:F1} dB");
+        }
+        Assert.False(File.Exists(Path.Combine(_directory, "drums.wav")), "WAV was not asked for");
+    }
+
+    [Fact]
+    public async Task Should_write_the_same_mp3_bytes_as_encoding_after_separation()
+    {
+        var planes = Planes(100_000);
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 2))
+        {
+            Write(sink, planes, [65_536]);
+            await sink.CompleteAsync();
+        }
+
+        var after = Path.Combine(_directory, "after.mp3");
+        await using (var file = File.Create(after))
+        using (var writer = new Mp3Writer(file, new Mp3Options()))
+        {
+            writer.Write(planes[6], planes[7]);
+            writer.Complete();
+        }
+        Assert.Equal(await File.ReadAllBytesAsync(after), await File.ReadAllBytesAsync(Path.Combine(_directory, "vocals.mp3")));
+    }
+
+    [Fact]
+    public async Task Should_write_wav_and_mp3_side_by_side_when_both_are_asked_for()
+    {
+        var planes = Planes(50_000);
+
+        await using (var sink = new StemFileSink(_directory, ["wav", "mp3"], new Mp3Options()))
+        {
+            Write(sink, planes, [65_536]);
+            await sink.CompleteAsync();
+            Assert.Equal(["wav", "mp3"], sink.Formats);
+        }
+
+        foreach (var track in Stems.Names)
+        {
+            Assert.Equal(50_000, (await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, track + ".wav"))).Length);
+            Assert.Equal(50_000, (await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, track + ".mp3"))).Length);
+        }
+    }
+
+    [Fact]
+    public async Task Should_stop_its_encoders_and_release_the_files_when_abandoned_before_completion()
+    {
+        var planes = Planes(400_000);
+        var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 1);
+        Write(sink, planes, [65_536]);
+
+        var disposing = sink.DisposeAsync().AsTask();
+
+        Assert.Same(disposing, await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromSeconds(30))));
+        Directory.Delete(_directory, recursive: true); // nothing holds a file open
+        Assert.Throws<ObjectDisposedException>(() => Write(sink, planes, [65_536]));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("flac")]
+    [InlineData("mp3,flac")]
+    public void Should_refuse_formats_it_cannot_write(string formats) =>
+        Assert.Throws<ArgumentException>(() => new StemFileSink(_directory, formats.Split(',', StringSplitOptions.RemoveEmptyEntries), new Mp3Options()));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
+    }
+
+    // Stem s channel c: music at a pitch of its own, so that stems cannot be mistaken for one another.
+    private static float[][] Planes(int length)
+    {
+        var (left, right) = Mp3Writer_Specs.Music(length);
+        return Enumerable.Range(0, Stems.Count * Stems.Channels).Select(p =>
+        {
+            var source = p % 2 == 0 ? left : right;
+            var factor = 1 + p / 2;
+            return Enumerable.Range(0, length).Select(i => 0.5f * source[i * factor % length]).ToArray();
+        }).ToArray();
+    }
+
+    // Hands the planes on in blocks of the given lengths, the last repeated until the end.
+    private static void Write(StemFileSink sink, float[][] planes, int[] blocks)
+    {
+        var at = 0;
+        for (var b = 0; at < planes[0].Length; b++)
+        {
+            var n = Math.Min(blocks[Math.Min(b, blocks.Length - 1)], planes[0].Length - at);
+            sink.Write(new StemFrames(planes, at, n));
+            at += n;
+        }
+    }
+}
