@@ -16,8 +16,8 @@ internal sealed class EngineOptions
     private readonly Option<int> _cudaDevice = new("--cuda-device") { Description = "CUDA device id", DefaultValueFactory = _ => 0 };
     private readonly Option<string?> _precision = new("--precision")
     {
-        Description = "fp32, or int8 weight matrix products (CPU only; prepared and cached on first use) " +
-                      $"[default: {SeparationEngineOptions.DefaultCpuPrecision.ToString().ToLowerInvariant()} on the CPU, fp32 on CUDA]",
+        Description = "fp32, or int8 weight matrix products (CPU only; quantized and cached on first use) " +
+                      (SeparationEngineOptions.DefaultCpuPrecision == OrtPrecision.Fp32 ? "[default: fp32]" : "[default: int8 on the CPU, fp32 with --cuda]"),
     };
 
     public EngineOptions()
