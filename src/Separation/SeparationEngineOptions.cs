@@ -4,7 +4,7 @@ using MSaaS.Separation.Onnx;
 namespace MSaaS.Separation;
 
 /// <summary>The separation engine: which model, and how ONNX Runtime runs it (configuration section "Separation").</summary>
-public sealed class SeparationEngineOptions
+public sealed class SeparationEngineOptions : IValidatableObject
 {
     public const string Section = "Separation";
 
@@ -44,6 +44,22 @@ public sealed class SeparationEngineOptions
 
     [Range(0, 64)]
     public int CudaDevice { get; set; }
+
+    /// <summary>
+    /// fp32, or int8: the weight matrix products on int8 weights, quantized when the model is prepared and cached beside
+    /// the fp32 stages (CPU only; docs/separation.md). Empty for the default: fp32 on CUDA, <see cref="DefaultCpuPrecision"/>
+    /// on the CPU.
+    /// </summary>
+    public OrtPrecision? Precision { get; set; }
+
+    /// <summary>
+    /// The CPU's default precision: fp32, until a quality gate says otherwise (the int8 decision and its numbers are in
+    /// docs/separation.md).
+    /// </summary>
+    public static OrtPrecision DefaultCpuPrecision => OrtPrecision.Fp32;
+
+    /// <summary>The precision the model runs in: <see cref="Precision"/> when set, else fp32 on CUDA and <see cref="DefaultCpuPrecision"/> on the CPU.</summary>
+    public OrtPrecision ResolvedPrecision => Precision ?? (Cuda ? OrtPrecision.Fp32 : DefaultCpuPrecision);
 
     /// <summary>Run the model as consecutive sessions on the CPU (less than half the memory; see OrtStagedSession).</summary>
     public bool Staged { get; set; } = true;
@@ -91,6 +107,13 @@ public sealed class SeparationEngineOptions
     public OrtSessionOptions Session => new()
     {
         IntraOpThreads = ResolvedThreads, UseCuda = Cuda, CudaDeviceId = CudaDevice, Staged = Staged, CpuMemoryArena = CpuMemoryArena,
-        Telemetry = OnnxRuntimeTelemetry,
+        Telemetry = OnnxRuntimeTelemetry, Precision = ResolvedPrecision,
     };
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Cuda && Precision == OrtPrecision.Int8)
+            yield return new ValidationResult("int8 runs on the CPU only (ONNX Runtime has no CUDA kernel for DynamicQuantizeMatMul); use fp32 with Cuda",
+                [nameof(Precision)]);
+    }
 }

@@ -78,6 +78,7 @@ public class SeparateCommand_Specs
     [InlineData("--threads", "-1", "--threads must not be negative")]
     [InlineData("--mp3-bitrate", "8", "--mp3-bitrate must be between 32 and 320")]
     [InlineData("--format", "ogg", "Argument 'ogg' not recognized")]
+    [InlineData("--precision", "fp16", "Argument 'fp16' not recognized")]
     public async Task Should_refuse_options_out_of_range_before_reading_the_song(string option, string value, string reason)
     {
         // The song exists: the refusal can only come from the option, and nothing is separated.

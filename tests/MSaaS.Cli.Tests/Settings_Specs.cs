@@ -13,6 +13,8 @@ public class Settings_Specs
         "Storage:S3:Endpoint: 'minio-without-scheme' is not an http or https URL")]
     [InlineData("--Bus:Transport=kafka", "'kafka' at 'Bus:Transport'")]
     [InlineData("--Separation:Thredas=2", "'Thredas'")]
+    [InlineData("--Separation:Precision=fp16", "'fp16' at 'Separation:Precision'")]
+    [InlineData("--Separation:Cuda=true --Separation:Precision=int8", "Separation:Precision: int8 runs on the CPU only")]
     public async Task Should_refuse_to_start_with_one_line_naming_the_setting(string settings, string reason)
     {
         var (code, _, stderr) = await CliRunner.Run(["serve", "--urls", "http://127.0.0.1:0", .. settings.Split(' ')]);

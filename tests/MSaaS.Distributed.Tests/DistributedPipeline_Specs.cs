@@ -15,8 +15,9 @@ using MSaaS.Testing;
 namespace MSaaS.Distributed.Tests;
 
 /// <summary>
-/// MSaaS as separate processes on 127.0.0.1 over real RabbitMQ, Redis and S3: an API, two separation workers,
-/// an encoder and a notifier. Ten songs complete with their webhooks; then ten more while a separation worker
+/// MSaaS as separate processes on 127.0.0.1 over real RabbitMQ, Redis and S3: an API, two separation workers (one
+/// encodes while it separates, as by default; the other leaves the encoding to the encoding service, as a worker from
+/// before that did), an encoder and a notifier. Ten songs complete with their webhooks; then ten more while a separation worker
 /// is SIGKILLed mid-song, the encoder restarted, Redis restarted and RabbitMQ restarted. Every song must
 /// still complete, with exactly one webhook each.
 /// </summary>
@@ -56,7 +57,8 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
 
         _services.Add(Start("api", "api"));
         _services.Add(Start("separation-1", "separation"));
-        _services.Add(Start("separation-2", "separation"));
+        _services.Add(ServiceProcess.Start("separation-2", "separation",
+            new Dictionary<string, string>(_environment) { ["MSAAS_Separation__EncodeWhileSeparating"] = "false" }, _work.FullName));
         _services.Add(Start("encoding", "encoding"));
         _services.Add(Start("notifications", "notifications"));
         _http = new HttpClient { BaseAddress = new Uri(_services[0].Url), Timeout = TimeSpan.FromSeconds(30) };
@@ -112,6 +114,9 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
         foreach (var hash in stormHashes)
             Assert.Equal(System.Net.HttpStatusCode.OK, (await _http.GetAsync($"/apiv1/track/{hash}/vocals", HttpCompletionOption.ResponseHeadersRead)).StatusCode);
         await AssertMetrics();
+        // Both ways to MP3 were taken: songs separated by separation-2 went through the encoding service.
+        Assert.Contains(_work.GetFiles("encoding*.log").SelectMany(f => File.ReadLines(f.FullName)),
+            l => l.Contains("encoded 4 stems", StringComparison.Ordinal));
         var states = await States(stormHashes);
         Say($"phase 2: {Songs} songs completed despite the faults; webhooks per song: {string.Join(" ", stormy.Select(s => _webhooks.GetValueOrDefault(s.Name)))}; " +
             $"separation attempts: {string.Join(" ", states.Select(s => s.SeparationAttempts))}; total time {_clock.Elapsed.TotalSeconds:F0} s");
@@ -136,6 +141,9 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
             Assert.Contains(names, n => n.StartsWith("messaging_masstransit_", StringComparison.Ordinal));
             Assert.Contains("dotnet_gc_collections_total", names);
             if (service.Name is "api" or "separation-2" or "notifications")
+                foreach (var name in expected[role]) Assert.True(names.Contains(name), $"{service.Name}: no {name} at /metrics");
+            // The restarted encoder has encoded a song when separation-2 handed it one after the restart.
+            if (service.Name == "encoding-2" && File.ReadLines(service.Log).Any(l => l.Contains("encoded 4 stems", StringComparison.Ordinal)))
                 foreach (var name in expected[role]) Assert.True(names.Contains(name), $"{service.Name}: no {name} at /metrics");
         }
         // Log lines written while a message is handled name its trace.

@@ -70,6 +70,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
 
     public string Description =>
         $"ONNX Runtime {OrtRuntime.Version} {OrtRuntime.Flavor.ToUpperInvariant()} build ({string.Join(", ", _session.ExecutionProviders)}, " +
+        (_settings.Precision == OrtPrecision.Int8 ? "int8 weight matrix products, " : "fp32, ") +
         (_settings.IntraOpThreads > 0 ? $"{_settings.IntraOpThreads} intra-op threads" : "ONNX Runtime's default threads") +
         (_session.StageCount > 1 ? $", {_session.StageCount} stages)" : ")");
 

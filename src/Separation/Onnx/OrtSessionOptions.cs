@@ -14,6 +14,9 @@ public sealed record OrtSessionOptions
 
     public int CudaDeviceId { get; init; }
 
+    /// <summary>float32 weights, or int8 weight matrix products prepared once and cached (CPU only; see <see cref="OrtPrecision.Int8"/>).</summary>
+    public OrtPrecision Precision { get; init; }
+
     /// <summary>
     /// One ONNX Runtime CPU memory arena shared by every session of the process, instead of the C heap. On by
     /// default: freed activations stay mapped for the next values instead of being unmapped and faulted in afresh

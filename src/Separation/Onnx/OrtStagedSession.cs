@@ -74,10 +74,18 @@ public sealed class OrtStagedSession : IDisposable
     /// Opens <paramref name="modelPath"/> cut as <paramref name="staging"/> says (the stages prepared on first use and
     /// cached under <paramref name="cacheDirectory"/>, by default the asset cache). It runs as one session, as it is,
     /// on CUDA (device memory is not what staging saves, and values crossing a cut would travel through the host),
-    /// without <paramref name="staging"/>, or when <see cref="StagedModelCache"/> cannot cut or keep it.
+    /// without <paramref name="staging"/>, or when <see cref="StagedModelCache"/> cannot cut or keep it. An int8 model
+    /// is always prepared (quantized) through the cache, cut or whole, and refused on CUDA.
     /// </summary>
     public static OrtStagedSession Open(string modelPath, OrtSessionOptions settings, OrtStaging? staging, string? cacheDirectory = null)
     {
+        if (settings.Precision == OrtPrecision.Int8)
+        {
+            if (settings.UseCuda)
+                throw new SeparationException("int8 runs on the CPU only (ONNX Runtime has no CUDA kernel for DynamicQuantizeMatMul); use fp32 with CUDA");
+            return StagedModelCache.Open(modelPath, settings, staging ?? StagedModelCache.Whole, cacheDirectory ?? AssetPaths.CacheDirectory)
+                ?? throw new InvalidOperationException("an int8 model was not prepared");
+        }
         if (staging is not null && !settings.UseCuda &&
             StagedModelCache.Open(modelPath, settings, staging, cacheDirectory ?? AssetPaths.CacheDirectory) is { } staged)
             return staged;

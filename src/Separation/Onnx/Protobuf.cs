@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 
 namespace MSaaS.Separation.Onnx;
 
@@ -7,6 +8,7 @@ internal readonly record struct ProtoField(int Number, int WireType, long Varint
 {
     public const int VarintType = 0;
     public const int LengthDelimitedType = 2;
+    public const int Fixed32Type = 5;
 
     /// <summary>The whole field (tag and value) as it sits in the buffer, for copying it unchanged.</summary>
     public int TagStart { get; init; }
@@ -46,7 +48,7 @@ internal static class Protobuf
                     yield return new ProtoField(number, wireType, 0, at, length) { TagStart = tagStart };
                     at += length;
                     break;
-                case 5: // fixed32
+                case ProtoField.Fixed32Type:
                     yield return new ProtoField(number, wireType, 0, at, 4) { TagStart = tagStart };
                     at += 4;
                     break;
@@ -58,6 +60,43 @@ internal static class Protobuf
     }
 
     public static string String(byte[] buffer, ProtoField field) => System.Text.Encoding.UTF8.GetString(buffer, field.Start, field.Length);
+
+    /// <summary>A float field's value (wire type fixed32, little-endian).</summary>
+    public static float Float(byte[] buffer, ProtoField field) =>
+        field.WireType == ProtoField.Fixed32Type ? BinaryPrimitives.ReadSingleLittleEndian(buffer.AsSpan(field.Start, 4))
+            : throw new InvalidDataException($"protobuf field {field.Number} is not a float");
+
+    /// <summary>
+    /// Appends the values of a repeated integer field: one value (wire type varint) or a packed run of them
+    /// (length-delimited), as a writer may use either.
+    /// </summary>
+    public static void Varints(byte[] buffer, ProtoField field, List<long> values)
+    {
+        if (field.WireType == ProtoField.VarintType)
+        {
+            values.Add(field.Varint);
+            return;
+        }
+        if (field.WireType != ProtoField.LengthDelimitedType) throw new InvalidDataException($"protobuf field {field.Number} is not an integer");
+        var at = field.Start;
+        while (at < field.End) values.Add((long)ReadVarint(buffer, ref at));
+        if (at != field.End) throw new InvalidDataException("a packed protobuf field runs past its end");
+    }
+
+    /// <summary>
+    /// Appends the values of a repeated float field: one value (fixed32) or a packed run of them (length-delimited).
+    /// </summary>
+    public static void Floats(byte[] buffer, ProtoField field, List<float> values)
+    {
+        if (field.WireType == ProtoField.Fixed32Type)
+        {
+            values.Add(Float(buffer, field));
+            return;
+        }
+        if (field.WireType != ProtoField.LengthDelimitedType || field.Length % 4 != 0)
+            throw new InvalidDataException($"protobuf field {field.Number} is not a run of floats");
+        for (var at = field.Start; at < field.End; at += 4) values.Add(BinaryPrimitives.ReadSingleLittleEndian(buffer.AsSpan(at, 4)));
+    }
 
     private static ulong ReadVarint(byte[] buffer, ref int at)
     {
@@ -92,6 +131,23 @@ internal sealed class ProtoWriter
     }
 
     public void String(int number, string value) => Bytes(number, System.Text.Encoding.UTF8.GetBytes(value));
+
+    /// <summary>A float field (wire type fixed32).</summary>
+    public void Float(int number, float value)
+    {
+        Key(number, ProtoField.Fixed32Type);
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteSingleLittleEndian(bytes, value);
+        Write(bytes);
+    }
+
+    /// <summary>A repeated integer field, packed (one length-delimited run of varints).</summary>
+    public void PackedVarints(int number, IEnumerable<long> values)
+    {
+        var packed = new ProtoWriter();
+        foreach (var value in values) packed.WriteVarint((ulong)value);
+        Bytes(number, packed.WrittenSpan);
+    }
 
     public void Bytes(int number, ReadOnlySpan<byte> value)
     {

@@ -6,37 +6,39 @@ using Microsoft.ML.OnnxRuntime;
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>
-/// Makes and keeps the stage files of a cut model: once per model, runtime version and cut, the model is saved
-/// after ONNX Runtime's basic optimisations (so shape computations are folded to constants and only tensors cross a
-/// cut), cut by <see cref="OnnxModelFile"/>, and each stage written as a model of its own under
-/// <c>prepared/&lt;model&gt;-&lt;cut&gt;-&lt;key&gt;/</c> with a manifest. Later opens read them back.
+/// Makes and keeps the stage files of a cut model: once per model, runtime version, cut and precision, the model is
+/// saved after ONNX Runtime's basic optimisations (so shape computations are folded to constants and only tensors
+/// cross a cut), for int8 its weight matrix products quantized (<see cref="OnnxWeightQuantizer"/>), cut by
+/// <see cref="OnnxModelFile"/>, and each stage written as a model of its own under
+/// <c>prepared/&lt;model&gt;-&lt;cut&gt;-&lt;precision&gt;-&lt;key&gt;/</c> with a manifest. Later opens read them back.
 /// </summary>
 internal static class StagedModelCache
 {
     private const string ManifestName = "stages.json";
-    private const int FormatVersion = 1;
+    // 2: the precision is part of the key and the name (issue 12). Raise it when what Prepare writes changes.
+    private const int FormatVersion = 2;
+
+    /// <summary>One stage with every node: how an int8 model runs when it is not cut.</summary>
+    internal static readonly OrtStaging Whole = new("whole", _ => 0);
 
     /// <summary>
-    /// The staged session, prepared now or read from the cache; null when the model should run whole: the cut
-    /// leaves one stage, the file is not one the cut can read, or the stages cannot be written or do not run.
+    /// The staged session, prepared now or read from the cache. For fp32, null when the model should run whole: the
+    /// cut leaves one stage, the file is not one the cut can read, or the stages cannot be written or do not run. For
+    /// int8, never null: a model the cut does not divide is prepared <see cref="Whole"/>, and a model that cannot be
+    /// prepared is a <see cref="SeparationException"/> (running fp32 instead would not be what was asked for).
     /// </summary>
     public static OrtStagedSession? Open(string modelPath, OrtSessionOptions settings, OrtStaging staging, string cacheDirectory)
     {
-        var directory = PreparedDirectory(cacheDirectory, modelPath, staging, OrtRuntime.Version);
-        try
-        {
-            if (TryOpenPrepared(directory, settings) is { } prepared) return prepared;
-        }
-        catch (Exception e) when (e is SeparationException or InvalidDataException or JsonException)
-        {
-            Discard(directory); // damaged: prepare it again
-        }
-        if (!Divides(modelPath, staging)) return null;
+        var quantize = settings.Precision == OrtPrecision.Int8;
+        var directory = PreparedDirectory(cacheDirectory, modelPath, staging, OrtRuntime.Version, settings.Precision);
+        if (OpenCached(directory, settings) is { } cached) return cached;
+        if (staging != Whole && !Divides(modelPath, staging))
+            return quantize ? Open(modelPath, settings, Whole, cacheDirectory) : null;
         try
         {
             return Prepare(modelPath, directory, settings, staging);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (!quantize && e is IOException or UnauthorizedAccessException)
         {
             return null; // nowhere to keep the stages
         }
@@ -44,7 +46,13 @@ internal static class StagedModelCache
         {
             // The optimised graph could not be cut into sessions that run (a model the cut was not made for).
             Discard(directory);
-            return null;
+            if (!quantize) return null;
+            if (staging != Whole) return Open(modelPath, settings, Whole, cacheDirectory);
+            throw e as SeparationException ?? new SeparationException($"cannot prepare the int8 model of {modelPath}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SeparationException($"cannot keep the int8 model of {modelPath} in {directory}: {e.Message}", e);
         }
         finally
         {
@@ -54,13 +62,29 @@ internal static class StagedModelCache
     }
 
     /// <summary>The directory that holds the prepared stages once <see cref="Open"/> has made them.</summary>
-    internal static string PreparedDirectory(string cacheDirectory, string modelPath, OrtStaging staging, string runtimeVersion)
+    internal static string PreparedDirectory(string cacheDirectory, string modelPath, OrtStaging staging, string runtimeVersion,
+        OrtPrecision precision)
     {
         var file = new FileInfo(modelPath);
+        var name = precision.ToString().ToLowerInvariant();
         var identity = string.Create(CultureInfo.InvariantCulture,
-            $"{file.FullName}\n{file.Length}\n{file.LastWriteTimeUtc.Ticks}\n{runtimeVersion}\n{staging.Name}\n{FormatVersion}");
+            $"{file.FullName}\n{file.Length}\n{file.LastWriteTimeUtc.Ticks}\n{runtimeVersion}\n{staging.Name}\n{name}\n{FormatVersion}");
         var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identity)))[..16];
-        return Path.Combine(cacheDirectory, "prepared", $"{Path.GetFileNameWithoutExtension(modelPath)}-{staging.Name}-{key}");
+        return Path.Combine(cacheDirectory, "prepared", $"{Path.GetFileNameWithoutExtension(modelPath)}-{staging.Name}-{name}-{key}");
+    }
+
+    // The prepared stages in the directory, or null when there are none; a damaged directory is removed.
+    private static OrtStagedSession? OpenCached(string directory, OrtSessionOptions settings)
+    {
+        try
+        {
+            return TryOpenPrepared(directory, settings);
+        }
+        catch (Exception e) when (e is SeparationException or InvalidDataException or JsonException)
+        {
+            Discard(directory); // damaged: prepare it again
+            return null;
+        }
     }
 
     // Whether the cut gives more than one stage; a file that cannot be read as ONNX is left to the runtime to refuse.
@@ -112,6 +136,13 @@ internal static class StagedModelCache
         try
         {
             OrtSessions.SaveBasicOptimized(modelPath, optimized, settings);
+            if (settings.Precision == OrtPrecision.Int8)
+            {
+                // After the basic optimisations: they fuse MatMul + Add into Gemm, which the rewrite takes with its bias.
+                var quantized = Path.Combine(directory, $"quantized-{Environment.ProcessId}.onnx");
+                OnnxWeightQuantizer.Quantize(optimized, quantized);
+                File.Move(quantized, optimized, overwrite: true);
+            }
             var model = OnnxModelFile.Read(optimized);
             var plan = model.Plan(staging.StageOf);
             var types = new Dictionary<string, NodeMetadata>(StringComparer.Ordinal);

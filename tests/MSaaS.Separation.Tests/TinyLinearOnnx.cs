@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using MSaaS.Separation.Onnx;
+
+namespace MSaaS.Separation.Tests;
+
+/// <summary>
+/// A small ONNX model with the three kinds of matrix product the int8 rewrite meets, written with the project's own
+/// <see cref="ProtoWriter"/>: x [3, 8] -> MatMul(x, W1 [8, 6]) -> Gemm(., W2 [4, 6] transposed, b2 [4]) -> MatMul(., y)
+/// with y [4, 5] a second input (not a weight) -> out [3, 5]. W1's column 2 is all zeros. Weights from a fixed seed.
+/// </summary>
+internal static class TinyLinearOnnx
+{
+    public static readonly long[] XShape = [3, 8];
+    public static readonly long[] YShape = [4, 5];
+    public static readonly long[] OutShape = [3, 5];
+
+    public static float[] W1 { get; } = Weights(8 * 6, seed: 1, zeroColumn: (2, 6));
+
+    public static float[] W2 { get; } = Weights(4 * 6, seed: 2);
+
+    public static float[] B2 { get; } = Weights(4, seed: 3);
+
+    public static byte[] Model()
+    {
+        var graph = new ProtoWriter();
+        graph.Message(1, Node("/dense1/MatMul", "MatMul", ["x", "W1"], "h1"));
+        var gemm = Node("/dense2/Gemm", "Gemm", ["h1", "W2", "b2"], "h2");
+        gemm.Message(5, IntAttribute("transB", 1));
+        gemm.Message(5, FloatAttribute("alpha", 1f));
+        graph.Message(1, gemm);
+        graph.Message(1, Node("/attn/MatMul", "MatMul", ["h2", "y"], "out"));
+        graph.String(2, "tiny-linear");
+        graph.Message(5, Tensor("W1", [8, 6], W1));
+        graph.Message(5, Tensor("W2", [4, 6], W2));
+        graph.Message(5, Tensor("b2", [4], B2));
+        graph.Message(11, Value("x", XShape));
+        graph.Message(11, Value("y", YShape));
+        graph.Message(12, Value("out", OutShape));
+
+        var opset = new ProtoWriter();
+        opset.String(1, "");
+        opset.Varint(2, 17);
+        var model = new ProtoWriter();
+        model.Varint(1, 8); // ir_version
+        model.Message(8, opset);
+        model.Message(7, graph);
+        return model.WrittenSpan.ToArray();
+    }
+
+    private static ProtoWriter Node(string name, string op, string[] inputs, string output)
+    {
+        var node = new ProtoWriter();
+        foreach (var input in inputs) node.String(1, input);
+        node.String(2, output);
+        node.String(3, name);
+        node.String(4, op);
+        return node;
+    }
+
+    private static ProtoWriter IntAttribute(string name, long value)
+    {
+        var attribute = new ProtoWriter();
+        attribute.String(1, name);
+        attribute.Varint(3, value);
+        attribute.Varint(20, 2); // INT
+        return attribute;
+    }
+
+    private static ProtoWriter FloatAttribute(string name, float value)
+    {
+        var attribute = new ProtoWriter();
+        attribute.String(1, name);
+        attribute.Float(2, value);
+        attribute.Varint(20, 1); // FLOAT
+        return attribute;
+    }
+
+    private static ProtoWriter Tensor(string name, long[] dims, float[] values)
+    {
+        var tensor = new ProtoWriter();
+        foreach (var d in dims) tensor.Varint(1, d); // unpacked, as some exporters write them
+        tensor.Varint(2, 1); // FLOAT
+        tensor.String(8, name);
+        var raw = new byte[values.Length * 4];
+        for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(4 * i), values[i]);
+        tensor.Bytes(9, raw);
+        return tensor;
+    }
+
+    private static ProtoWriter Value(string name, long[] shape)
+    {
+        var dims = new ProtoWriter();
+        foreach (var d in shape)
+        {
+            var dim = new ProtoWriter();
+            dim.Varint(1, d);
+            dims.Message(1, dim);
+        }
+        var tensorType = new ProtoWriter();
+        tensorType.Varint(1, 1); // FLOAT
+        tensorType.Message(2, dims);
+        var type = new ProtoWriter();
+        type.Message(1, tensorType);
+        var info = new ProtoWriter();
+        info.String(1, name);
+        info.Message(2, type);
+        return info;
+    }
+
+    private static float[] Weights(int count, int seed, (int Column, int Columns)? zeroColumn = null)
+    {
+        var random = new Random(seed);
+        var values = Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        if (zeroColumn is var (column, columns))
+            for (var i = column; i < count; i += columns) values[i] = 0;
+        return values;
+    }
+}
