@@ -21,10 +21,11 @@ internal sealed class EngineOptions
         _threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must not be negative"); });
     }
 
-    public void AddTo(Command command)
+    /// <param name="threads">Offer --threads (a command that sets the threads itself leaves it out).</param>
+    public void AddTo(Command command, bool threads = true)
     {
         foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _threads, _cuda, _cudaDevice })
-            command.Options.Add(option);
+            if (threads || option != _threads) command.Options.Add(option);
     }
 
     /// <summary>The options as given on the command line, to pass on to a child process.</summary>
