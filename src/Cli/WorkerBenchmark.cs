@@ -61,7 +61,7 @@ internal static class WorkerBenchmark
                     var load = BenchProcess.LoadAverage();
                     var run = await BenchProcess.RunChildAsync<Run>(["bench", "worker", "--single", arrangement.ToString(), "--songs", $"{count}",
                         "--seconds", $"{length}", "--input", song, .. engine.ToArgs(result)], cancellationToken);
-                    if (round == 1 && arrangement == chosen[0]) Console.WriteLine($"    engine: {run.Engine}");
+                    if (round == 1) Console.WriteLine($"    {arrangement} engine: {run.Engine}");
                     rates[arrangement].Add(run.SongsPerHour);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{round,3} | {arrangement,11} | {load,8:F2} | {run.Wall,8:F1} | {run.SongsPerHour,10:F1} | {run.AudioPerWall,18:F2} | " +
