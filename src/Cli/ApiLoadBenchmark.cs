@@ -72,7 +72,7 @@ internal static class ApiLoadBenchmark
             Console.WriteLine(Line("upload (POST /apiv1/separate)", uploads));
             Console.WriteLine(Line("status (GET /apiv1/status)", statuses));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"API process: peak RSS {Status(api.Id, "VmHWM:"):F0} MiB, RSS now {Status(api.Id, "VmRSS:"):F0} MiB"));
+                $"API process: peak RSS {BenchProcess.PeakMiB(api.Id):F0} MiB, RSS now {BenchProcess.ResidentMiB(api.Id):F0} MiB"));
             api.Kill();
             return errors == 0 ? 0 : 1;
         }));
@@ -137,13 +137,5 @@ internal static class ApiLoadBenchmark
         ms.Sort();
         double P(double q) => ms[Math.Min(ms.Count - 1, (int)(q * ms.Count))];
         return string.Create(CultureInfo.InvariantCulture, $"{what}: {ms.Count} requests, p50 {P(0.50):F1} ms, p99 {P(0.99):F1} ms, max {ms[^1]:F1} ms");
-    }
-
-    private static double Status(int pid, string field)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            if (line.StartsWith(field, StringComparison.Ordinal))
-                return double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
-        return double.NaN;
     }
 }

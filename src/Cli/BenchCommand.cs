@@ -10,6 +10,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Measure speed and memory");
         bench.Subcommands.Add(SeparationBenchmark.Create());
         bench.Subcommands.Add(PrecisionBenchmark.Create());
+        bench.Subcommands.Add(WorkerBenchmark.Create());
         bench.Subcommands.Add(DspBenchmark.Create());
         bench.Subcommands.Add(EncodeBenchmark.Create());
         bench.Subcommands.Add(ApiLoadBenchmark.Create());

@@ -1,3 +1,4 @@
+using MSaaS.Audio;
 using MSaaS.Audio.Synthesis;
 using MSaaS.Separation;
 
@@ -28,5 +29,18 @@ internal static class BenchmarkSongs
             File.Delete(mp3);
         }
         return path;
+    }
+
+    /// <summary><paramref name="song"/> repeated up to <paramref name="length"/> samples.</summary>
+    public static AudioBuffer Loop(AudioBuffer song, int length)
+    {
+        var channels = new float[song.ChannelCount][];
+        for (var c = 0; c < channels.Length; c++)
+        {
+            channels[c] = new float[length];
+            for (var at = 0; at < length; at += song.Length)
+                song.Channel(c).AsSpan(0, Math.Min(song.Length, length - at)).CopyTo(channels[c].AsSpan(at));
+        }
+        return new AudioBuffer(channels, song.SampleRate);
     }
 }

@@ -28,10 +28,11 @@ internal sealed class EngineOptions
         _precision.AcceptOnlyFromAmong("fp32", "int8");
     }
 
-    public void AddTo(Command command)
+    /// <param name="threads">Offer --threads (a command that sets the threads itself leaves it out).</param>
+    public void AddTo(Command command, bool threads = true)
     {
         foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _threads, _cuda, _cudaDevice, _precision })
-            command.Options.Add(option);
+            if (threads || option != _threads) command.Options.Add(option);
     }
 
     /// <summary>The options as given on the command line, to pass on to a child process.</summary>

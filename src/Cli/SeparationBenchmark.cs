@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using MSaaS.Audio;
 using MSaaS.Separation;
@@ -37,13 +36,13 @@ internal static class SeparationBenchmark
                 return 0;
             }
 
-            Console.WriteLine($"song: {song} looped; {Environment.ProcessorCount} cores; {RuntimeInformationText()}");
+            Console.WriteLine($"song: {song} looped; {Environment.ProcessorCount} cores; {BenchProcess.RuntimeText}");
             var header = false;
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 string[] extra = [.. result.GetValue(warmUp) ? ["--warm-up"] : Array.Empty<string>(),
                     "--songs", result.GetValue(songs).ToString(CultureInfo.InvariantCulture)];
-                var run = await RunChild(args: ["bench", "separate", "--single", length, "--input", song, .. extra, .. engine.ToArgs(result)], cancellationToken);
+                var run = await BenchProcess.RunChildAsync<Result>(["bench", "separate", "--single", length, "--input", song, .. extra, .. engine.ToArgs(result)], cancellationToken);
                 if (!header)
                 {
                     Console.WriteLine($"engine: {run.Engine}");
@@ -83,7 +82,7 @@ internal static class SeparationBenchmark
         // the same process after it, as a worker's next songs do; the figures but the segments are the first song's.
         var wall = Stopwatch.StartNew();
         var decoded = await new FfmpegDecoder().DecodeAsync(song, Stems.SampleRate, Stems.Channels, cancellationToken: cancellationToken);
-        var mix = Loop(decoded, seconds * Stems.SampleRate);
+        var mix = BenchmarkSongs.Loop(decoded, seconds * Stems.SampleRate);
         var decode = wall.Elapsed.TotalSeconds;
         var faults = new FaultCounter();
         double wallSeconds = 0, inference = 0, dsp = 0;
@@ -112,7 +111,7 @@ internal static class SeparationBenchmark
         var rest = segments.Skip(2).Order().ToArray();
         return new Result(seconds, wallSeconds, inference, dsp, decode, load.Elapsed.TotalSeconds, segments.FirstOrDefault(double.NaN),
             segments.Length > 1 ? segments[1] : double.NaN, rest.Length > 0 ? rest[rest.Length / 2] : double.NaN,
-            StatusMiB("VmHWM:"), StatusMiB("VmRSS:"), separator.Description, settings.ResolvedThreads, settings.Threads > 0,
+            BenchProcess.PeakMiB(), BenchProcess.ResidentMiB(), separator.Description, settings.ResolvedThreads, settings.Threads > 0,
             separator.WarmUpTime.TotalSeconds, all, [.. faults.PerSegment], songs);
     }
 
@@ -151,43 +150,6 @@ internal static class SeparationBenchmark
     private const double GflopPerSegment = 334.9;
 
     private static double Gflops(double segmentSeconds) => GflopPerSegment / segmentSeconds;
-
-    private static AudioBuffer Loop(AudioBuffer song, int length)
-    {
-        var channels = new float[song.ChannelCount][];
-        for (var c = 0; c < channels.Length; c++)
-        {
-            channels[c] = new float[length];
-            for (var at = 0; at < length; at += song.Length)
-                song.Channel(c).AsSpan(0, Math.Min(song.Length, length - at)).CopyTo(channels[c].AsSpan(at));
-        }
-        return new AudioBuffer(channels, song.SampleRate);
-    }
-
-    private static async Task<Result> RunChild(string[] args, CancellationToken cancellationToken)
-    {
-        var self = Environment.ProcessPath!;
-        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var child = Process.Start(info)!;
-        var output = await child.StandardOutput.ReadToEndAsync(cancellationToken);
-        await child.WaitForExitAsync(cancellationToken);
-        if (child.ExitCode != 0) throw new InvalidOperationException($"benchmark run failed (exit {child.ExitCode})");
-        return JsonSerializer.Deserialize<Result>(output.Trim().Split('\n')[^1])!;
-    }
-
-    // Peak (VmHWM) or current (VmRSS) resident memory of this process, from /proc/self/status.
-    private static double StatusMiB(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field, StringComparison.Ordinal))
-                return double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
-        return double.NaN;
-    }
-
-    private static string RuntimeInformationText() =>
-        $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
 
     private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double FirstSegment,
         double SecondSegment, double SteadySegment, double PeakMiB, double AfterMiB, string Engine, int Threads, bool ThreadsGiven,

@@ -16,11 +16,25 @@ public sealed class SeparationEngineOptions : IValidatableObject
     public string? ModelSha256 { get; set; }
 
     /// <summary>
-    /// ONNX Runtime's threads inside one operator (and the DSP's around it); 0 (the default) for one per CPU this
-    /// process may use (<see cref="DefaultThreads"/>).
+    /// ONNX Runtime's threads inside one operator (and the DSP's around it) for each song in hand; 0 (the default) for
+    /// the CPUs this process may use (<see cref="DefaultThreads"/>) shared out among <see cref="SongsInParallel"/>.
     /// </summary>
     [Range(0, 1024)]
     public int Threads { get; set; }
+
+    /// <summary>What a worker separates at once unless configured: the one line to change when measurements say otherwise.</summary>
+    public const int DefaultSongsInParallel = 1;
+
+    /// <summary>The most songs a worker may separate at once (each holds a model instance of about 1 GB).</summary>
+    public const int MaxSongsInParallel = 16;
+
+    /// <summary>
+    /// Songs a worker separates at once, each on a model instance of its own (about 1 GB each while it runs); the
+    /// separation consumer takes as many messages at a time. <c>msaas bench worker</c> measures the songs per hour of
+    /// each arrangement (docs/operations.md).
+    /// </summary>
+    [Range(1, MaxSongsInParallel)]
+    public int SongsInParallel { get; set; } = DefaultSongsInParallel;
 
     /// <summary>
     /// The threads a run gets when <see cref="Threads"/> is 0: the CPUs this process may use. That is
@@ -33,11 +47,18 @@ public sealed class SeparationEngineOptions : IValidatableObject
     /// </summary>
     public static int DefaultThreads => Environment.ProcessorCount;
 
-    /// <summary>The intra-op threads a session gets: <see cref="Threads"/> when set, else <see cref="DefaultThreads"/>.</summary>
-    public int ResolvedThreads => ResolveThreads(Threads, DefaultThreads);
+    /// <summary>
+    /// The intra-op threads each song's session gets: <see cref="Threads"/> when set, else <see cref="DefaultThreads"/>
+    /// divided among <see cref="SongsInParallel"/>.
+    /// </summary>
+    public int ResolvedThreads => ResolveThreads(Threads, DefaultThreads, SongsInParallel);
 
-    /// <summary>An explicit setting (above 0) wins; otherwise the CPUs this process may use, at least 1.</summary>
-    public static int ResolveThreads(int configured, int available) => configured > 0 ? configured : Math.Max(1, available);
+    /// <summary>
+    /// An explicit setting (above 0) wins; otherwise the CPUs this process may use divided among the songs it
+    /// separates at once, rounded down so that together they ask for no more threads than there are CPUs; at least 1.
+    /// </summary>
+    public static int ResolveThreads(int configured, int available, int songsInParallel = 1) =>
+        configured > 0 ? configured : Math.Max(1, available / Math.Max(1, songsInParallel));
 
     /// <summary>Run on the CUDA execution provider: needs the GPU build (-p:OrtFlavor=gpu), CUDA 13 and cuDNN 9.</summary>
     public bool Cuda { get; set; }

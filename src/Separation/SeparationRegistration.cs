@@ -28,7 +28,7 @@ public static class SeparationRegistration
         return services;
     }
 
-    /// <summary>The consumer of <see cref="Contracts.SeparateStems"/>, one song at a time.</summary>
+    /// <summary>The consumer of <see cref="Contracts.SeparateStems"/>, Separation:SongsInParallel songs at a time (one by default).</summary>
     public static IBusRegistrationConfigurator AddSeparationConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<SeparateStemsConsumer, SeparateStemsConsumerDefinition>();

@@ -7,6 +7,7 @@ public class Settings_Specs
     [Theory]
     [InlineData("--Separation:Threads=abc", "'abc' at 'Separation:Threads'")]
     [InlineData("--Separation:Threads=-2", "Separation:Threads:")]
+    [InlineData("--Separation:SongsInParallel=0", "Separation:SongsInParallel: The field SongsInParallel must be between 1 and 16.")]
     [InlineData("--Webhooks:Timeout=-00:00:05", "Webhooks:Timeout:")]
     [InlineData("--Pipeline:MaxAttempts=0", "Pipeline:MaxAttempts:")]
     [InlineData("--Storage:Kind=s3 --Storage:S3:Endpoint=minio-without-scheme --Storage:S3:AccessKey=a --Storage:S3:SecretKey=b",

@@ -6,7 +6,7 @@ namespace MSaaS.Separation.Tests;
 public class SegmentedSeparation_Specs
 {
     private const int Segment = 1000;
-    private static readonly float[] Gains = [0.1f, 0.2f, 0.3f, 0.4f];
+    private static readonly float[] Gains = ScalingModel.Gains;
 
     [Theory]
     [InlineData(1, 0.25)]
@@ -162,32 +162,6 @@ public class SegmentedSeparation_Specs
             if (Math.Abs(output[i] - expected) > 1e-5f)
                 Assert.Fail($"sample {i} is {output[i]}, expected {expected}");
         }
-    }
-
-    /// <summary>A stand-in model whose stem s is its input times Gains[s]; it remembers what it was given.</summary>
-    private sealed class ScalingModel(int segment) : ISegmentModel
-    {
-        private readonly float[][] _input = [new float[segment], new float[segment]];
-        private readonly float[][] _output = Enumerable.Range(0, 8).Select(_ => new float[segment]).ToArray();
-
-        public List<float[]> Inputs { get; } = [];
-
-        public Action<int>? OnRun { get; init; }
-
-        public int SegmentLength => segment;
-
-        public Span<float> Input(int channel) => _input[channel];
-
-        public void Run(bool lastOfSong, CancellationToken cancellationToken)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            Inputs.Add((float[])_input[0].Clone());
-            OnRun?.Invoke(Inputs.Count);
-            for (var p = 0; p < 8; p++)
-                for (var i = 0; i < segment; i++) _output[p][i] = _input[p % 2][i] * Gains[p / 2];
-        }
-
-        public ReadOnlySpan<float> Output(int stem, int channel) => _output[stem * 2 + channel];
     }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using MSaaS.Audio;
 using MSaaS.Encoding;
 
@@ -6,16 +7,21 @@ namespace MSaaS.Separation.Consumers;
 
 public sealed class SeparateStemsConsumerDefinition : ConsumerDefinition<SeparateStemsConsumer>
 {
-    public SeparateStemsConsumerDefinition()
+    private readonly int _songsInParallel;
+
+    public SeparateStemsConsumerDefinition(IOptions<SeparationEngineOptions> options)
     {
-        // One song at a time: the model takes every core (or the GPU) it is given.
-        ConcurrentMessageLimit = 1;
+        // As many songs at a time as the engine has model instances (Separation:SongsInParallel, 1 by default): each
+        // takes the cores it is given (or the GPU), and a song prefetched beyond them would wait here while another
+        // worker could have taken it.
+        _songsInParallel = options.Value.SongsInParallel;
+        ConcurrentMessageLimit = _songsInParallel;
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<SeparateStemsConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.PrefetchCount = 1;
+        endpointConfigurator.PrefetchCount = _songsInParallel;
         endpointConfigurator.UseMessageRetry(r =>
         {
             // A bad song or a bad model fails the same way every time: straight to the fault, and to the saga.

@@ -2,73 +2,95 @@ using MSaaS.Audio;
 
 namespace MSaaS.Separation.Demucs;
 
-/// <summary>htdemucs over whole songs: normalisation, shifts and segmenting around one model instance.</summary>
+/// <summary>
+/// htdemucs over whole songs: normalisation, shifts and segmenting around a pool of model instances, one per song
+/// separated at once (Separation:SongsInParallel; one by default).
+/// </summary>
 public sealed class DemucsSeparator : IStemSeparator, IDisposable
 {
     private const int Planes = Stems.Count * Stems.Channels;
     private const int BlockLength = 1 << 16;
 
-    private readonly ISegmentModel _model;
-    private readonly SegmentedPass _pass;
-    private readonly SemaphoreSlim _exclusive = new(1, 1);
+    private readonly ModelPool _pool;
 
-    internal DemucsSeparator(ISegmentModel model)
+    internal DemucsSeparator(ISegmentModel model) : this([model])
     {
-        _model = model;
-        _pass = new SegmentedPass(model);
     }
 
-    /// <summary>Verifies the model file and opens it on ONNX Runtime; throws a clear error when either is wrong.</summary>
+    internal DemucsSeparator(IReadOnlyList<ISegmentModel> models) => _pool = new ModelPool(models);
+
+    /// <summary>
+    /// Verifies the model file and opens it on ONNX Runtime once per song separated at once; throws a clear error
+    /// when either is wrong. Every instance has its own sessions and tensors; all allocate from the process's one
+    /// shared CPU arena (see <see cref="Onnx.OrtRuntime.EnsureSharedCpuArena"/>), which is safe to use from concurrent runs.
+    /// </summary>
     public static DemucsSeparator Open(SeparationEngineOptions options)
     {
         ModelFile.Verify(options.ResolvedModelPath, options.ExpectedSha256);
-        return new DemucsSeparator(HtDemucsModel.Open(options.ResolvedModelPath, options.Session, options.ReleaseMemoryAfterSong));
+        var models = new List<HtDemucsModel>();
+        try
+        {
+            // One after another: the first prepares the model's stages on disk (StagedModelCache), the others reuse them.
+            for (var i = 0; i < options.SongsInParallel; i++)
+                models.Add(HtDemucsModel.Open(options.ResolvedModelPath, options.Session, options.ReleaseMemoryAfterSong));
+            return new DemucsSeparator(models);
+        }
+        catch
+        {
+            foreach (var model in models) model.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Time inside ONNX Runtime and time in the DSP around it, since this separator was opened.</summary>
-    public (TimeSpan Inference, TimeSpan Dsp) Timings =>
-        _model is HtDemucsModel m ? (m.InferenceTime, m.DspTime) : (TimeSpan.Zero, TimeSpan.Zero);
+    /// <summary>How many songs this separator runs at once: its model instances.</summary>
+    public int SongsInParallel => _pool.All.Count;
 
-    /// <summary>Wall time of every model segment run since this separator was opened, in order (warm-up runs first).</summary>
-    public IReadOnlyList<TimeSpan> SegmentTimes => _model is HtDemucsModel m ? m.SegmentTimes : [];
+    /// <summary>Time inside ONNX Runtime and time in the DSP around it, since this separator was opened, summed over its instances.</summary>
+    public (TimeSpan Inference, TimeSpan Dsp) Timings => _pool.All.Select(p => p.Model).OfType<HtDemucsModel>()
+        .Aggregate((TimeSpan.Zero, TimeSpan.Zero), (sum, m) => (sum.Item1 + m.InferenceTime, sum.Item2 + m.DspTime));
 
-    /// <summary>How many of <see cref="SegmentTimes"/> were <see cref="WarmUp"/>'s, not a song's.</summary>
+    /// <summary>
+    /// Wall time of every model segment run since this separator was opened: each instance's in order (its warm-up
+    /// runs first, <see cref="WarmUpRuns"/> of them), one instance after another.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> SegmentTimes => [.. _pool.All.Select(p => p.Model).OfType<HtDemucsModel>().SelectMany(m => m.SegmentTimes)];
+
+    /// <summary>How many runs of each instance's <see cref="SegmentTimes"/> were <see cref="WarmUp"/>'s, not a song's.</summary>
     public int WarmUpRuns { get; private set; }
 
     /// <summary>Wall time <see cref="WarmUp"/> took.</summary>
     public TimeSpan WarmUpTime { get; private set; }
 
     /// <summary>
-    /// Runs the model once on a silent segment, so that the first song's first segment costs what every later one
-    /// does (see <see cref="HtDemucsModel.Run"/>: the first runs of a fresh process pay for memory the C heap and ONNX
-    /// Runtime fault in). A worker calls it when it loads the model; a one-song command need not.
+    /// Runs every model instance once on a silent segment, all at once, so that the first songs' first segments cost
+    /// what every later one does (see <see cref="HtDemucsModel.Run"/>: the first runs of a fresh process pay for memory
+    /// the C heap and ONNX Runtime fault in; run together, the instances grow the shared arena to what songs run
+    /// together need). A worker calls it when it loads the model; a one-song command need not.
     /// </summary>
     public void WarmUp(CancellationToken cancellationToken = default)
     {
-        _exclusive.Wait(cancellationToken);
-        try
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _pool.ForAll(pooled =>
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (var c = 0; c < Stems.Channels; c++) _model.Input(c).Clear();
-            if (_model is HtDemucsModel warming) warming.WarmingUp = true;
+            var model = pooled.Model;
+            for (var c = 0; c < Stems.Channels; c++) model.Input(c).Clear();
+            if (model is HtDemucsModel warming) warming.WarmingUp = true;
             try
             {
-                _model.Run(lastOfSong: false, cancellationToken);
+                model.Run(lastOfSong: false, cancellationToken);
             }
             finally
             {
-                if (_model is HtDemucsModel warmed) warmed.WarmingUp = false;
+                if (model is HtDemucsModel warmed) warmed.WarmingUp = false;
             }
-            WarmUpRuns++;
-            WarmUpTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        }
-        finally
-        {
-            _exclusive.Release();
-        }
+        }, cancellationToken);
+        WarmUpRuns++;
+        WarmUpTime += System.Diagnostics.Stopwatch.GetElapsedTime(started);
     }
 
-    public string Description => _model is HtDemucsModel m ? m.Description : _model.GetType().Name;
+    public string Description =>
+        (_pool.All[0].Model is HtDemucsModel m ? m.Description : _pool.All[0].Model.GetType().Name) +
+        (SongsInParallel > 1 ? $", {SongsInParallel} songs in parallel" : "");
 
     public async Task SeparateAsync(AudioBuffer mix, IStemSink sink, SeparationOptions options,
         IProgress<SeparationProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -80,32 +102,29 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
             throw new ArgumentException($"mono or stereo audio is needed, got {mix.ChannelCount} channels", nameof(mix));
         if (mix.Length == 0) throw new ArgumentException("the audio has no samples", nameof(mix));
 
-        await _exclusive.WaitAsync(cancellationToken);
+        var pooled = await _pool.TakeAsync(cancellationToken);
         try
         {
-            await Task.Factory.StartNew(() => Separate(mix, sink, options, progress, cancellationToken),
+            await Task.Factory.StartNew(() => Separate(pooled, mix, sink, options, progress, cancellationToken),
                 cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         finally
         {
-            NativeHeap.Trim();
-            _exclusive.Release();
+            // Only once no song is in hand: a song still running would fault the trimmed pages in again.
+            if (_pool.Return(pooled)) NativeHeap.Trim();
         }
     }
 
-    public void Dispose()
-    {
-        (_model as IDisposable)?.Dispose();
-        _exclusive.Dispose();
-    }
+    public void Dispose() => _pool.Dispose();
 
-    private void Separate(AudioBuffer mix, IStemSink sink, SeparationOptions options,
+    private static void Separate(PooledModel pooled, AudioBuffer mix, IStemSink sink, SeparationOptions options,
         IProgress<SeparationProgress>? progress, CancellationToken cancellationToken)
     {
+        var (model, segmented) = (pooled.Model, pooled.Pass);
         var track = Enumerable.Range(0, mix.ChannelCount).Select(mix.Channel).ToArray();
         var (mean, std) = options.Normalize ? MonoStatistics(track) : (0f, 1f);
         var delays = ShiftDelays(options);
-        var total = delays.Sum(d => SegmentedPass.SegmentCount(mix.Length + d, _model.SegmentLength, options.Overlap));
+        var total = delays.Sum(d => SegmentedPass.SegmentCount(mix.Length + d, model.SegmentLength, options.Overlap));
         var done = 0;
         progress?.Report(new SeparationProgress(0, total));
         void SegmentDone() => progress?.Report(new SeparationProgress(++done, total));
@@ -113,7 +132,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         var output = new StemOutput(sink, mean, std);
         if (delays.Length == 1)
         {
-            _pass.Run(track, 0, mix.Length, options.Overlap, mean, 1 / std, lastPass: true,
+            segmented.Run(track, 0, mix.Length, options.Overlap, mean, 1 / std, lastPass: true,
                 (planes, count, position) => output.Write(planes, 0, count, 1f), SegmentDone, cancellationToken);
             return;
         }
@@ -123,7 +142,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         for (var p = 0; p < Planes; p++) average[p] = new float[mix.Length];
         foreach (var (pass, delay) in delays.Index())
         {
-            _pass.Run(track, delay, mix.Length + delay, options.Overlap, mean, 1 / std, lastPass: pass == delays.Length - 1, (planes, count, position) =>
+            segmented.Run(track, delay, mix.Length + delay, options.Overlap, mean, 1 / std, lastPass: pass == delays.Length - 1, (planes, count, position) =>
             {
                 // View position v is track position v - delay; the first `delay` samples precede the track.
                 var skip = (int)Math.Clamp(delay - position, 0, count);

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+
+namespace MSaaS.Cli;
+
+/// <summary>
+/// What the model benchmarks share: a measurement run in a child process of its own, so that its peak resident memory
+/// is its own, and this process's memory and load as Linux reports them.
+/// </summary>
+internal static class BenchProcess
+{
+    /// <summary>Runs this program with <paramref name="args"/> and reads the last line it prints as a <typeparamref name="T"/> in JSON.</summary>
+    public static async Task<T> RunChildAsync<T>(IEnumerable<string> args, CancellationToken cancellationToken)
+    {
+        var self = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var child = Process.Start(info)!;
+        var output = await child.StandardOutput.ReadToEndAsync(cancellationToken);
+        await child.WaitForExitAsync(cancellationToken);
+        if (child.ExitCode != 0) throw new InvalidOperationException($"benchmark run failed (exit {child.ExitCode})");
+        return JsonSerializer.Deserialize<T>(output.Trim().Split('\n')[^1])!;
+    }
+
+    /// <summary>Peak resident memory (VmHWM) of this process, or of process <paramref name="pid"/>, MiB.</summary>
+    public static double PeakMiB(int? pid = null) => StatusMiB(pid, "VmHWM:");
+
+    /// <summary>Resident memory now (VmRSS) of this process, or of process <paramref name="pid"/>, MiB.</summary>
+    public static double ResidentMiB(int? pid = null) => StatusMiB(pid, "VmRSS:");
+
+    /// <summary>The 1-minute load average (/proc/loadavg), NaN where there is none.</summary>
+    public static double LoadAverage() =>
+        File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN;
+
+    public static string RuntimeText =>
+        $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
+
+    private static double StatusMiB(int? pid, string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid?.ToString(CultureInfo.InvariantCulture) ?? "self"}/status"))
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return double.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+        return double.NaN;
+    }
+}
