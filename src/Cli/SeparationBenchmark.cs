@@ -23,7 +23,8 @@ internal static class SeparationBenchmark
         var songs = new Option<int>("--songs") { Description = "Songs separated one after another by the same process, as a worker does", DefaultValueFactory = _ => 1 };
         songs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20) r.AddError("--songs must be between 1 and 20"); });
         var engine = new EngineOptions();
-        var command = new Command("separate", "Separation speed and memory for 30 s and 3 min songs") { durations, input, single, warmUp, songs };
+        var format = BenchOutput.FormatOption("wav");
+        var command = new Command("separate", "Separation speed and memory for 30 s and 3 min songs") { durations, input, single, warmUp, songs, format };
         engine.AddTo(command);
 
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
@@ -31,7 +32,7 @@ internal static class SeparationBenchmark
             var song = result.GetValue(input)?.FullName ?? await BenchmarkSongs.DefaultAsync(cancellationToken);
             if (result.GetValue(single) is { } seconds)
             {
-                var run = await Measure(song, seconds, result.GetValue(songs), result.GetValue(warmUp), engine, result, cancellationToken);
+                var run = await Measure(song, seconds, result.GetValue(songs), result.GetValue(warmUp), result.GetValue(format)!, engine, result, cancellationToken);
                 Console.WriteLine(JsonSerializer.Serialize(run));
                 return 0;
             }
@@ -41,12 +42,13 @@ internal static class SeparationBenchmark
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 string[] extra = [.. result.GetValue(warmUp) ? ["--warm-up"] : Array.Empty<string>(),
-                    "--songs", result.GetValue(songs).ToString(CultureInfo.InvariantCulture)];
+                    "--songs", result.GetValue(songs).ToString(CultureInfo.InvariantCulture), "--format", result.GetValue(format)!];
                 var run = await BenchProcess.RunChildAsync<Result>(["bench", "separate", "--single", length, "--input", song, .. extra, .. engine.ToArgs(result)], cancellationToken);
                 if (!header)
                 {
                     Console.WriteLine($"engine: {run.Engine}");
                     Console.WriteLine($"threads: {run.Threads} ({(run.ThreadsGiven ? "--threads" : "default: the CPUs this process may use")})");
+                    Console.WriteLine($"stems: {result.GetValue(format)}{(result.GetValue(format) == "mp3" ? " (encoded while separating)" : "")}");
                     Console.WriteLine($"warm-up at load: {(run.WarmUp > 0 ? string.Create(CultureInfo.InvariantCulture, $"{run.WarmUp:F2} s (in load model)") : "none")}");
                     Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | DSP (s) | decode (s) | load model (s) | " +
                                       "segment 1 (s) | segment 2 (s) | median of rest (s) | GFLOP/s 1 | GFLOP/s rest | peak RSS (MiB) | RSS after (MiB)");
@@ -68,7 +70,7 @@ internal static class SeparationBenchmark
         return command;
     }
 
-    private static async Task<Result> Measure(string song, int seconds, int songs, bool warmUp, EngineOptions engine, ParseResult parse,
+    private static async Task<Result> Measure(string song, int seconds, int songs, bool warmUp, string format, EngineOptions engine, ParseResult parse,
         CancellationToken cancellationToken)
     {
         var load = Stopwatch.StartNew();
@@ -88,17 +90,7 @@ internal static class SeparationBenchmark
         double wallSeconds = 0, inference = 0, dsp = 0;
         for (var n = 0; n < songs; n++)
         {
-            var directory = Directory.CreateTempSubdirectory("msaas-bench-");
-            try
-            {
-                using var sink = new WavStemSink(directory.FullName);
-                await separator.SeparateAsync(mix, sink, engine.Options(parse), faults, cancellationToken);
-                sink.Complete();
-            }
-            finally
-            {
-                directory.Delete(recursive: true);
-            }
+            await BenchOutput.SeparateAsync(separator, mix, format, engine.Options(parse), faults, cancellationToken);
             if (n > 0) continue;
             wallSeconds = wall.Elapsed.TotalSeconds;
             inference = (separator.Timings.Inference - inferenceBefore).TotalSeconds;

@@ -27,6 +27,7 @@ internal static class WorkerBenchmark
         var repeat = new Option<int>("--repeat") { Description = "Runs of each arrangement, taking turns", DefaultValueFactory = _ => 1 };
         var input = new Option<FileInfo?>("--input") { Description = "Song to loop up to --seconds [default: the 20 s synthetic song]" };
         var single = new Option<string?>("--single") { Hidden = true };
+        var format = BenchOutput.FormatOption("mp3");
         songs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 100) r.AddError("--songs must be between 1 and 100"); });
         seconds.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 3600) r.AddError("--seconds must be between 1 and 3600"); });
         repeat.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20) r.AddError("--repeat must be between 1 and 20"); });
@@ -34,7 +35,7 @@ internal static class WorkerBenchmark
         single.Validators.Add(r => { if (WorkerArrangement.ParseList(r.GetValueOrDefault<string?>() ?? "").Error is { } error) r.AddError(error); });
         var engine = new EngineOptions();
         var command = new Command("worker", "Songs per hour of a separation worker for each arrangement of songs in parallel x threads per song")
-            { songs, seconds, arrangements, repeat, input, single };
+            { songs, seconds, arrangements, repeat, input, single, format };
         engine.AddTo(command, threads: false);
 
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
@@ -43,14 +44,14 @@ internal static class WorkerBenchmark
             var (count, length) = (result.GetValue(songs), result.GetValue(seconds));
             if (result.GetValue(single) is { } one)
             {
-                var run = await Measure(song, WorkerArrangement.ParseList(one).Arrangements[0], count, length, engine, result, cancellationToken);
+                var run = await Measure(song, WorkerArrangement.ParseList(one).Arrangements[0], count, length, result.GetValue(format)!, engine, result, cancellationToken);
                 Console.WriteLine(JsonSerializer.Serialize(run));
                 return 0;
             }
 
             var chosen = result.GetValue(arrangements) is { } given ? WorkerArrangement.ParseList(given).Arrangements : WorkerArrangement.Defaults();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"song: {song} looped to {length} s; {count} songs per run; {Environment.ProcessorCount} cores; {BenchProcess.RuntimeText}"));
+                $"song: {song} looped to {length} s; {count} songs per run; stems: {result.GetValue(format)}; {Environment.ProcessorCount} cores; {BenchProcess.RuntimeText}"));
             foreach (var a in chosen.Where(a => count % a.Songs != 0))
                 Console.WriteLine($"note: {count} songs is not a multiple of {a.Songs} ({a}): its last songs run with instances idle");
             Console.WriteLine("run | arrangement | load avg | wall (s) | songs/hour | audio s per wall s | per song (s): mean [each] | load + warm-up (s) | peak RSS (MiB)");
@@ -60,7 +61,7 @@ internal static class WorkerBenchmark
                 {
                     var load = BenchProcess.LoadAverage();
                     var run = await BenchProcess.RunChildAsync<Run>(["bench", "worker", "--single", arrangement.ToString(), "--songs", $"{count}",
-                        "--seconds", $"{length}", "--input", song, .. engine.ToArgs(result)], cancellationToken);
+                        "--seconds", $"{length}", "--input", song, "--format", result.GetValue(format)!, .. engine.ToArgs(result)], cancellationToken);
                     if (round == 1) Console.WriteLine($"    {arrangement} engine: {run.Engine}");
                     rates[arrangement].Add(run.SongsPerHour);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -75,7 +76,7 @@ internal static class WorkerBenchmark
         return command;
     }
 
-    private static async Task<Run> Measure(string song, WorkerArrangement arrangement, int count, int seconds, EngineOptions engine,
+    private static async Task<Run> Measure(string song, WorkerArrangement arrangement, int count, int seconds, string format, EngineOptions engine,
         ParseResult parse, CancellationToken cancellationToken)
     {
         var settings = engine.Engine(parse);
@@ -90,7 +91,7 @@ internal static class WorkerBenchmark
         var options = engine.Options(parse);
 
         // As the worker's consumer does with SongsInParallel messages in hand: each takes the next song when its own
-        // is done. A song's time covers separating it and writing its four stems (WAV); the song is decoded once, before.
+        // is done. A song's time covers separating it and writing its four stems (--format: MP3 by default, as a worker); the song is decoded once, before.
         var perSong = new double[count];
         var next = -1;
         var wall = Stopwatch.StartNew();
@@ -99,17 +100,7 @@ internal static class WorkerBenchmark
             for (int n; (n = Interlocked.Increment(ref next)) < count;)
             {
                 var started = Stopwatch.GetTimestamp();
-                var directory = Directory.CreateTempSubdirectory("msaas-bench-");
-                try
-                {
-                    using var sink = new WavStemSink(directory.FullName);
-                    await separator.SeparateAsync(mix, sink, options, cancellationToken: cancellationToken);
-                    sink.Complete();
-                }
-                finally
-                {
-                    directory.Delete(recursive: true);
-                }
+                await BenchOutput.SeparateAsync(separator, mix, format, options, progress: null, cancellationToken);
                 perSong[n] = Stopwatch.GetElapsedTime(started).TotalSeconds;
             }
         }, cancellationToken)));

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using MSaaS.Audio;
+using MSaaS.Encoding;
+using MSaaS.Separation;
+
+namespace MSaaS.Cli;
+
+/// <summary>The stems a separation bench writes, as a worker writes them: WAV, or MP3 encoded while separating.</summary>
+internal static class BenchOutput
+{
+    public static Option<string> FormatOption(string defaultFormat)
+    {
+        var format = new Option<string>("--format")
+        {
+            Description = "Stems written: wav, or mp3 encoded while separating (as a worker does with Separation:EncodeWhileSeparating)",
+            DefaultValueFactory = _ => defaultFormat,
+        };
+        format.AcceptOnlyFromAmong("wav", "mp3");
+        return format;
+    }
+
+    /// <summary>Separates <paramref name="mix"/> into a scratch directory in <paramref name="format"/>, files complete, then removes them.</summary>
+    public static async Task SeparateAsync(IStemSeparator separator, AudioBuffer mix, string format, SeparationOptions options,
+        IProgress<SeparationProgress>? progress, CancellationToken cancellationToken)
+    {
+        var directory = Directory.CreateTempSubdirectory("msaas-bench-");
+        try
+        {
+            await using var sink = new StemFileSink(directory.FullName, [format], new Mp3Options());
+            await separator.SeparateAsync(mix, sink, options, progress, cancellationToken);
+            await sink.CompleteAsync();
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+}
