@@ -24,7 +24,11 @@ internal static class SeparationBenchmark
         songs.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 20) r.AddError("--songs must be between 1 and 20"); });
         var engine = new EngineOptions();
         var format = BenchOutput.FormatOption("wav");
-        var command = new Command("separate", "Separation speed and memory for 30 s and 3 min songs") { durations, input, single, warmUp, songs, format };
+        var profile = new Option<DirectoryInfo?>("--profile")
+        {
+            Description = "Write ONNX Runtime's per-operator profile of each length's runs under this directory and print the time per operator type",
+        };
+        var command = new Command("separate", "Separation speed and memory for 30 s and 3 min songs") { durations, input, single, warmUp, songs, format, profile };
         engine.AddTo(command);
 
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
@@ -32,7 +36,8 @@ internal static class SeparationBenchmark
             var song = result.GetValue(input)?.FullName ?? await BenchmarkSongs.DefaultAsync(cancellationToken);
             if (result.GetValue(single) is { } seconds)
             {
-                var run = await Measure(song, seconds, result.GetValue(songs), result.GetValue(warmUp), result.GetValue(format)!, engine, result, cancellationToken);
+                var run = await Measure(song, seconds, result.GetValue(songs), result.GetValue(warmUp), result.GetValue(format)!,
+                    result.GetValue(profile)?.FullName, engine, result, cancellationToken);
                 Console.WriteLine(JsonSerializer.Serialize(run));
                 return 0;
             }
@@ -41,7 +46,15 @@ internal static class SeparationBenchmark
             var header = false;
             foreach (var length in result.GetValue(durations)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
+                // Each length's profiles in a directory of its own, emptied first: the summary is of this run alone.
+                var profiles = result.GetValue(profile) is { } root ? Path.Combine(root.FullName, length + "s") : null;
+                if (profiles is not null)
+                {
+                    if (Directory.Exists(profiles)) Directory.Delete(profiles, recursive: true);
+                    Directory.CreateDirectory(profiles);
+                }
                 string[] extra = [.. result.GetValue(warmUp) ? ["--warm-up"] : Array.Empty<string>(),
+                    .. profiles is not null ? ["--profile", profiles] : Array.Empty<string>(),
                     "--songs", result.GetValue(songs).ToString(CultureInfo.InvariantCulture), "--format", result.GetValue(format)!];
                 var run = await BenchProcess.RunChildAsync<Result>(["bench", "separate", "--single", length, "--input", song, .. extra, .. engine.ToArgs(result)], cancellationToken);
                 if (!header)
@@ -59,6 +72,8 @@ internal static class SeparationBenchmark
                     $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.Load,14:F2} | " +
                     $"{run.FirstSegment,13:F2} | {run.SecondSegment,13:F2} | {run.SteadySegment,18:F2} | {Gflops(run.FirstSegment),9:F0} | " +
                     $"{Gflops(run.SteadySegment),12:F0} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
+                if (profiles is not null)
+                    OrtProfileSummary.Print(OrtProfileSummary.Read(profiles), run.Segments.Length + (run.WarmUp > 0 ? 1 : 0), GflopPerSegment, Console.Out);
                 var perSong = run.Segments.Length / run.Songs;
                 for (var n = 0; n < run.Songs; n++)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -70,11 +85,12 @@ internal static class SeparationBenchmark
         return command;
     }
 
-    private static async Task<Result> Measure(string song, int seconds, int songs, bool warmUp, string format, EngineOptions engine, ParseResult parse,
-        CancellationToken cancellationToken)
+    private static async Task<Result> Measure(string song, int seconds, int songs, bool warmUp, string format, string? profiles,
+        EngineOptions engine, ParseResult parse, CancellationToken cancellationToken)
     {
         var load = Stopwatch.StartNew();
         var settings = engine.Engine(parse);
+        settings.ProfileDirectory = profiles; // written when the separator is disposed, before this process ends
         using var separator = DemucsSeparator.Open(settings);
         if (warmUp) separator.WarmUp(cancellationToken); // as a worker does at start (SeparationEngineStartup)
         load.Stop();

@@ -128,8 +128,14 @@ public sealed class SeparationEngineOptions : IValidatableObject
     public OrtSessionOptions Session => new()
     {
         IntraOpThreads = ResolvedThreads, UseCuda = Cuda, CudaDeviceId = CudaDevice, Staged = Staged, CpuMemoryArena = CpuMemoryArena,
-        Telemetry = OnnxRuntimeTelemetry, Precision = ResolvedPrecision,
+        Telemetry = OnnxRuntimeTelemetry, Precision = ResolvedPrecision, ProfileDirectory = ProfileDirectory,
     };
+
+    /// <summary>
+    /// Write ONNX Runtime's per-operator profile of every run to this directory (a diagnostic; the files grow with
+    /// every segment, so not for a worker in service). <c>msaas bench separate --profile</c> sets and summarises it.
+    /// </summary>
+    public string? ProfileDirectory { get; set; }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

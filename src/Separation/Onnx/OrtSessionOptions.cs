@@ -34,6 +34,12 @@ public sealed record OrtSessionOptions
     /// <summary>Let ONNX Runtime's idle intra-op threads spin; off so the DSP between runs has the cores.</summary>
     public bool SpinWait { get; init; }
 
+    /// <summary>
+    /// A directory for ONNX Runtime's profile of each session (a Chrome trace per session, every operator of every
+    /// run, written when the session is disposed); null for none. A diagnostic: <c>msaas bench separate --profile</c>.
+    /// </summary>
+    public string? ProfileDirectory { get; init; }
+
     /// <summary>Let ONNX Runtime report usage telemetry to Microsoft (see <see cref="OrtRuntime.CreateEnvironment"/>); off.</summary>
     public bool Telemetry { get; init; }
 }

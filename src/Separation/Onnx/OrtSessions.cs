@@ -11,6 +11,12 @@ public static class OrtSessions
     public static InferenceSession Open(string modelPath, OrtSessionOptions settings)
     {
         using var options = Options(settings, GraphOptimizationLevel.ORT_ENABLE_ALL);
+        if (settings.ProfileDirectory is { } profiles)
+        {
+            // One prefix per model file: ONNX Runtime adds only a timestamp, which the stages opened in one second share.
+            options.EnableProfiling = true;
+            options.ProfileOutputPathPrefix = Path.Combine(profiles, Path.GetFileNameWithoutExtension(modelPath));
+        }
         return Create(modelPath, options);
     }
 
