@@ -20,13 +20,14 @@ internal static class BenchOutput
     }
 
     /// <summary>Separates <paramref name="mix"/> into a scratch directory in <paramref name="format"/>, files complete, then removes them.</summary>
+    /// <param name="songsInParallel">Songs the separator runs at once: the encoder threads are shared out among them, as a worker's are.</param>
     public static async Task SeparateAsync(IStemSeparator separator, AudioBuffer mix, string format, SeparationOptions options,
-        IProgress<SeparationProgress>? progress, CancellationToken cancellationToken)
+        IProgress<SeparationProgress>? progress, CancellationToken cancellationToken, int songsInParallel = 1)
     {
         var directory = Directory.CreateTempSubdirectory("msaas-bench-");
         try
         {
-            await using var sink = new StemFileSink(directory.FullName, [format], new Mp3Options());
+            await using var sink = new StemFileSink(directory.FullName, [format], new Mp3Options(), StemFileSink.EncoderThreadsFor(songsInParallel));
             await separator.SeparateAsync(mix, sink, options, progress, cancellationToken);
             await sink.CompleteAsync();
         }

@@ -83,13 +83,28 @@ internal static class SeparateCommand
     private static IHost Embedded(IDictionary<string, string?> settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        // MSAAS_-prefixed settings, as the services read them (MSAAS_Separation__EncodeWhileSeparating=false); the command's own win.
-        builder.Configuration.AddEnvironmentVariables("MSAAS_");
+        // The engine's and the encoder's MSAAS_ settings, as the services read them (MSAAS_Separation__Precision=int8,
+        // MSAAS_Mp3__Quality=3), and no others: a shell set up for the distributed mode must not send this one song to
+        // its RabbitMQ, Redis or S3. The command's own settings win.
+        builder.Configuration.AddInMemoryCollection(EngineEnvironment());
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
         builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         builder.Services.AddMsaas(builder.Configuration, MsaasRoles.Api | MsaasRoles.Separation | MsaasRoles.Encoding);
         return builder.Build();
+    }
+
+    private static Dictionary<string, string?> EngineEnvironment()
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+            if (variable.Key is string name && name.StartsWith("MSAAS_", StringComparison.Ordinal))
+            {
+                var key = name["MSAAS_".Length..].Replace("__", ":", StringComparison.Ordinal);
+                if (key.StartsWith("Separation:", StringComparison.OrdinalIgnoreCase) || key.StartsWith("Mp3:", StringComparison.OrdinalIgnoreCase))
+                    settings[key] = variable.Value as string;
+            }
+        return settings;
     }
 
     private static async Task<SongState> Run(IServiceProvider services, FileInfo file, SeparationRequest request, string extension,

@@ -100,7 +100,7 @@ internal static class WorkerBenchmark
             for (int n; (n = Interlocked.Increment(ref next)) < count;)
             {
                 var started = Stopwatch.GetTimestamp();
-                await BenchOutput.SeparateAsync(separator, mix, format, options, progress: null, cancellationToken);
+                await BenchOutput.SeparateAsync(separator, mix, format, options, progress: null, cancellationToken, arrangement.Songs);
                 perSong[n] = Stopwatch.GetElapsedTime(started).TotalSeconds;
             }
         }, cancellationToken)));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using MSaaS.Audio;
 
@@ -8,6 +9,7 @@ namespace MSaaS.Encoding;
 /// Writes the stems, as the separator hands them on, to DIR/&lt;stem&gt;.wav and/or DIR/&lt;stem&gt;.mp3. WAV is
 /// written on the separating thread (a copy); MP3 is encoded by LAME on encoder threads of its own, so that a song's
 /// encoding overlaps its separation instead of following it (a 3-minute song's four stems are about 13 s of one core).
+/// A file appears under its name only once complete.
 /// </summary>
 /// <remarks>
 /// Each stem has one <see cref="Mp3Writer"/>, owned by one encoder thread; a block is copied once and queued to the
@@ -16,7 +18,10 @@ namespace MSaaS.Encoding;
 /// </remarks>
 public sealed class StemFileSink : IStemSink, IAsyncDisposable
 {
-    /// <summary>Blocks a stem's queue holds before the separator waits: about 24 s of audio at the separator's 64 k-frame blocks.</summary>
+    /// <summary>The most frames in one queued block: what the separator hands on at a time, and the unit of the queues' bound.</summary>
+    private const int BlockFrames = 1 << 16;
+
+    /// <summary>Blocks a stem's queue holds before the separator waits: at most 24 s of audio, 8 MiB per stem.</summary>
     private const int QueuedBlocks = 16;
 
     private readonly WavStemSink? _wav;
@@ -24,7 +29,8 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     private readonly FileStream?[] _mp3Files = new FileStream?[Stems.Count];
     private readonly Channel<Block>[] _queues = new Channel<Block>[Stems.Count];
     private readonly Task[] _encoders = [];
-    private bool _completed;
+    private Task? _completion;
+    private bool _closed;
     private volatile bool _abandoned;
     private Exception? _failure;
 
@@ -44,7 +50,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
             if (!formats.Contains("mp3")) return;
             for (var s = 0; s < Stems.Count; s++)
             {
-                _mp3Files[s] = new FileStream(PathOf(s, "mp3"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                _mp3Files[s] = new FileStream(PartialPath(s), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
                 _mp3[s] = new Mp3Writer(_mp3Files[s]!, mp3);
                 _queues[s] = Channel.CreateBounded<Block>(new BoundedChannelOptions(QueuedBlocks) { SingleReader = true, SingleWriter = true });
             }
@@ -55,16 +61,20 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         }
         catch
         {
-            Release();
+            Release(keepFiles: false);
             throw;
         }
     }
 
     /// <summary>
-    /// One LAME thread per two CPUs, one to four: on a 2-CPU machine one thread takes what the model leaves idle
-    /// (docs/benchmarks.md, issue 12); with more CPUs (or a GPU doing the separation) more of them keep up.
+    /// One LAME thread per two CPUs, one to four, shared out among the songs separated at once: on a 2-CPU machine one
+    /// thread for a song, taking what the model leaves idle (docs/benchmarks.md, issue 12); with more CPUs (or a GPU
+    /// doing the separation) more of them keep up.
     /// </summary>
-    public static int DefaultEncoderThreads => Math.Clamp(Environment.ProcessorCount / 2, 1, Stems.Count);
+    public static int EncoderThreadsFor(int songsInParallel) => Math.Clamp(Environment.ProcessorCount / 2 / Math.Max(1, songsInParallel), 1, Stems.Count);
+
+    /// <summary><see cref="EncoderThreadsFor"/> one song at a time.</summary>
+    public static int DefaultEncoderThreads => EncoderThreadsFor(1);
 
     public string Directory { get; }
 
@@ -75,81 +85,100 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
 
     public void Write(StemFrames frames)
     {
-        ObjectDisposedException.ThrowIf(_completed, this);
+        ObjectDisposedException.ThrowIf(_closed, this);
         _wav?.Write(frames);
         if (_mp3[0] is null) return;
-        for (var s = 0; s < Stems.Count; s++)
+        // In blocks of at most BlockFrames, so that the queues' bound is one of memory whatever the separator hands on.
+        for (var at = 0; at < frames.Length; at += BlockFrames)
         {
-            var block = Block.Copy(frames.Channel(s, 0), frames.Channel(s, 1));
-            if (_queues[s].Writer.TryWrite(block)) continue;
-            try
+            var n = Math.Min(BlockFrames, frames.Length - at);
+            for (var s = 0; s < Stems.Count; s++)
             {
-                // Full: the encoders are behind. Wait for room (or for an encoder that failed, which completed the queue).
-                _queues[s].Writer.WriteAsync(block).AsTask().GetAwaiter().GetResult();
-            }
-            catch (ChannelClosedException)
-            {
-                block.Return();
-                ThrowEncoderFailure();
-                throw new InvalidOperationException("the sink was completed while the separator still wrote to it");
+                var block = Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
+                if (_queues[s].Writer.TryWrite(block)) continue;
+                try
+                {
+                    // Full: the encoders are behind. Wait for room (or for an encoder that failed, which completed the queue).
+                    _queues[s].Writer.WriteAsync(block).AsTask().GetAwaiter().GetResult();
+                }
+                catch (ChannelClosedException)
+                {
+                    block.Return();
+                    ThrowEncoderFailure();
+                    throw new InvalidOperationException("the sink was closed while the separator still wrote to it");
+                }
             }
         }
     }
 
-    /// <summary>Waits for the encoders to finish every block written, then completes and closes the files (the MP3s' LAME tags).</summary>
-    public async Task CompleteAsync()
-    {
-        ObjectDisposedException.ThrowIf(_completed, this);
-        _completed = true;
-        _wav?.Complete();
-        foreach (var queue in _queues) queue?.Writer.TryComplete();
-        try
-        {
-            await Task.WhenAll(_encoders);
-        }
-        catch
-        {
-            ThrowEncoderFailure();
-            throw;
-        }
-        ThrowEncoderFailure();
-        for (var s = 0; s < Stems.Count; s++)
-        {
-            _mp3[s]?.Complete();
-            _mp3[s]?.Dispose();
-            _mp3Files[s]?.Dispose(); // closed, so the caller may read and store it
-        }
-    }
+    /// <summary>
+    /// Waits for the encoders to finish every block written, then completes and closes the files (the MP3s' LAME tags)
+    /// and gives them their names. Called again, it returns the same outcome.
+    /// </summary>
+    public Task CompleteAsync() => _completion ??= Complete();
 
     public async ValueTask DisposeAsync()
     {
-        _abandoned = !_completed;
-        _completed = true;
+        var completed = _completion is { IsCompletedSuccessfully: true };
+        _abandoned = !completed;
+        _closed = true;
         foreach (var queue in _queues) queue?.Writer.TryComplete();
-        // Abandoned (the song failed or was cancelled): the encoders drain what is queued and stop; their failures no longer matter.
-        try
-        {
-            await Task.WhenAll(_encoders);
-        }
-        catch (Exception)
-        {
-            // An encoder's failure was the song's (and thrown from Write or CompleteAsync); here only the files go.
-        }
-        Release();
+        // Abandoned (the song failed or was cancelled): the encoders drop what is queued and stop. An encoder's failure
+        // was the song's, thrown from Write or CompleteAsync; here only the files go.
+        await Settled(Task.WhenAll(_encoders));
+        Release(keepFiles: completed);
     }
 
-    private void Release()
+    private async Task Complete()
     {
-        _wav?.Dispose();
+        ObjectDisposedException.ThrowIf(_closed, this);
+        _closed = true;
+        _wav?.Complete();
+        foreach (var queue in _queues) queue?.Writer.TryComplete();
+        await Settled(Task.WhenAll(_encoders));
+        ThrowEncoderFailure();
         for (var s = 0; s < Stems.Count; s++)
         {
-            _mp3[s]?.Dispose();
-            _mp3Files[s]?.Dispose();
+            if (_mp3[s] is not { } writer) continue;
+            writer.Complete();
+            writer.Dispose();
+            _mp3Files[s]!.Dispose(); // closed, so the caller may read and store it
+            File.Move(PartialPath(s), PathOf(s, "mp3"), overwrite: true);
+        }
+    }
+
+    // Every writer and file goes, whatever fails on the way: a flush that fails on a full disk must not keep a LAME
+    // handle open or hide the song's own failure. MP3s never completed are deleted.
+    private void Release(bool keepFiles)
+    {
+        Quietly(() => _wav?.Dispose());
+        for (var s = 0; s < Stems.Count; s++)
+        {
+            var stem = s;
+            Quietly(() => _mp3[stem]?.Dispose());
+            Quietly(() => _mp3Files[stem]?.Dispose());
+            if (!keepFiles && _mp3Files[stem] is not null) Quietly(() => File.Delete(PartialPath(stem)));
             while (_queues[s]?.Reader.TryRead(out var left) == true) left.Return();
         }
     }
 
+    // Waits for the task without throwing its failure (kept in _failure), and marks that failure observed.
+    private static Task<AggregateException?> Settled(Task task) => task.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    private static void Quietly(Action release)
+    {
+        try
+        {
+            release();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+        }
+    }
+
     private string PathOf(int stem, string format) => PathOf(Stems.Names[stem], format);
+
+    private string PartialPath(int stem) => PathOf(stem, "mp3") + ".partial";
 
     // Encoder thread t of n owns stems t, t + n, ...: the separator queues each block to every stem in turn, and the
     // thread takes them in the same order. Every queue is completed at once, so the first one found completed ends it.
@@ -179,17 +208,25 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         }
         catch (Exception e)
         {
-            // Stop the separator's writes at once: it finds the queue closed and throws this failure.
+            // Stop everything at once: the other encoders drop their blocks, and the separator finds the queues closed
+            // and throws this failure.
             Interlocked.CompareExchange(ref _failure, e, null);
+            _abandoned = true;
             foreach (var queue in _queues) queue.Writer.TryComplete();
             throw;
         }
     }
 
+    // A disk error is the disk's (retried like any other); anything else from LAME is the encoder's.
     private void ThrowEncoderFailure()
     {
-        if (_failure is { } failure)
-            throw new EncodingException($"encoding the stems to MP3 failed: {failure.Message}", failure);
+        switch (_failure)
+        {
+            case null: return;
+            case IOException or UnauthorizedAccessException: ExceptionDispatchInfo.Throw(_failure); break;
+            case EncodingException: ExceptionDispatchInfo.Throw(_failure); break;
+            default: throw new EncodingException($"encoding the stems to MP3 failed: {_failure.Message}", _failure);
+        }
     }
 
     /// <summary>One stem's samples for one block, in arrays from the shared pool.</summary>

@@ -74,6 +74,56 @@ public class SongStateMachine_Specs
     }
 
     [Fact]
+    public async Task Should_fail_the_song_when_the_worker_reports_stems_that_are_not_the_four()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+
+        var three = Stems(upload.SongHash, "output", "mp3");
+        three.Remove("vocals");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = new Dictionary<string, StoredObject>(), Encoded = three });
+
+        var failed = await saga.WaitFor(upload.SongId, "Failed");
+        Assert.Contains("not the four", failed.LastError);
+        Assert.Null(failed.Stems);
+    }
+
+    [Fact]
+    public async Task Should_complete_a_song_whose_separation_was_given_up_on_when_its_stems_arrive_after_all()
+    {
+        await using var saga = await SagaHarness.Start(o => o.MaxAttempts = 1);
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        var separating = await saga.WaitFor(upload.SongId, "Separating");
+        saga.Clock.Advance(TimeSpan.FromHours(7));
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = separating.Deadline!.Value });
+        var failed = await saga.WaitFor(upload.SongId, "Failed");
+        Assert.Equal("Separating", failed.FailedStage);
+
+        var final = Stems(upload.SongHash, "output", "mp3");
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = new Dictionary<string, StoredObject>(), Encoded = final });
+
+        var done = await saga.WaitFor(upload.SongId, "Completed");
+        Assert.Equal(final, done.Stems);
+        Assert.Null(done.LastError);
+        Assert.Null(done.FailedStage);
+    }
+
+    [Fact]
+    public async Task Should_leave_the_encoding_to_the_encoding_stage_when_the_pipeline_is_told_not_to_ask_the_workers()
+    {
+        await using var saga = await SagaHarness.Start(o => o.EncodeWhileSeparating = false);
+        var upload = SagaHarness.Upload(NewHash()) with { Formats = ["mp3"] };
+
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+
+        Assert.Empty((await Eventually(() => saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId))).Single().Formats);
+    }
+
+    [Fact]
     public async Task Should_complete_without_a_webhook_when_none_was_given()
     {
         await using var saga = await SagaHarness.Start();

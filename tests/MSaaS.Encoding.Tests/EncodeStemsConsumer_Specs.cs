@@ -70,6 +70,20 @@ public sealed class EncodeStemsConsumer_Specs : IAsyncDisposable
         Assert.Contains("is gone from storage", fault.Exceptions[0].Message);
     }
 
+    [Fact]
+    public async Task Should_fail_rather_than_complete_a_song_when_the_command_names_no_stems()
+    {
+        // What an API replica from before SeparationCompleted.Encoded sends when a new worker has already stored the stems.
+        var command = await SeparatedSong() with { Stems = new Dictionary<string, StoredObject>() };
+        await _harness.Start();
+
+        await _harness.Bus.Publish(command);
+
+        Assert.True(await _harness.Published.Any<Fault<EncodeStems>>(), "no fault");
+        Assert.Contains("not the four", _harness.Published.Select<Fault<EncodeStems>>().First().Context.Message.Exceptions[0].Message);
+        Assert.False(await _harness.Published.Any<StemsEncoded>(), "a song without stems was reported encoded");
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _harness.Stop();

@@ -73,16 +73,52 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task Should_stop_its_encoders_and_release_the_files_when_abandoned_before_completion()
+    public async Task Should_keep_the_blocks_in_order_when_the_separator_outruns_the_encoder_and_hands_on_huge_blocks()
+    {
+        // 100 blocks of 2,000 frames fill a stem's queue (16 blocks) many times over, so Write waits for the one encoder;
+        // then a 300,000-frame block is split into the queue's 64 k-frame blocks.
+        var planes = Planes(500_000);
+
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 1))
+        {
+            Write(sink, planes, [.. Enumerable.Repeat(2_000, 100), 300_000]);
+            await sink.CompleteAsync();
+        }
+
+        var decoded = await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, "other.mp3"));
+        Assert.Equal(500_000, decoded.Length);
+        var snr = Mp3Writer_Specs.Snr([planes[4], planes[5]], [decoded.Channel(0), decoded.Channel(1)]);
+        Assert.True(snr > 25, $"SNR {snr:F1} dB: blocks lost or out of order");
+    }
+
+    [Fact]
+    public async Task Should_give_the_same_outcome_when_completed_twice_and_refuse_writes_after()
+    {
+        var planes = Planes(10_000);
+        await using var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options());
+        Write(sink, planes, [65_536]);
+
+        var first = sink.CompleteAsync();
+        await first;
+
+        Assert.Same(first, sink.CompleteAsync());
+        Assert.Throws<ObjectDisposedException>(() => Write(sink, planes, [65_536]));
+        Assert.Equal(Stems.Names.Select(t => t + ".mp3").Order(), Directory.GetFiles(_directory).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public async Task Should_stop_its_encoders_and_leave_no_mp3_when_abandoned_before_completion()
     {
         var planes = Planes(400_000);
         var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 1);
         Write(sink, planes, [65_536]);
+        Assert.NotEmpty(Directory.GetFiles(_directory)); // being written, under names of their own
 
         var disposing = sink.DisposeAsync().AsTask();
 
         Assert.Same(disposing, await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromSeconds(30))));
-        Directory.Delete(_directory, recursive: true); // nothing holds a file open
+        // No half-written MP3 is left to be taken for a stem.
+        Assert.Empty(Directory.GetFiles(_directory));
         Assert.Throws<ObjectDisposedException>(() => Write(sink, planes, [65_536]));
     }
 

@@ -18,6 +18,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     private readonly ITestHarness _harness;
 
     private bool _encodeWhileSeparating = true;
+    private readonly SilentSeparator _separator = new();
 
     public SeparateStemsConsumer_Specs()
     {
@@ -26,7 +27,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
             .Configure<SeparationEngineOptions>(o => o.EncodeWhileSeparating = _encodeWhileSeparating)
             .AddSingleton<IObjectStore>(_store)
             .AddSingleton<FfmpegDecoder>()
-            .AddSingleton<IStemSeparator, SilentSeparator>()
+            .AddSingleton<IStemSeparator>(_separator)
             .AddMassTransitTestHarness(x =>
             {
                 x.AddConsumer<SeparateStemsConsumer>();
@@ -104,6 +105,34 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Should_store_no_final_stems_for_a_song_removed_while_it_was_separated()
+    {
+        var (hash, upload) = await StoreSong();
+        _separator.BeforeReturning = () => _store.DeleteAsync(new ObjectKey(upload.Bucket, upload.Name)).GetAwaiter().GetResult();
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
+
+        Assert.True(await _harness.Published.Any<SeparationRefused>(), "not refused");
+        Assert.Contains("removed while it was separated", _harness.Published.Select<SeparationRefused>().Single().Context.Message.Reason);
+        Assert.False(await _harness.Published.Any<SeparationCompleted>());
+        foreach (var track in Stems.Names) Assert.Null(await _store.StatAsync(SongObjects.Stem(hash, track)));
+    }
+
+    [Fact]
+    public async Task Should_remove_an_earlier_attempts_work_stems_once_the_final_ones_are_stored()
+    {
+        var (hash, upload) = await StoreSong();
+        foreach (var track in Stems.Names)
+            await _store.PutAsync(SongObjects.WorkStem(hash, track), new MemoryStream([1, 2, 3]), SongObjects.WavContentType);
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
+
+        await Completed();
+        for (var i = 0; i < 100 && await _store.ListAsync(SongObjects.WorkBucket, "").AnyAsync(); i++) await Task.Delay(50);
+        Assert.Empty(await _store.ListAsync(SongObjects.WorkBucket, "").ToListAsync());
+    }
+
+    [Fact]
     public async Task Should_refuse_an_upload_that_is_not_audio_naming_the_stored_object_and_without_a_fault()
     {
         var upload = await Store("legacy/notes.mp3", "these are not the droids you are looking for"u8.ToArray());
@@ -178,11 +207,15 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     /// <summary>Stands in for the model: four silent stems of the song's length.</summary>
     private sealed class SilentSeparator : IStemSeparator
     {
+        /// <summary>Runs after the stems are handed on, as the song ends: what happens elsewhere meanwhile.</summary>
+        public Action? BeforeReturning { get; set; }
+
         public Task SeparateAsync(AudioBuffer mix, IStemSink sink, SeparationOptions options, IProgress<SeparationProgress>? progress = null,
             CancellationToken cancellationToken = default)
         {
             var planes = Enumerable.Range(0, Stems.Count * Stems.Channels).Select(_ => new float[mix.Length]).ToArray();
             sink.Write(new StemFrames(planes, 0, mix.Length));
+            BeforeReturning?.Invoke();
             return Task.CompletedTask;
         }
     }

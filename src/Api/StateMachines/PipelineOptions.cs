@@ -23,6 +23,14 @@ public sealed class PipelineOptions
     [Range(1, 20)]
     public int MaxAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// Send the song's formats with its separation command, so that a worker with Separation:EncodeWhileSeparating
+    /// stores the final stems itself and the song skips the encoding stage. On. During a rolling upgrade from a release
+    /// before this setting, turn it off until every API replica runs this one: an older replica that takes the worker's
+    /// answer does not know the stems are final.
+    /// </summary>
+    public bool EncodeWhileSeparating { get; set; } = true;
+
     /// <summary>How long a failed song is kept for support staff to look at or retry; then it is forgotten (saga and upload).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan FailedRetention { get; set; } = TimeSpan.FromDays(7);

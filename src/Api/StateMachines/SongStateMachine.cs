@@ -64,8 +64,12 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                 .Publish(c => EncodeCommand(c.Saga))
                 .TransitionTo(Encoding),
             // The worker encoded the stems as it separated them: they are final, no encoding stage.
-            NotifyOrFinish(When(Separated, c => c.Message.Encoded is not null)
+            NotifyOrFinish(When(Separated, c => IsComplete(c.Message.Encoded))
                 .Then(c => OnSeparatedAndEncoded(c.Saga, c.Message))),
+            When(Separated, c => c.Message.Encoded is not null && !IsComplete(c.Message.Encoded))
+                .Then(c => Fail(c.Saga, "Separating", "the separation worker reported stems that are not the four: " +
+                                                      string.Join(", ", c.Message.Encoded!.Keys.Order(StringComparer.Ordinal))))
+                .TransitionTo(Failed),
             When(Refused)
                 .Then(c => Fail(c.Saga, "Separating", c.Message.Reason))
                 .Then(c => c.Saga.InputRejected = c.Message.InputRejected)
@@ -115,6 +119,13 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                         .Then(c => Register(c.Saga, c.Message.Callback))
                         .ThenAsync(c => Notify(c, [c.Message.Callback!]))
                         .TransitionTo(Notifying)));
+        // A worker given up on (its deadline passed) that still finished stored the final stems: the song is done after all.
+        During(Failed,
+            NotifyOrFinish(When(Separated, c => c.Saga.FailedStage == nameof(Separating) && IsComplete(c.Message.Encoded))
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, "a separation given up on finished after all, its stems stored"))
+                .Then(c => OnSeparatedAndEncoded(c.Saga, c.Message))
+                .Then(c => (c.Saga.FailedStage, c.Saga.LastError) = (null, null))),
+            When(Separated, c => c.Saga.FailedStage != nameof(Separating) || !IsComplete(c.Message.Encoded)));
         During(Failed,
             // The same bytes that did not decode will not decode now: the song stays failed (support can retry it).
             When(Uploaded, c => c.Saga.InputRejected)
@@ -162,7 +173,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         SetCompletedWhenFinalized();
 
         // Late answers from an attempt that was given up on, or a stage's events after the song moved on.
-        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Separated, Refused, SeparationFaulted);
+        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Refused, SeparationFaulted);
+        IgnoreIn([Encoding, Notifying, Completed], Separated);
         IgnoreIn([Separating, Notifying, Completed, Failed], Encoded, EncodingFaulted);
         IgnoreIn([Separating, Encoding, Completed, Failed], WebhookDone, WebhookFaulted);
         IgnoreIn([Completed, Failed], TimedOut);
@@ -278,6 +290,10 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.Progress = EncodedProgress;
     }
 
+    // All four stems, and nothing else: a worker's report that is not is refused rather than taken as a song without stems.
+    private static bool IsComplete(IReadOnlyDictionary<string, StoredObject>? encoded) =>
+        encoded is not null && encoded.Count == MSaaS.Audio.Stems.Names.Count && MSaaS.Audio.Stems.Names.All(encoded.ContainsKey);
+
     private static void OnSeparatedAndEncoded(SongState saga, SeparationCompleted message)
     {
         saga.WorkStems = null;
@@ -318,10 +334,11 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.UpdatedAt = now;
     }
 
-    private static SeparateStems SeparateCommand(SongState saga) => new()
+    // The formats go with the command (so the worker encodes while it separates) unless Pipeline:EncodeWhileSeparating is off.
+    private SeparateStems SeparateCommand(SongState saga) => new()
     {
         SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model,
-        Separation = saga.Separation, Attempt = saga.SeparationAttempts, Formats = saga.Formats,
+        Separation = saga.Separation, Attempt = saga.SeparationAttempts, Formats = _options.EncodeWhileSeparating ? saga.Formats : [],
     };
 
     private static EncodeStems EncodeCommand(SongState saga) => new()

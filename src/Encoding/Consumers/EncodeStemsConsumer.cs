@@ -26,6 +26,10 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
     public async Task Consume(ConsumeContext<EncodeStems> context)
     {
         var message = context.Message;
+        // Four stems or none of this: an empty list (an older API that missed a worker's final stems) must fail the
+        // song, not complete it without stems.
+        if (message.Stems.Count != Stems.Names.Count || !Stems.Names.All(message.Stems.ContainsKey))
+            throw new EncodingException($"{message.SongHash}: the command names the stems [{string.Join(", ", message.Stems.Keys)}], not the four");
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var work = ScratchDirectories.Create(Purpose);
         try

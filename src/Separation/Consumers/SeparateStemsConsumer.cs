@@ -56,7 +56,8 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             // Final formats here, or the lossless work copy the encoding service takes on.
             var formats = engine.Value.EncodeWhileSeparating ? Formats(message) : [];
             var started = Stopwatch.GetTimestamp();
-            await using (var sink = new StemFileSink(stemsDirectory, formats.Count > 0 ? formats : ["wav"], mp3.Value))
+            await using (var sink = new StemFileSink(stemsDirectory, formats.Count > 0 ? formats : ["wav"], mp3.Value,
+                StemFileSink.EncoderThreadsFor(engine.Value.SongsInParallel)))
             {
                 using (SeparationMetrics.Separating())
                 {
@@ -72,6 +73,13 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 SeparationMetrics.Duration.Record(seconds);
                 if (mix.Duration.TotalSeconds > 0) SeparationMetrics.RealTimeFactor.Record(seconds / mix.Duration.TotalSeconds);
 
+                // Removed while it was separated (a removal deletes the upload): final stems stored now would be served
+                // with no song behind them. (Work stems are not served; the encoder finds the song gone.)
+                if (formats.Count > 0 && await store.StatAsync(Key(message.Upload), cancellationToken) is null)
+                {
+                    await RefuseAsync(context, "the song was removed while it was separated: send it again", inputRejected: false);
+                    return;
+                }
                 var completed = formats.Count > 0
                     ? new SeparationCompleted
                     {
@@ -85,6 +93,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                         DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
                     };
                 await context.Publish(completed, cancellationToken);
+                if (formats.Count > 0) await DeleteWorkStems(message.SongHash, cancellationToken);
             }
         }
         finally
@@ -110,6 +119,20 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
             }
         return stems;
+    }
+
+    // An earlier attempt's lossless copies (one that left the encoding to the encoding service and failed there) are
+    // not needed once the final stems are stored; nothing else would remove them.
+    private async Task DeleteWorkStems(string songHash, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var track in Stems.Names) await store.DeleteAsync(SongObjects.WorkStem(songHash, track), cancellationToken);
+        }
+        catch (ObjectStoreException e)
+        {
+            logger.LogWarning(e, "could not remove the work stems of {SongHash}", songHash);
+        }
     }
 
     // Stores the lossless stems in the work bucket for the encoding service.

@@ -108,7 +108,9 @@ internal sealed class QuantizedWeight
         {
             var max = 0f;
             for (var k = 0; k < rows; k++) max = MathF.Max(max, MathF.Abs(At(k, n)));
-            var scale = max > 0 ? max / 127f : 1f;
+            // A column of zeros, or of values too small for a usable scale (the division would be by a subnormal or zero),
+            // quantizes to zeros with scale 1.
+            var scale = max / 127f >= 1e-30f ? max / 127f : 1f;
             scales[n] = scale;
             for (var k = 0; k < rows; k++) quantized[k * columns + n] = (sbyte)Math.Clamp(MathF.Round(At(k, n) / scale), -127f, 127f);
         }

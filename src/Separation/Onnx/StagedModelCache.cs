@@ -116,7 +116,10 @@ internal static class StagedModelCache
         try
         {
             foreach (var file in manifest.Stages) stages.Add(open(file));
-            return new OrtStagedSession([.. stages], manifest.Inputs, manifest.Outputs, OrtSessions.Providers(settings));
+            return new OrtStagedSession([.. stages], manifest.Inputs, manifest.Outputs, OrtSessions.Providers(settings))
+            {
+                Profiling = settings.ProfileDirectory is not null,
+            };
         }
         catch
         {
@@ -132,6 +135,7 @@ internal static class StagedModelCache
     {
         Directory.CreateDirectory(directory);
         var optimized = Path.Combine(directory, $"optimized-{Environment.ProcessId}.onnx");
+        var quantized = Path.Combine(directory, $"quantized-{Environment.ProcessId}.onnx");
         var sessions = new Dictionary<string, InferenceSession>(StringComparer.Ordinal);
         try
         {
@@ -139,7 +143,6 @@ internal static class StagedModelCache
             if (settings.Precision == OrtPrecision.Int8)
             {
                 // After the basic optimisations: they fuse MatMul + Add into Gemm, which the rewrite takes with its bias.
-                var quantized = Path.Combine(directory, $"quantized-{Environment.ProcessId}.onnx");
                 OnnxWeightQuantizer.Quantize(optimized, quantized);
                 File.Move(quantized, optimized, overwrite: true);
             }
@@ -171,6 +174,7 @@ internal static class StagedModelCache
         {
             foreach (var session in sessions.Values) session.Dispose();
             File.Delete(optimized);
+            File.Delete(quantized); // left by a rewrite that failed
         }
     }
 
