@@ -13,9 +13,10 @@ public static class OrtSessions
         using var options = Options(settings, GraphOptimizationLevel.ORT_ENABLE_ALL);
         if (settings.ProfileDirectory is { } profiles)
         {
-            // One prefix per model file: ONNX Runtime adds only a timestamp, which the stages opened in one second share.
-            options.EnableProfiling = true;
+            // One prefix per model file (ONNX Runtime adds only a timestamp), set first: enabling the profiler takes the
+            // prefix set at that moment. The file is written when the session is disposed.
             options.ProfileOutputPathPrefix = Path.Combine(profiles, Path.GetFileNameWithoutExtension(modelPath));
+            options.EnableProfiling = true;
         }
         return Create(modelPath, options);
     }

@@ -90,10 +90,7 @@ public sealed class OrtStagedSession : IDisposable
             StagedModelCache.Open(modelPath, settings, staging, cacheDirectory ?? AssetPaths.CacheDirectory) is { } staged)
             return staged;
         var session = OrtSessions.Open(modelPath, settings);
-        return new OrtStagedSession([session], session.InputNames, session.OutputNames, OrtSessions.Providers(settings))
-        {
-            Profiling = settings.ProfileDirectory is not null,
-        };
+        return new OrtStagedSession([session], session.InputNames, session.OutputNames, OrtSessions.Providers(settings));
     }
 
     /// <summary>
@@ -132,17 +129,9 @@ public sealed class OrtStagedSession : IDisposable
         }
     }
 
-    /// <summary>Whether the sessions were opened with ONNX Runtime's profiler, whose files are written when they are disposed.</summary>
-    internal bool Profiling { get; init; }
-
     public void Dispose()
     {
-        foreach (var stage in _stages)
-        {
-            // Disposing a session does not write its profile; ending the profiling does.
-            if (Profiling) stage.EndProfiling();
-            stage.Dispose();
-        }
+        foreach (var stage in _stages) stage.Dispose();
     }
 
     // The stage's outputs that are the model's go straight into the caller's tensors; the others are left to

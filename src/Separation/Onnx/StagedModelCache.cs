@@ -116,10 +116,7 @@ internal static class StagedModelCache
         try
         {
             foreach (var file in manifest.Stages) stages.Add(open(file));
-            return new OrtStagedSession([.. stages], manifest.Inputs, manifest.Outputs, OrtSessions.Providers(settings))
-            {
-                Profiling = settings.ProfileDirectory is not null,
-            };
+            return new OrtStagedSession([.. stages], manifest.Inputs, manifest.Outputs, OrtSessions.Providers(settings));
         }
         catch
         {
