@@ -95,14 +95,7 @@ internal static class EncodeBenchmark
         {
             await File.WriteAllBytesAsync(path, mp3.ToArray(), cancellationToken);
             var decoded = await new FfmpegDecoder().DecodeAsync(path, cancellationToken: cancellationToken);
-            double signal = 0, error = 0;
-            foreach (var (reference, estimate) in new[] { (left, decoded.Channel(0)), (right, decoded.Channel(1)) })
-                for (var i = 0; i < Math.Min(reference.Length, estimate.Length); i++)
-                {
-                    signal += (double)reference[i] * reference[i];
-                    error += ((double)reference[i] - estimate[i]) * ((double)reference[i] - estimate[i]);
-                }
-            return 10 * Math.Log10(signal / error);
+            return SignalRatio.Decibels([left, right], [decoded.Channel(0), decoded.Channel(1)]);
         }
         finally
         {

@@ -52,14 +52,14 @@ internal static class PrecisionBenchmark
             var mixPower = Power([mix.Channel(0), mix.Channel(1)]);
             for (var s = 0; s < Stems.Count; s++)
             {
-                var agreement = Sdr(fp32[s], int8[s]);
+                var agreement = SignalRatio.Decibels(fp32[s], int8[s]);
                 var level = 10 * Math.Log10(Power(fp32[s]) / mixPower);
                 if (truth is null)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Stems.Names[s],-6} | {agreement,23:F2} | {level,27:F1}"));
                     continue;
                 }
-                var (a, b) = (Sdr(truth[s], fp32[s]), Sdr(truth[s], int8[s]));
+                var (a, b) = (SignalRatio.Decibels(truth[s], fp32[s]), SignalRatio.Decibels(truth[s], int8[s]));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{Stems.Names[s],-6} | {a,18:F2} | {b,18:F2} | {b - a,16:+0.00;-0.00} | {agreement,23:F2} | {level,27:F1}"));
             }
@@ -83,20 +83,6 @@ internal static class PrecisionBenchmark
         var sink = new MemorySink(mix.Length);
         separator.SeparateAsync(mix, sink, options, cancellationToken: cancellationToken).GetAwaiter().GetResult();
         return sink.Stems;
-    }
-
-    /// <summary>10 log10(|ref|^2 / |ref - est|^2) over the whole track and both channels.</summary>
-    private static double Sdr(float[][] reference, float[][] estimate)
-    {
-        double signal = 0, error = 0;
-        for (var c = 0; c < reference.Length; c++)
-            for (var i = 0; i < reference[c].Length; i++)
-            {
-                signal += (double)reference[c][i] * reference[c][i];
-                var d = (double)reference[c][i] - estimate[c][i];
-                error += d * d;
-            }
-        return 10 * Math.Log10(signal / (error + 1e-12));
     }
 
     private static double Power(float[][] channels) => channels.Sum(c => c.Sum(x => (double)x * x));

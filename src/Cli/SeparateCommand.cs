@@ -86,7 +86,7 @@ internal static class SeparateCommand
         // The engine's and the encoder's MSAAS_ settings, as the services read them (MSAAS_Separation__Precision=int8,
         // MSAAS_Mp3__Quality=3), and no others: a shell set up for the distributed mode must not send this one song to
         // its RabbitMQ, Redis or S3. The command's own settings win.
-        builder.Configuration.AddInMemoryCollection(EngineEnvironment());
+        builder.Configuration.AddInMemoryCollection(EngineSettings(Environment.GetEnvironmentVariables()));
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
         builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
@@ -94,10 +94,11 @@ internal static class SeparateCommand
         return builder.Build();
     }
 
-    private static Dictionary<string, string?> EngineEnvironment()
+    /// <summary>The settings of the sections Separation and Mp3 among MSAAS_ environment variables ("__" for ":").</summary>
+    internal static Dictionary<string, string?> EngineSettings(System.Collections.IDictionary environment)
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        foreach (System.Collections.DictionaryEntry variable in environment)
             if (variable.Key is string name && name.StartsWith("MSAAS_", StringComparison.Ordinal))
             {
                 var key = name["MSAAS_".Length..].Replace("__", ":", StringComparison.Ordinal);

@@ -65,6 +65,24 @@ public class SeparateCommand_Specs
     }
 
     [Fact]
+    public void Should_take_only_the_engines_and_the_encoders_settings_from_the_environment()
+    {
+        var environment = new System.Collections.Hashtable
+        {
+            ["MSAAS_Separation__Precision"] = "int8",
+            ["MSAAS_Mp3__Quality"] = "3",
+            ["MSAAS_Bus__Transport"] = "rabbitmq",
+            ["MSAAS_Redis__Configuration"] = "127.0.0.1:6379",
+            ["MSAAS_Storage__Kind"] = "s3",
+            ["Separation__Threads"] = "1",
+        };
+
+        var settings = SeparateCommand.EngineSettings(environment);
+
+        Assert.Equal(new Dictionary<string, string?> { ["Separation:Precision"] = "int8", ["Mp3:Quality"] = "3" }, settings);
+    }
+
+    [Fact]
     public async Task Should_refuse_a_missing_input()
     {
         var (code, _, stderr) = await Run("separate", "/no/such/song.mp3");

@@ -20,7 +20,7 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
 
         // The LAME tag tells the decoder the encoder's delay and padding: not a sample more or less.
         Assert.Equal(left.Length, decoded.Length);
-        var snr = Snr([left, right], [decoded.Channel(0), decoded.Channel(1)]);
+        var snr = SignalRatio.Decibels([left, right], [decoded.Channel(0), decoded.Channel(1)]);
         Assert.True(snr > 25, $"SNR {snr:F1} dB");
         output.WriteLine($"CBR 320: decoded {decoded.Length} of {left.Length} samples, SNR {snr:F1} dB");
     }
@@ -91,19 +91,6 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
             right[i] = (float)(0.8 * chord + 0.1 * Math.Sin(2 * Math.PI * 1000 * t));
         }
         return (left, right);
-    }
-
-    internal static double Snr(float[][] reference, float[][] estimate)
-    {
-        double signal = 0, error = 0;
-        for (var c = 0; c < reference.Length; c++)
-            for (var i = 0; i < Math.Min(reference[c].Length, estimate[c].Length); i++)
-            {
-                signal += reference[c][i] * (double)reference[c][i];
-                var d = reference[c][i] - (double)estimate[c][i];
-                error += d * d;
-            }
-        return 10 * Math.Log10(signal / error);
     }
 
     private static JsonElement Probe(string path)

@@ -26,7 +26,7 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
             var decoded = await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, Stems.Names[s] + ".mp3"));
             Assert.Equal(planes[2 * s].Length, decoded.Length);
             // Each stem is its own signal: a stem written to another's file (or blocks out of order) would not match.
-            var snr = Mp3Writer_Specs.Snr([planes[2 * s], planes[2 * s + 1]], [decoded.Channel(0), decoded.Channel(1)]);
+            var snr = SignalRatio.Decibels([planes[2 * s], planes[2 * s + 1]], [decoded.Channel(0), decoded.Channel(1)]);
             output.WriteLine($"{encoderThreads} encoder thread(s): {Stems.Names[s]} SNR {snr:F1} dB");
             Assert.True(snr > 25, $"{Stems.Names[s]}: SNR {snr:F1} dB");
         }
@@ -87,7 +87,7 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
 
         var decoded = await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, "other.mp3"));
         Assert.Equal(500_000, decoded.Length);
-        var snr = Mp3Writer_Specs.Snr([planes[4], planes[5]], [decoded.Channel(0), decoded.Channel(1)]);
+        var snr = SignalRatio.Decibels([planes[4], planes[5]], [decoded.Channel(0), decoded.Channel(1)]);
         Assert.True(snr > 25, $"SNR {snr:F1} dB: blocks lost or out of order");
     }
 

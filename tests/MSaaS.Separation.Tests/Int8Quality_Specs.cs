@@ -38,7 +38,7 @@ public class Int8Quality_Specs(ModelFixture model, ITestOutputHelper output)
         {
             var truth = song.StemPlanes[s];
             float[][] a = [fp32.Stem(s, 0), fp32.Stem(s, 1)], b = [int8.Stem(s, 0), int8.Stem(s, 1)];
-            var (sdrFp32, sdrInt8, agreement) = (ModelQuality_Specs.Sdr(truth, a), ModelQuality_Specs.Sdr(truth, b), ModelQuality_Specs.Sdr(a, b));
+            var (sdrFp32, sdrInt8, agreement) = (SignalRatio.Decibels(truth, a), SignalRatio.Decibels(truth, b), SignalRatio.Decibels(a, b));
             output.WriteLine($"{Stems.Names[s],-7} SDR fp32 {sdrFp32:F2} dB, int8 {sdrInt8:F2} dB ({sdrInt8 - sdrFp32:+0.00;-0.00}); int8 vs fp32 stems {agreement:F1} dB");
             Assert.True(Math.Abs(sdrInt8 - sdrFp32) <= MaxLoss, $"{Stems.Names[s]}: int8 SDR {sdrInt8:F2} dB, fp32 {sdrFp32:F2} dB");
             Assert.True(agreement >= MinAgreement, $"{Stems.Names[s]}: int8 stems differ from fp32 stems at {agreement:F1} dB");

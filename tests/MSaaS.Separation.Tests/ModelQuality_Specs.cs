@@ -24,14 +24,14 @@ public class ModelQuality_Specs(ModelFixture model, ITestOutputHelper output)
 
         for (var s = 0; s < Stems.Count; s++)
         {
-            var sdr = Sdr(song.StemPlanes[s], [sink.Stem(s, 0), sink.Stem(s, 1)]);
+            var sdr = SignalRatio.Decibels(song.StemPlanes[s], [sink.Stem(s, 0), sink.Stem(s, 1)]);
             output.WriteLine($"{Stems.Names[s],-7} SDR {sdr:F2} dB (reference {Reference[s]})");
             Assert.True(sdr >= Reference[s] - 0.3, $"{Stems.Names[s]}: SDR {sdr:F2} dB, reference {Reference[s]} dB");
         }
         var sum = new float[2][];
         for (var c = 0; c < 2; c++)
             sum[c] = Enumerable.Range(0, mix.Length).Select(i => sink.Stem(0, c)[i] + sink.Stem(1, c)[i] + sink.Stem(2, c)[i] + sink.Stem(3, c)[i]).ToArray();
-        var mixSdr = Sdr([mix.Channel(0), mix.Channel(1)], sum);
+        var mixSdr = SignalRatio.Decibels([mix.Channel(0), mix.Channel(1)], sum);
         output.WriteLine($"sum of stems vs mix: SDR {mixSdr:F2} dB");
         Assert.True(mixSdr > 20, $"the stems add up to the mix only at {mixSdr:F1} dB");
     }
@@ -49,19 +49,5 @@ public class ModelQuality_Specs(ModelFixture model, ITestOutputHelper output)
 
         Assert.Contains("NaN or infinite", error.Message);
         Assert.Equal(0, sink.Written);
-    }
-
-    /// <summary>10 log10(|ref|^2 / |ref - est|^2) over the whole track and both channels.</summary>
-    internal static double Sdr(float[][] reference, float[][] estimate)
-    {
-        double signal = 0, error = 0;
-        for (var c = 0; c < reference.Length; c++)
-            for (var i = 0; i < reference[c].Length; i++)
-            {
-                signal += (double)reference[c][i] * reference[c][i];
-                var d = (double)reference[c][i] - estimate[c][i];
-                error += d * d;
-            }
-        return 10 * Math.Log10(signal / (error + 1e-12));
     }
 }
