@@ -40,10 +40,12 @@ internal sealed class ServiceProcess : IDisposable
             UseShellExecute = false,
             RedirectStandardOutput = false,
         };
-        // exec: the shell becomes the service, so a signal reaches the service itself.
+        // exec: the shell becomes the service, so a signal reaches the service itself. env --default-signal: a test run
+        // started in the background by a shell without job control inherits SIGINT ignored (POSIX), and a process
+        // keeps an ignored SIGINT ignored; the service under test gets it back, as a terminal's Ctrl+C would reach it.
         info.ArgumentList.Add("-c");
         var urls = listens ? $" --urls http://127.0.0.1:{port}" : "";
-        info.ArgumentList.Add($"exec \"$0\" {string.Join(' ', command.Select(a => $"'{a}'"))}{urls} >>\"$1\" 2>&1");
+        info.ArgumentList.Add($"exec env --default-signal=INT \"$0\" {string.Join(' ', command.Select(a => $"'{a}'"))}{urls} >>\"$1\" 2>&1");
         info.ArgumentList.Add(Repository.Cli);
         info.ArgumentList.Add(log);
         foreach (var (key, value) in environment) info.Environment[key] = value;
