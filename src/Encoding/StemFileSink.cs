@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using MSaaS.Audio;
@@ -33,6 +34,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     private bool _closed;
     private volatile bool _abandoned;
     private Exception? _failure;
+    private long _waitTicks;
 
     /// <param name="directory">Where the files go; it must exist.</param>
     /// <param name="formats">"mp3" and/or "wav".</param>
@@ -80,6 +82,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
 
     public IReadOnlyList<string> Formats { get; }
 
+    /// <summary>How long the separator waited for the encoders: in <see cref="Write"/> on full queues, and in <see cref="CompleteAsync"/>.</summary>
+    public TimeSpan WaitedForEncoders => TimeSpan.FromTicks(Interlocked.Read(ref _waitTicks));
+
     /// <summary>DIR/&lt;track&gt;.&lt;format&gt;, complete once <see cref="CompleteAsync"/> has returned.</summary>
     public string PathOf(string track, string format) => Path.Combine(Directory, $"{track}.{format}");
 
@@ -96,6 +101,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
             {
                 var block = Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
                 if (_queues[s].Writer.TryWrite(block)) continue;
+                var waiting = Stopwatch.GetTimestamp();
                 try
                 {
                     // Full: the encoders are behind. Wait for room (or for an encoder that failed, which completed the queue).
@@ -106,6 +112,10 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                     block.Return();
                     ThrowEncoderFailure();
                     throw new InvalidOperationException("the sink was closed while the separator still wrote to it");
+                }
+                finally
+                {
+                    Interlocked.Add(ref _waitTicks, Stopwatch.GetElapsedTime(waiting).Ticks);
                 }
             }
         }
@@ -135,7 +145,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         _closed = true;
         _wav?.Complete();
         foreach (var queue in _queues) queue?.Writer.TryComplete();
+        var waiting = Stopwatch.GetTimestamp();
         await Settled(Task.WhenAll(_encoders));
+        Interlocked.Add(ref _waitTicks, Stopwatch.GetElapsedTime(waiting).Ticks);
         ThrowEncoderFailure();
         for (var s = 0; s < Stems.Count; s++)
         {

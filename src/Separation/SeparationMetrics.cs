@@ -12,13 +12,23 @@ public static class SeparationMetrics
     private static int _ready;
     private static int _active;
 
-    /// <summary>Wall time of one song's separation (decoding and storing the stems excluded), songs separated only.</summary>
+    /// <summary>
+    /// Wall time of one song's separation (decoding and storing the stems excluded), songs separated only; when the worker
+    /// encodes while separating, the encoders' tail is in it (and in <see cref="EncoderWait"/>).
+    /// </summary>
     public static readonly Histogram<double> Duration = Meter.CreateHistogram("msaas.separation.duration", "s",
         "Time to separate one song into its stems", advice: MsaasTelemetry.StageSeconds);
 
     /// <summary>Separation time over the song's duration: 0.5 separates a 3-minute song in 90 s.</summary>
     public static readonly Histogram<double> RealTimeFactor = Meter.CreateHistogram<double>("msaas.separation.realtime_factor", null,
         "Separation time divided by the song's duration", advice: MsaasTelemetry.Buckets(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5));
+
+    /// <summary>
+    /// How long one song's separation waited for its MP3 encoders (encoding while separating): blocked on their full
+    /// queues, plus the tail after the model's last block. Near 0 while LAME keeps up with the model.
+    /// </summary>
+    public static readonly Histogram<double> EncoderWait = Meter.CreateHistogram("msaas.separation.encoder_wait", "s",
+        "Time one song's separation waited for its MP3 encoders", advice: MsaasTelemetry.Buckets(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60));
 
     /// <summary>Time inside ONNX Runtime's Run for one model segment (7.8 s of audio).</summary>
     public static readonly Histogram<double> OnnxRun = Meter.CreateHistogram("msaas.onnx.run.duration", "s",

@@ -83,6 +83,7 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
         {
             Write(sink, planes, [.. Enumerable.Repeat(2_000, 100), 300_000]);
             await sink.CompleteAsync();
+            Assert.True(sink.WaitedForEncoders > TimeSpan.Zero, "the wait for the encoders was not measured");
         }
 
         var decoded = await new FfmpegDecoder().DecodeAsync(Path.Combine(_directory, "other.mp3"));

@@ -70,6 +70,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                     await sink.CompleteAsync(); // the encoders' last blocks and the MP3s' LAME tags
                 }
                 var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                if (formats.Contains("mp3")) SeparationMetrics.EncoderWait.Record(sink.WaitedForEncoders.TotalSeconds);
                 SeparationMetrics.Duration.Record(seconds);
                 if (mix.Duration.TotalSeconds > 0) SeparationMetrics.RealTimeFactor.Record(seconds / mix.Duration.TotalSeconds);
 
