@@ -31,7 +31,8 @@ internal static class EncodeBenchmark
         {
             var length = result.GetValue(seconds) * 44_100;
             var song = await new FfmpegDecoder().DecodeAsync(await BenchmarkSongs.DefaultAsync(cancellationToken), cancellationToken: cancellationToken);
-            var (left, right) = (Loop(song.Channel(0), length), Loop(song.Channel(1), length));
+            var looped = BenchmarkSongs.Loop(song, length);
+            var (left, right) = (looped.Channel(0), looped.Channel(1));
 
             Mp3Options[] runs =
             [
@@ -115,12 +116,5 @@ internal static class EncodeBenchmark
         var down = clock.Elapsed.TotalSeconds;
         await store.DeleteAsync(key, cancellationToken);
         Console.WriteLine($"{name}: {payload.Length / 1e6:F0} MB up in {up:F2} s = {payload.Length / 1e6 / up:F0} MB/s, down {payload.Length / 1e6 / down:F0} MB/s");
-    }
-
-    private static float[] Loop(float[] source, int length)
-    {
-        var result = new float[length];
-        for (var at = 0; at < length; at += source.Length) source.AsSpan(0, Math.Min(source.Length, length - at)).CopyTo(result.AsSpan(at));
-        return result;
     }
 }

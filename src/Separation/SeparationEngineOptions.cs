@@ -71,6 +71,7 @@ public sealed class SeparationEngineOptions : IValidatableObject
     /// the fp32 stages (CPU only; docs/separation.md). Empty for the default: fp32 on CUDA, <see cref="DefaultCpuPrecision"/>
     /// on the CPU.
     /// </summary>
+    [EnumDataType(typeof(OrtPrecision))]
     public OrtPrecision? Precision { get; set; }
 
     /// <summary>
@@ -142,5 +143,10 @@ public sealed class SeparationEngineOptions : IValidatableObject
         if (Cuda && Precision == OrtPrecision.Int8)
             yield return new ValidationResult("int8 runs on the CPU only (ONNX Runtime has no CUDA kernel for DynamicQuantizeMatMul); use fp32 with Cuda",
                 [nameof(Precision)]);
+        // Each song's last segment would shrink the one shared arena under the songs still running (their next segments
+        // fault it in again): the memory comes back only when no song is in hand, which this setting cannot know.
+        if (ReleaseMemoryAfterSong && SongsInParallel > 1)
+            yield return new ValidationResult("ReleaseMemoryAfterSong shrinks the arena all songs share; it needs SongsInParallel 1",
+                [nameof(ReleaseMemoryAfterSong)]);
     }
 }

@@ -68,10 +68,30 @@ public class EngineThreads_Specs
     public void Should_take_songs_in_parallel_in_range(string value, int expected) =>
         Assert.Equal(expected, Bind("SongsInParallel", value).SongsInParallel);
 
-    // As a service binds and checks the section at start.
-    private static SeparationEngineOptions Bind(string key, string value)
+    [Fact]
+    public void Should_refuse_a_precision_given_as_a_number_that_names_none()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new($"Separation:{key}", value)]).Build();
+        // The binder takes "2" as (OrtPrecision)2: it would run fp32 under another cache name, unannounced.
+        var error = Assert.Throws<OptionsValidationException>(() => Bind("Precision", "2"));
+        Assert.Contains("Separation:Precision:", error.Message);
+        Assert.Equal(MSaaS.Separation.Onnx.OrtPrecision.Int8, Bind("Precision", "int8").Precision);
+    }
+
+    [Fact]
+    public void Should_refuse_to_release_the_shared_arena_after_each_of_several_songs_in_parallel()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Bind(("ReleaseMemoryAfterSong", "true"), ("SongsInParallel", "2")));
+        Assert.Contains("Separation:ReleaseMemoryAfterSong: ReleaseMemoryAfterSong shrinks the arena all songs share", error.Message);
+        Assert.True(Bind(("ReleaseMemoryAfterSong", "true"), ("SongsInParallel", "1")).ReleaseMemoryAfterSong);
+    }
+
+    private static SeparationEngineOptions Bind(string key, string value) => Bind((key, value));
+
+    // As a service binds and checks the section at start.
+    private static SeparationEngineOptions Bind(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>($"Separation:{s.Key}", s.Value))).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
         services.AddValidatedOptions<SeparationEngineOptions>(SeparationEngineOptions.Section);
         using var provider = services.BuildServiceProvider();

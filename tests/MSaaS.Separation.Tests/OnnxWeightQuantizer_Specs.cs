@@ -25,6 +25,19 @@ public sealed class OnnxWeightQuantizer_Specs : IDisposable
     }
 
     [Fact]
+    public void Should_refuse_a_file_it_cannot_read_as_invalid_data_not_with_a_crash()
+    {
+        // Two graphs in one model: the rewrite's reading fails, and a worker must get its one-line refusal from it.
+        var graph = new ProtoWriter();
+        var model = new ProtoWriter();
+        model.Message(7, graph);
+        model.Message(7, graph);
+
+        var error = Assert.Throws<InvalidDataException>(() => OnnxWeightQuantizer.Quantize(model.WrittenSpan.ToArray(), new MemoryStream()));
+        Assert.StartsWith("cannot quantize the model", error.Message);
+    }
+
+    [Fact]
     public void Should_quantize_each_column_symmetrically_to_127_steps_and_drop_the_float_weights()
     {
         var (_, path) = Quantize();

@@ -42,7 +42,25 @@ internal static class OnnxWeightQuantizer
         return Quantize(bytes, stream);
     }
 
+    /// <summary>
+    /// Rewrites the model in <paramref name="bytes"/> into <paramref name="destination"/>. A file the rewrite cannot read
+    /// (sizes that overflow, a second graph, a value named twice) is an <see cref="InvalidDataException"/>, which the
+    /// cache turns into the worker's one-line refusal, never a stack trace.
+    /// </summary>
     public static WeightQuantization Quantize(byte[] bytes, Stream destination)
+    {
+        try
+        {
+            return Rewrite(bytes, destination);
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentException or InvalidOperationException or KeyNotFoundException
+                                      or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"cannot quantize the model: {e.Message}", e);
+        }
+    }
+
+    private static WeightQuantization Rewrite(byte[] bytes, Stream destination)
     {
         var model = Protobuf.Fields(bytes, 0, bytes.Length).ToList();
         var graph = model.SingleOrDefault(f => f.Number == ModelGraph);

@@ -42,7 +42,9 @@ internal sealed record OnnxWeightRewrite(string OpType, string Input, string Wei
                 case NodeAttribute: ReadAttribute(bytes, f, floats, ints); break;
             }
         }
-        if (domain is not ("" or "ai.onnx") || inputs.Count < 2 || inputs[0].Length == 0 || !tensors.IsFloat(inputs[1], rank: 2)) return null;
+        // The operator first: checking a weight decodes it, and only these two are ever rewritten.
+        if (op is not ("MatMul" or "Gemm") || domain is not ("" or "ai.onnx") || inputs.Count < 2 || inputs[0].Length == 0 ||
+            !tensors.IsFloat(inputs[1], rank: 2)) return null;
         if (op == "MatMul") return inputs.Count == 2 ? new(op, inputs[0], inputs[1], false, null) : null;
         if (op != "Gemm" || inputs.Count > 3) return null;
 

@@ -14,7 +14,15 @@ public static class OrtSessions
         if (settings.ProfileDirectory is { } profiles)
         {
             // One prefix per model file (ONNX Runtime adds only a timestamp), set first: enabling the profiler takes the
-            // prefix set at that moment. The file is written when the session is disposed.
+            // prefix set at that moment. The file is written when the session is disposed, into a directory made now.
+            try
+            {
+                Directory.CreateDirectory(profiles);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                throw new SeparationException($"cannot write ONNX Runtime profiles to {profiles}: {e.Message}", e);
+            }
             options.ProfileOutputPathPrefix = Path.Combine(profiles, Path.GetFileNameWithoutExtension(modelPath));
             options.EnableProfiling = true;
         }
