@@ -39,4 +39,24 @@ public class StagedHtDemucs_Specs
                 Assert.True(error <= 1e-4f * peak, $"{Stems.Names[s]} channel {c}: staged and whole differ by {error} (peak {peak})");
             }
     }
+
+    [Fact]
+    public void Should_prepare_the_stages_with_the_frequency_branch_GroupNorms_fused_and_the_one_row_ones_kept()
+    {
+        var settings = new SeparationEngineOptions { Precision = OrtPrecision.Fp32 };
+        using (HtDemucsModel.Open(settings.ResolvedModelPath, settings.Session)) { } // prepares the stages if not yet done
+        var prepared = StagedModelCache.PreparedDirectory(AssetPaths.CacheDirectory, settings.ResolvedModelPath, HtDemucsModel.Staging,
+            OrtRuntime.Version, OrtPrecision.Fp32);
+
+        var nodes = Directory.GetFiles(prepared, "stage*.onnx").SelectMany(f => OnnxModelFile.Read(f).Nodes).ToList();
+
+        // A DConv in each of the 8 frequency encoders and decoders and the 8 time ones: two layers of two GroupNorms each.
+        var fused = nodes.Where(n => n.OpType == "LayerNormalization" && n.Name.EndsWith("/InstanceNormalization/LayerNormalization", StringComparison.Ordinal)).ToList();
+        var kept = nodes.Where(n => n.OpType == "InstanceNormalization").ToList();
+        Assert.Equal(32, fused.Count);
+        Assert.All(fused, n => Assert.Matches("^/(encoder|decoder)\\.", n.Name));
+        // One row each, so kept: the time DConvs' 32 and the cross-transformer layers' norm_out (GroupNorm over [512, T]).
+        Assert.Equal(42, kept.Count);
+        Assert.All(kept, n => Assert.Matches("^(/t(encoder|decoder)\\.|/crosstransformer/layers(_t)?\\.\\d/norm_out/)", n.Name));
+    }
 }

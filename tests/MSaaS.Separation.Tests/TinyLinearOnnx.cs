@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using MSaaS.Separation.Onnx;
+using static MSaaS.Separation.Tests.OnnxProto;
 
 namespace MSaaS.Separation.Tests;
 
@@ -37,74 +37,7 @@ internal static class TinyLinearOnnx
         graph.Message(11, Value("y", YShape));
         graph.Message(12, Value("out", OutShape));
 
-        var opset = new ProtoWriter();
-        opset.String(1, "");
-        opset.Varint(2, 17);
-        var model = new ProtoWriter();
-        model.Varint(1, 8); // ir_version
-        model.Message(8, opset);
-        model.Message(7, graph);
-        return model.WrittenSpan.ToArray();
-    }
-
-    private static ProtoWriter Node(string name, string op, string[] inputs, string output)
-    {
-        var node = new ProtoWriter();
-        foreach (var input in inputs) node.String(1, input);
-        node.String(2, output);
-        node.String(3, name);
-        node.String(4, op);
-        return node;
-    }
-
-    private static ProtoWriter IntAttribute(string name, long value)
-    {
-        var attribute = new ProtoWriter();
-        attribute.String(1, name);
-        attribute.Varint(3, value);
-        attribute.Varint(20, 2); // INT
-        return attribute;
-    }
-
-    private static ProtoWriter FloatAttribute(string name, float value)
-    {
-        var attribute = new ProtoWriter();
-        attribute.String(1, name);
-        attribute.Float(2, value);
-        attribute.Varint(20, 1); // FLOAT
-        return attribute;
-    }
-
-    private static ProtoWriter Tensor(string name, long[] dims, float[] values)
-    {
-        var tensor = new ProtoWriter();
-        foreach (var d in dims) tensor.Varint(1, d); // unpacked, as some exporters write them
-        tensor.Varint(2, 1); // FLOAT
-        tensor.String(8, name);
-        var raw = new byte[values.Length * 4];
-        for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(4 * i), values[i]);
-        tensor.Bytes(9, raw);
-        return tensor;
-    }
-
-    private static ProtoWriter Value(string name, long[] shape)
-    {
-        var dims = new ProtoWriter();
-        foreach (var d in shape)
-        {
-            var dim = new ProtoWriter();
-            dim.Varint(1, d);
-            dims.Message(1, dim);
-        }
-        var tensorType = new ProtoWriter();
-        tensorType.Varint(1, 1); // FLOAT
-        tensorType.Message(2, dims);
-        var type = new ProtoWriter();
-        type.Message(1, tensorType);
-        var info = new ProtoWriter();
-        info.String(1, name);
-        info.Message(2, type);
-        return info;
+        return OnnxProto.Model(graph);
     }
 
     private static float[] Weights(int count, int seed, (int Column, int Columns)? zeroColumn = null)

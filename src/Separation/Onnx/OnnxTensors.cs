@@ -12,12 +12,14 @@ internal sealed class OnnxTensors
     private const int TensorDims = 1;
     private const int TensorDataType = 2;
     private const int TensorFloatData = 4;
+    private const int TensorInt64Data = 7;
     private const int TensorName = 8;
     private const int TensorRawData = 9;
     private const int TensorExternalData = 13;
     private const int TensorDataLocation = 14;
     public const int FloatType = 1;
     public const int Int8Type = 3;
+    public const int Int64Type = 7;
 
     private readonly byte[] _bytes;
     private readonly Dictionary<string, Header> _tensors = new(StringComparer.Ordinal);
@@ -35,6 +37,8 @@ internal sealed class OnnxTensors
     }
 
     public IEnumerable<string> Names => _tensors.Keys;
+
+    public bool Contains(string name) => _tensors.ContainsKey(name);
 
     /// <summary>The name of the initializer at <paramref name="field"/>.</summary>
     public string NameOf(ProtoField field) => _names[field.Start];
@@ -63,6 +67,23 @@ internal sealed class OnnxTensors
         return list.Count == count ? [.. list] : throw new InvalidDataException($"initializer {name} has {list.Count} floats, its shape {count}");
     }
 
+    /// <summary>The values of an int64 initializer stored in the file (a shape, an axis list), or null for any other.</summary>
+    public long[]? Int64s(string name)
+    {
+        if (!_tensors.TryGetValue(name, out var tensor) || tensor is not { DataType: Int64Type, External: false }) return null;
+        var count = checked((int)tensor.Dims.Aggregate(1L, (a, d) => a * d));
+        if (tensor.Raw is { } raw)
+        {
+            if (raw.Length != count * sizeof(long)) throw new InvalidDataException($"initializer {name} has {raw.Length} bytes for {count} int64s");
+            var values = new long[count];
+            for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadInt64LittleEndian(_bytes.AsSpan(raw.Start + 8 * i, 8));
+            return values;
+        }
+        var list = new List<long>(count);
+        foreach (var field in tensor.Int64Data) Protobuf.Varints(_bytes, field, list);
+        return list.Count == count ? [.. list] : throw new InvalidDataException($"initializer {name} has {list.Count} int64s, its shape {count}");
+    }
+
     /// <summary>The raw_data bytes of an initializer (empty when its values are stored otherwise).</summary>
     public ReadOnlySpan<byte> RawBytes(string name) =>
         _tensors[name].Raw is { } raw ? _bytes.AsSpan(raw.Start, raw.Length) : [];
@@ -84,6 +105,7 @@ internal sealed class OnnxTensors
     {
         var dims = new List<long>();
         var floatData = new List<ProtoField>();
+        var int64Data = new List<ProtoField>();
         string? name = null;
         ProtoField? raw = null;
         int dataType = 0;
@@ -95,14 +117,15 @@ internal sealed class OnnxTensors
                 case TensorDims: Protobuf.Varints(_bytes, f, dims); break;
                 case TensorDataType: dataType = (int)f.Varint; break;
                 case TensorFloatData: floatData.Add(f); break;
+                case TensorInt64Data: int64Data.Add(f); break;
                 case TensorName: name = Protobuf.String(_bytes, f); break;
                 case TensorRawData: raw = f; break;
                 case TensorExternalData: external = true; break;
                 case TensorDataLocation: external |= f.Varint == 1; break;
             }
         }
-        return new Header(name ?? throw new InvalidDataException("an initializer has no name"), [.. dims], dataType, raw, floatData, external);
+        return new Header(name ?? throw new InvalidDataException("an initializer has no name"), [.. dims], dataType, raw, floatData, int64Data, external);
     }
 
-    private sealed record Header(string Name, long[] Dims, int DataType, ProtoField? Raw, List<ProtoField> FloatData, bool External);
+    private sealed record Header(string Name, long[] Dims, int DataType, ProtoField? Raw, List<ProtoField> FloatData, List<ProtoField> Int64Data, bool External);
 }

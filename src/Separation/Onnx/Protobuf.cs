@@ -124,6 +124,9 @@ internal sealed class ProtoWriter
     /// <summary>Copies a field of another message unchanged, tag included.</summary>
     public void Raw(byte[] source, ProtoField field) => Write(source.AsSpan(field.TagStart, field.End - field.TagStart));
 
+    /// <summary>Appends what another writer holds, as it is.</summary>
+    public void Raw(ProtoWriter fields) => Write(fields.WrittenSpan);
+
     public void Varint(int number, long value)
     {
         Key(number, ProtoField.VarintType);

@@ -15,8 +15,8 @@ namespace MSaaS.Separation.Onnx;
 internal static class StagedModelCache
 {
     private const string ManifestName = "stages.json";
-    // 2: the precision is part of the key and the name (issue 12). Raise it when what Prepare writes changes.
-    private const int FormatVersion = 2;
+    // 2: the precision is part of the key and the name (issue 12). 3: GroupNorms fused. Raise it when what Prepare writes changes.
+    private const int FormatVersion = 3;
 
     /// <summary>One stage with every node: how an int8 model runs when it is not cut.</summary>
     internal static readonly OrtStaging Whole = new("whole", _ => 0);
@@ -132,16 +132,18 @@ internal static class StagedModelCache
     {
         Directory.CreateDirectory(directory);
         var optimized = Path.Combine(directory, $"optimized-{Environment.ProcessId}.onnx");
-        var quantized = Path.Combine(directory, $"quantized-{Environment.ProcessId}.onnx");
+        var rewritten = Path.Combine(directory, $"rewritten-{Environment.ProcessId}.onnx");
         var sessions = new Dictionary<string, InferenceSession>(StringComparer.Ordinal);
         try
         {
             OrtSessions.SaveBasicOptimized(modelPath, optimized, settings);
+            OnnxGroupNormFusion.Fuse(optimized, rewritten);
+            File.Move(rewritten, optimized, overwrite: true);
             if (settings.Precision == OrtPrecision.Int8)
             {
                 // After the basic optimisations: they fuse MatMul + Add into Gemm, which the rewrite takes with its bias.
-                OnnxWeightQuantizer.Quantize(optimized, quantized);
-                File.Move(quantized, optimized, overwrite: true);
+                OnnxWeightQuantizer.Quantize(optimized, rewritten);
+                File.Move(rewritten, optimized, overwrite: true);
             }
             var model = OnnxModelFile.Read(optimized);
             var plan = model.Plan(staging.StageOf);
@@ -171,7 +173,7 @@ internal static class StagedModelCache
         {
             foreach (var session in sessions.Values) session.Dispose();
             File.Delete(optimized);
-            File.Delete(quantized); // left by a rewrite that failed
+            File.Delete(rewritten); // left by a rewrite that failed
         }
     }
 

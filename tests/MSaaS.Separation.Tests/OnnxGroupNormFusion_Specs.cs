@@ -1,0 +1,166 @@
+using Microsoft.ML.OnnxRuntime;
+using MSaaS.Separation.Onnx;
+using static MSaaS.Separation.Tests.OnnxProto;
+
+namespace MSaaS.Separation.Tests;
+
+public sealed class OnnxGroupNormFusion_Specs : IDisposable
+{
+    // x [4, 6, 5]: GroupNorm(1, 6) as PyTorch exports it, then a GLU over the channels scaled by a LayerScale (a DConv's
+    // tail) -> out [4, 3, 5]. z [1, 6, 5]: the same GroupNorm with one row, which stays -> out2 [1, 6, 5].
+    private static readonly long[] XShape = [4, 6, 5];
+    private static readonly long[] ZShape = [1, 6, 5];
+    private static readonly float[] W = [0.5f, -1.5f, 2f, 0.25f, 1f, -0.75f];
+    private static readonly float[] B = [0.1f, 0.2f, -0.3f, 0.4f, -0.5f, 0.6f];
+    private static readonly float[] Ls = [0.01f, -2f, 0.5f];
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("msaas-fusion-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Should_make_a_GroupNorm_with_rows_to_share_one_LayerNormalization_and_fold_the_LayerScale_into_it()
+    {
+        var (report, path) = Fuse();
+
+        Assert.Equal(new GroupNormFusion(Norms: 1, LayerScales: 1), report);
+        var nodes = OnnxModelFile.Read(path).Nodes;
+        Assert.Equal(["Reshape", "LayerNormalization", "Split", "Sigmoid", "Mul", "Reshape", "InstanceNormalization", "Reshape", "Mul", "Add"],
+            nodes.Select(n => n.OpType));
+        Assert.Equal(["x", "shape"], nodes[0].Inputs); // x takes its [N, C, T] shape at once
+        Assert.Equal(["/gn/Reshape", "/gn/InstanceNormalization/LayerNormalization"], nodes.Take(2).Select(n => n.Name));
+        Assert.Equal(["/gn/Add_output_0"], nodes[1].Outputs);
+        Assert.Equal(["out"], nodes[4].Outputs); // the GLU's product takes the LayerScale's output
+    }
+
+    [Fact]
+    public void Should_spread_the_weights_over_each_channel_and_drop_the_constants_no_node_reads_any_more()
+    {
+        var (_, path) = Fuse();
+        var tensors = Initializers(path);
+
+        Assert.Equal([6L, 5], tensors.Dims("/gn/InstanceNormalization/scale"));
+        var scale = tensors.Floats("/gn/InstanceNormalization/scale");
+        var bias = tensors.Floats("/gn/InstanceNormalization/bias");
+        for (var c = 0; c < 6; c++)
+            for (var t = 0; t < 5; t++)
+            {
+                var ls = c < 3 ? Ls[c] : 1f; // the Sigmoid gates the second half; the LayerScale scales the first
+                Assert.Equal(W[c] * ls, scale[c * 5 + t]);
+                Assert.Equal(B[c] * ls, bias[c * 5 + t]);
+            }
+        Assert.DoesNotContain("w", tensors.Names);
+        Assert.DoesNotContain("ls", tensors.Names);
+        Assert.Contains("w2", tensors.Names); // the one-row GroupNorm still reads its own
+        Assert.Contains("ones", tensors.Names);
+    }
+
+    [Fact]
+    public void Should_give_a_model_that_ONNX_Runtime_runs_with_the_same_results()
+    {
+        var original = Path.Combine(_directory, "original.onnx");
+        File.WriteAllBytes(original, TinyModel());
+        var (_, fused) = Fuse();
+        var random = new Random(5);
+        var x = Enumerable.Range(0, 120).Select(_ => (float)(random.NextDouble() * 4 - 1)).ToArray();
+        var z = Enumerable.Range(0, 30).Select(_ => (float)(random.NextDouble() * 4 - 1)).ToArray();
+
+        var (expected, expected2) = Run(original, x, z);
+        var (actual, actual2) = Run(fused, x, z);
+
+        Assert.True(expected.Max(MathF.Abs) > 0.1f, "the GLU gives nothing to compare");
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, 1e-5f));
+        Assert.Equal(expected2, actual2);
+    }
+
+    [Fact]
+    public void Should_leave_a_model_without_the_pattern_as_it_is()
+    {
+        var path = Path.Combine(_directory, "linear.onnx");
+        using (var stream = File.Create(path))
+            Assert.Equal(new GroupNormFusion(0, 0), OnnxGroupNormFusion.Fuse(TinyLinearOnnx.Model(), stream));
+
+        Assert.Equal(["MatMul", "Gemm", "MatMul"], OnnxModelFile.Read(path).Nodes.Select(n => n.OpType));
+    }
+
+    [Fact]
+    public void Should_refuse_a_file_it_cannot_read_as_invalid_data_not_with_a_crash()
+    {
+        var model = new ProtoWriter();
+        model.Message(7, new ProtoWriter());
+        model.Message(7, new ProtoWriter());
+
+        var error = Assert.Throws<InvalidDataException>(() => OnnxGroupNormFusion.Fuse(model.WrittenSpan.ToArray(), new MemoryStream()));
+        Assert.StartsWith("cannot fuse the GroupNorms of the model", error.Message);
+    }
+
+    private (GroupNormFusion Report, string Path) Fuse()
+    {
+        var path = Path.Combine(_directory, "fused.onnx");
+        using var stream = File.Create(path);
+        return (OnnxGroupNormFusion.Fuse(TinyModel(), stream), path);
+    }
+
+    private static byte[] TinyModel()
+    {
+        var graph = new ProtoWriter();
+        foreach (var node in GroupNorm("/gn", "x", "shape", "w", "b", weightFirst: false)) graph.Message(1, node);
+        var split = Node("/glu/Split", "Split", ["/gn/Add_output_0"], "a", "g");
+        split.Message(5, IntAttribute("axis", 1));
+        graph.Message(1, split);
+        graph.Message(1, Node("/glu/Sigmoid", "Sigmoid", ["g"], "gate"));
+        graph.Message(1, Node("/glu/Mul", "Mul", ["a", "gate"], "glu"));
+        graph.Message(1, Node("/scale/Mul", "Mul", ["ls", "glu"], "out"));
+        foreach (var node in GroupNorm("/gn2", "z", "shape2", "w2", "b2", weightFirst: true)) graph.Message(1, node);
+        graph.String(2, "tiny-dconv");
+        graph.Message(5, Tensor("flat", [3], [0L, 1, -1]));
+        graph.Message(5, Tensor("shape", [3], XShape));
+        graph.Message(5, Tensor("shape2", [3], ZShape));
+        graph.Message(5, Tensor("ones", [1], [1f]));
+        graph.Message(5, Tensor("zeros", [1], [0f]));
+        graph.Message(5, Tensor("w", [6, 1], W));
+        graph.Message(5, Tensor("b", [6, 1], B));
+        graph.Message(5, Tensor("w2", [6, 1], W));
+        graph.Message(5, Tensor("b2", [6, 1], B));
+        graph.Message(5, Tensor("ls", [3, 1], Ls));
+        graph.Message(11, Value("x", XShape));
+        graph.Message(11, Value("z", ZShape));
+        graph.Message(12, Value("out", [4, 3, 5]));
+        graph.Message(12, Value("out2", ZShape));
+        return Model(graph);
+    }
+
+    private static IEnumerable<ProtoWriter> GroupNorm(string prefix, string input, string shape, string weight, string bias, bool weightFirst)
+    {
+        yield return Node($"{prefix}/Reshape", "Reshape", [input, "flat"], $"{prefix}/Reshape_output_0");
+        var norm = Node($"{prefix}/InstanceNormalization", "InstanceNormalization", [$"{prefix}/Reshape_output_0", "ones", "zeros"],
+            $"{prefix}/InstanceNormalization_output_0");
+        norm.Message(5, FloatAttribute("epsilon", 1e-5f));
+        yield return norm;
+        yield return Node($"{prefix}/Reshape_1", "Reshape", [$"{prefix}/InstanceNormalization_output_0", shape], $"{prefix}/Reshape_1_output_0");
+        yield return Node($"{prefix}/Mul", "Mul", weightFirst ? [weight, $"{prefix}/Reshape_1_output_0"] : [$"{prefix}/Reshape_1_output_0", weight],
+            $"{prefix}/Mul_output_0");
+        yield return Node($"{prefix}/Add", "Add", [$"{prefix}/Mul_output_0", bias], prefix == "/gn" ? "/gn/Add_output_0" : "out2");
+    }
+
+    private static OnnxTensors Initializers(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var graph = Protobuf.Fields(bytes, 0, bytes.Length).Single(f => f.Number == 7);
+        return new OnnxTensors(bytes, Protobuf.Fields(bytes, graph.Start, graph.End).Where(f => f.Number == 5));
+    }
+
+    private static (float[] Out, float[] Out2) Run(string model, float[] x, float[] z)
+    {
+        using var session = OrtSessions.Open(model, new OrtSessionOptions { IntraOpThreads = 1 });
+        var output = new float[60];
+        var output2 = new float[30];
+        using var xValue = OrtValue.CreateTensorValueFromMemory(x, XShape);
+        using var zValue = OrtValue.CreateTensorValueFromMemory(z, ZShape);
+        using var outValue = OrtValue.CreateTensorValueFromMemory(output, [4, 3, 5]);
+        using var out2Value = OrtValue.CreateTensorValueFromMemory(output2, ZShape);
+        using var options = new RunOptions();
+        session.Run(options, ["x", "z"], [xValue, zValue], ["out", "out2"], [outValue, out2Value]);
+        return (output, output2);
+    }
+}
