@@ -17,7 +17,9 @@ internal sealed class EngineOptions
     private readonly Option<string?> _precision = new("--precision")
     {
         Description = "fp32, or int8 weight matrix products (CPU only; quantized and cached on first use) " +
-                      (SeparationEngineOptions.DefaultCpuPrecision == OrtPrecision.Fp32 ? "[default: fp32]" : "[default: int8 on the CPU, fp32 with --cuda]"),
+                      (SeparationEngineOptions.DefaultCpuPrecision == OrtPrecision.Fp32
+                          ? "[default: fp32; int8 on CPUs with VNNI, which this one lacks]"
+                          : "[default: int8 on this CPU (it has VNNI), fp32 with --cuda]"),
     };
 
     public EngineOptions()

@@ -75,10 +75,10 @@ public sealed class SeparationEngineOptions : IValidatableObject
     public OrtPrecision? Precision { get; set; }
 
     /// <summary>
-    /// The CPU's default precision: fp32, until a quality gate says otherwise (the int8 decision and its numbers are in
-    /// docs/separation.md).
+    /// The CPU's default precision: int8 where the CPU has VNNI (<see cref="Int8Hardware"/>), else fp32. The int8
+    /// decision, its quality gate and its numbers are in docs/separation.md.
     /// </summary>
-    public static OrtPrecision DefaultCpuPrecision => OrtPrecision.Fp32;
+    public static OrtPrecision DefaultCpuPrecision => Int8Hardware.HasDotProduct ? OrtPrecision.Int8 : OrtPrecision.Fp32;
 
     /// <summary>The precision the model runs in: <see cref="Precision"/> when set, else fp32 on CUDA and <see cref="DefaultCpuPrecision"/> on the CPU.</summary>
     public OrtPrecision ResolvedPrecision => Precision ?? (Cuda ? OrtPrecision.Fp32 : DefaultCpuPrecision);

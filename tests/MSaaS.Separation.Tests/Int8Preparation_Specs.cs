@@ -68,6 +68,18 @@ public sealed class Int8Preparation_Specs : IDisposable
         Assert.Contains(invalid.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(invalid)), r => r.MemberNames.Contains("Precision"));
     }
 
+    [Theory]
+    [InlineData(true, null, true)] // AVX-VNNI, as .NET reports it
+    [InlineData(false, "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\nbugs\t\t:\n", true)]
+    [InlineData(false, "flags\t\t: fpu sse2 avx2 avx512f avx512_vnnix\n", false)]
+    [InlineData(false, "flags\t\t: fpu sse2 avx2\n", false)]
+    [InlineData(false, null, false)] // no /proc/cpuinfo
+    public void Should_default_to_int8_only_on_a_CPU_with_VNNI(bool avxVnni, string? cpuInfo, bool expected)
+    {
+        Assert.Equal(expected, Int8Hardware.HasVnni(avxVnni, cpuInfo));
+        Assert.Equal(Int8Hardware.HasDotProduct ? OrtPrecision.Int8 : OrtPrecision.Fp32, SeparationEngineOptions.DefaultCpuPrecision);
+    }
+
     private IEnumerable<string> StageOps(string prepared) =>
         Directory.GetFiles(Path.Combine(_directory, "prepared", prepared), "stage*.onnx").SelectMany(f => OnnxModelFile.Read(f).Nodes).Select(n => n.OpType);
 

@@ -1,4 +1,5 @@
 using MSaaS.Separation.Demucs;
+using MSaaS.Separation.Onnx;
 
 namespace MSaaS.Separation.Tests;
 
@@ -8,7 +9,8 @@ namespace MSaaS.Separation.Tests;
 /// </summary>
 public sealed class ModelFixture : IDisposable
 {
-    public ModelFixture() => Separator = DemucsSeparator.Open(new SeparationEngineOptions());
+    // fp32 whatever the CPU's default: the specs that share it check the model's own numbers (int8 has its own gate).
+    public ModelFixture() => Separator = DemucsSeparator.Open(new SeparationEngineOptions { Precision = OrtPrecision.Fp32 });
 
     public DemucsSeparator Separator { get; }
 

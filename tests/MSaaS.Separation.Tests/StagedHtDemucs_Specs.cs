@@ -11,7 +11,7 @@ public class StagedHtDemucs_Specs
     [Fact]
     public async Task Should_give_the_stems_of_the_whole_graph_when_run_in_stages()
     {
-        var settings = new SeparationEngineOptions();
+        var settings = new SeparationEngineOptions { Precision = OrtPrecision.Fp32 };
         var mix = (await TestData.Song).Song.Mix;
         using var staged = HtDemucsModel.Open(settings.ResolvedModelPath, settings.Session);
         using var whole = HtDemucsModel.Open(settings.ResolvedModelPath, settings.Session with { Staged = false });
