@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace MSaaS.Cli;
 
@@ -11,6 +12,15 @@ namespace MSaaS.Cli;
 /// </summary>
 internal static class BenchProcess
 {
+    /// <summary>
+    /// How a child hands its figures over: JSON in which a figure it has none of (NaN: the median of the segments after
+    /// the second, for a song of two) is written as "NaN", which plain JSON numbers cannot be.
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>Prints a child's figures as the one JSON line <see cref="RunChildAsync{T}"/> reads.</summary>
+    public static void Report<T>(T figures) => Console.WriteLine(JsonSerializer.Serialize(figures, Json));
+
     /// <summary>Runs this program with <paramref name="args"/> and reads the last line it prints as a <typeparamref name="T"/> in JSON.</summary>
     public static async Task<T> RunChildAsync<T>(IEnumerable<string> args, CancellationToken cancellationToken)
     {
@@ -22,7 +32,7 @@ internal static class BenchProcess
         var output = await child.StandardOutput.ReadToEndAsync(cancellationToken);
         await child.WaitForExitAsync(cancellationToken);
         if (child.ExitCode != 0) throw new InvalidOperationException($"benchmark run failed (exit {child.ExitCode})");
-        return JsonSerializer.Deserialize<T>(output.Trim().Split('\n')[^1])!;
+        return JsonSerializer.Deserialize<T>(output.Trim().Split('\n')[^1], Json)!;
     }
 
     /// <summary>Peak resident memory (VmHWM) of this process, or of process <paramref name="pid"/>, MiB.</summary>

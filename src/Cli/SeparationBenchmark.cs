@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using MSaaS.Audio;
 using MSaaS.Separation;
 using MSaaS.Separation.Demucs;
@@ -38,7 +37,7 @@ internal static class SeparationBenchmark
             {
                 var run = await Measure(song, seconds, result.GetValue(songs), result.GetValue(warmUp), result.GetValue(format)!,
                     result.GetValue(profile)?.FullName, engine, result, cancellationToken);
-                Console.WriteLine(JsonSerializer.Serialize(run));
+                BenchProcess.Report(run);
                 return 0;
             }
 
@@ -70,8 +69,8 @@ internal static class SeparationBenchmark
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
                     $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.Load,14:F2} | " +
-                    $"{run.FirstSegment,13:F2} | {run.SecondSegment,13:F2} | {run.SteadySegment,18:F2} | {Gflops(run.FirstSegment),9:F0} | " +
-                    $"{Gflops(run.SteadySegment),12:F0} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
+                    $"{Figure(run.FirstSegment, 13, "F2")} | {Figure(run.SecondSegment, 13, "F2")} | {Figure(run.SteadySegment, 18, "F2")} | " +
+                    $"{Figure(Gflops(run.FirstSegment), 9, "F0")} | {Figure(Gflops(run.SteadySegment), 12, "F0")} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
                 if (profiles is not null)
                     OrtProfileSummary.Print(OrtProfileSummary.Read(profiles), run.Segments.Length + (run.WarmUp > 0 ? 1 : 0), GflopPerSegment, Console.Out);
                 var perSong = run.Segments.Length / run.Songs;
@@ -158,6 +157,10 @@ internal static class SeparationBenchmark
     private const double GflopPerSegment = 334.9;
 
     private static double Gflops(double segmentSeconds) => GflopPerSegment / segmentSeconds;
+
+    // A figure right-aligned in its column, or "-" where the song is too short to have it (a second segment, a rest).
+    private static string Figure(double value, int width, string format) =>
+        (double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture)).PadLeft(width);
 
     private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double FirstSegment,
         double SecondSegment, double SteadySegment, double PeakMiB, double AfterMiB, string Engine, int Threads, bool ThreadsGiven,

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using MSaaS.Audio;
 using MSaaS.Separation;
 using MSaaS.Separation.Demucs;
@@ -45,7 +44,7 @@ internal static class WorkerBenchmark
             if (result.GetValue(single) is { } one)
             {
                 var run = await Measure(song, WorkerArrangement.ParseList(one).Arrangements[0], count, length, result.GetValue(format)!, engine, result, cancellationToken);
-                Console.WriteLine(JsonSerializer.Serialize(run));
+                BenchProcess.Report(run);
                 return 0;
             }
 

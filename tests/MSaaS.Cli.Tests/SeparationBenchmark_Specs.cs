@@ -1,8 +1,27 @@
 namespace MSaaS.Cli.Tests;
 
-/// <summary>The minor page faults `bench separate` counts per segment, read from /proc/self/stat.</summary>
+/// <summary>
+/// `bench separate`: the figures a measuring child hands over, and the minor page faults it counts per segment, read
+/// from /proc/self/stat.
+/// </summary>
+[Collection("console")]
 public class SeparationBenchmark_Specs
 {
+    [Fact]
+    [Trait("Category", "Model")]
+    public async Task Should_hand_over_the_figures_of_a_song_too_short_for_a_steady_segment()
+    {
+        // 10 s is two segments: no median of the rest (NaN), which plain JSON cannot carry; the parent read nothing
+        // and `bench separate --durations 10` failed.
+        var (code, stdout, stderr) = await CliRunner.Run("bench", "separate", "--single", "10", "--precision", "fp32");
+
+        Assert.True(code == 0, stderr);
+        var figures = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("NaN", figures.GetProperty("SteadySegment").GetString());
+        Assert.True(figures.GetProperty("FirstSegment").GetDouble() > 0);
+        Assert.True(double.IsNaN(System.Text.Json.JsonSerializer.Deserialize<double[]>("[\"NaN\"]", BenchProcess.Json)![0]));
+    }
+
     [Theory]
     // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt ...
     [InlineData("12345 (msaas) R 1 12345 12345 0 -1 4194560 511329 0 7 0 2401 409 0 0 20 0 25 0", 511329)]

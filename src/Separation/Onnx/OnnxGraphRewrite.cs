@@ -141,22 +141,29 @@ internal sealed class OnnxGraphRewrite
     /// <summary>Imports <paramref name="domain"/> (version 1) unless the model already does.</summary>
     public void Import(string domain) => _domains.Add(domain);
 
-    /// <summary>Writes the rewritten model to <paramref name="destination"/>.</summary>
+    /// <summary>
+    /// Writes the rewritten model to <paramref name="destination"/>: the graph as pieces (slices of the model as read,
+    /// the rewritten nodes, the added initializers) whose length is summed first, so that no second copy of a model of
+    /// hundreds of MB is built in memory.
+    /// </summary>
     public void WriteTo(Stream destination)
     {
-        var graph = new ProtoWriter();
+        var pieces = new List<ReadOnlyMemory<byte>>();
         foreach (var field in _graph)
         {
             if (field.Number == GraphNode && _rewritten.TryGetValue(field.Start, out var node))
             {
-                if (node is not null) graph.Message(GraphNode, node);
+                if (node is null) continue;
+                var framed = new ProtoWriter();
+                framed.Message(GraphNode, node);
+                pieces.Add(framed.WrittenMemory);
             }
             else if ((field.Number == GraphInitializer && _dropped.Contains(Tensors.NameOf(field))) ||
                      (field.Number == GraphInput && _dropped.Contains(ValueName(field))))
                 continue;
-            else graph.Raw(_bytes, field);
+            else pieces.Add(_bytes.AsMemory(field.TagStart, field.End - field.TagStart));
         }
-        graph.Raw(_added);
+        pieces.Add(_added.WrittenMemory);
 
         var model = new ProtoWriter();
         foreach (var field in _model.Where(f => f.Number != ModelGraph)) model.Raw(_bytes, field);
@@ -167,9 +174,9 @@ internal sealed class OnnxGraphRewrite
             opset.Varint(OpsetVersion, 1);
             model.Message(ModelOpsetImport, opset);
         }
-        model.Header(ModelGraph, graph.Length);
+        model.Header(ModelGraph, checked((int)pieces.Sum(p => (long)p.Length)));
         model.WriteTo(destination);
-        graph.WriteTo(destination);
+        foreach (var piece in pieces) destination.Write(piece.Span);
     }
 
     /// <summary>

@@ -121,6 +121,8 @@ internal sealed class ProtoWriter
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.WrittenSpan;
 
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.WrittenMemory;
+
     /// <summary>Copies a field of another message unchanged, tag included.</summary>
     public void Raw(byte[] source, ProtoField field) => Write(source.AsSpan(field.TagStart, field.End - field.TagStart));
 

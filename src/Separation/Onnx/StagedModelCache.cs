@@ -56,8 +56,9 @@ internal static class StagedModelCache
         }
         finally
         {
-            // Preparing read two copies of the model into managed arrays; do not carry them into the first song.
-            GC.Collect();
+            // Preparing read the model into managed arrays several times over; do not carry them into the first song, nor
+            // keep their pages: an aggressive collection compacts the large-object heap and hands its free memory back.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 
