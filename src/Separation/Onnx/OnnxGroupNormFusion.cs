@@ -1,15 +1,19 @@
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>
-/// Rewrites each one-group GroupNorm of a model, as PyTorch exports it (five operators, each a pass over memory):
+/// Rewrites each one-group GroupNorm of a model, as PyTorch exports it (three passes over memory besides the
+/// reshapes, which move none):
 /// <code>
 /// Reshape(x, [0, 1, -1]) -> InstanceNormalization(scale 1, bias 0) -> Reshape(to [N, C, ...]) -> Mul(w [C, 1, ...]) -> Add(b [C, 1, ...])
 /// </code>
-/// into one pass: <c>Reshape(x, [N, C, ...]) -> LayerNormalization(axis 1)</c>, whose scale and bias are w and b
-/// spread over the normalised shape [C, ...]. Where the result feeds a GLU whose output is scaled by a LayerScale
-/// (Split in two along C -> Sigmoid of one half -> Mul -> Mul by ls [C/2, 1, ...], as in Demucs' DConv), ls is folded
-/// into the scale and bias rows of the half it multiplies and its Mul is removed: ls * (a * sigmoid(g)) =
-/// (ls * a) * sigmoid(g). Node names keep their prefix (the stage cut goes by name); outputs keep their names.
+/// into one pass, <c>Reshape(x, [0, 1, -1]) -> LayerNormalization(axis 1) -> Reshape(to [N, C, ...])</c>, whose
+/// scale and bias are w and b spread over a row of C x ... values (shape [1, C x ...]). Where the result feeds a GLU
+/// whose output is scaled by a LayerScale (Split in two along C -> Sigmoid of one half -> Mul -> Mul by ls [C/2, 1, ...],
+/// as in Demucs' DConv), ls is folded into the scale and bias of the half it multiplies and its Mul is removed:
+/// ls * (a * sigmoid(g)) = (ls * a) * sigmoid(g). Both reshapes stay, so the rows normalised are x's first dimension
+/// as before: were it not N, the scale's length would not be a row's and ONNX Runtime would refuse the first run
+/// (a worker's warm-up at start), never normalise other rows. Node names keep their prefix (the stage cut goes by
+/// name); outputs keep their names.
 /// </summary>
 /// <remarks>
 /// Only where it pays: ONNX Runtime's LayerNormalization gives each of the N rows to one thread and reads a scale and a
@@ -71,16 +75,15 @@ internal static class OnnxGroupNormFusion
             var stem = norm.Normalization.Name;
             var scaleName = graph.UniqueName($"{stem}/scale");
             var biasName = graph.UniqueName($"{stem}/bias");
-            long[] dims = norm.Shape[1..];
-            graph.AddInitializer(scaleName, dims, scale);
-            graph.AddInitializer(biasName, dims, bias);
-            // The first Reshape now gives x its [N, C, ...] shape (x may have come in another, with as many values).
-            graph.Replace(norm.Flatten, OnnxGraphRewrite.NewNode(norm.Flatten.Name, "Reshape", [norm.Flatten.Inputs[0], norm.Unflatten.Inputs[1]],
-                norm.Flatten.Outputs, [], []));
+            long[] row = [1, norm.RowLength];
+            graph.AddInitializer(scaleName, row, scale);
+            graph.AddInitializer(biasName, row, bias);
             graph.Replace(norm.Normalization, OnnxGraphRewrite.NewNode(graph.UniqueName($"{stem}/LayerNormalization"), "LayerNormalization",
-                [norm.Flatten.Outputs[0], scaleName, biasName], [output], [("axis", 1)], [("epsilon", norm.Epsilon)]));
-            foreach (var gone in (OnnxNode[])[norm.Unflatten, norm.Mul, norm.Add]) graph.Remove(gone);
-            foreach (var value in (string[])[norm.Flatten.Inputs[1], norm.Normalization.Inputs[1], norm.Normalization.Inputs[2], norm.WeightName, norm.BiasName])
+                [norm.Flatten.Outputs[0], scaleName, biasName], norm.Normalization.Outputs, [("axis", 1)], [("epsilon", norm.Epsilon)]));
+            graph.Replace(norm.Unflatten, graph.WithOutputs(norm.Unflatten, [output]));
+            graph.Remove(norm.Mul);
+            graph.Remove(norm.Add);
+            foreach (var value in (string[])[norm.Normalization.Inputs[1], norm.Normalization.Inputs[2], norm.WeightName, norm.BiasName])
                 Removed(value);
             norms++;
         }

@@ -8,15 +8,17 @@ namespace MSaaS.Separation.Onnx;
 /// <summary>
 /// Makes and keeps the stage files of a cut model: once per model, runtime version, cut and precision, the model is
 /// saved after ONNX Runtime's basic optimisations (so shape computations are folded to constants and only tensors
-/// cross a cut), for int8 its weight matrix products quantized (<see cref="OnnxWeightQuantizer"/>), cut by
+/// cross a cut), its GroupNorms fused (<see cref="OnnxGroupNormFusion"/>), for int8 its weight matrix products
+/// quantized (<see cref="OnnxWeightQuantizer"/>), cut by
 /// <see cref="OnnxModelFile"/>, and each stage written as a model of its own under
 /// <c>prepared/&lt;model&gt;-&lt;cut&gt;-&lt;precision&gt;-&lt;key&gt;/</c> with a manifest. Later opens read them back.
 /// </summary>
 internal static class StagedModelCache
 {
     private const string ManifestName = "stages.json";
-    // 2: the precision is part of the key and the name (issue 12). 3: GroupNorms fused. Raise it when what Prepare writes changes.
-    private const int FormatVersion = 3;
+    // 2: the precision is part of the key and the name (issue 12). 3, 4: GroupNorms fused (4: between their reshapes).
+    // Raise it when what Prepare writes changes.
+    private const int FormatVersion = 4;
 
     /// <summary>One stage with every node: how an int8 model runs when it is not cut.</summary>
     internal static readonly OrtStaging Whole = new("whole", _ => 0);
@@ -132,8 +134,11 @@ internal static class StagedModelCache
     private static OrtStagedSession Prepare(string modelPath, string directory, OrtSessionOptions settings, OrtStaging staging)
     {
         Directory.CreateDirectory(directory);
-        var optimized = Path.Combine(directory, $"optimized-{Environment.ProcessId}.onnx");
-        var rewritten = Path.Combine(directory, $"rewritten-{Environment.ProcessId}.onnx");
+        // Files of this preparation alone: another process, or another thread of this one (model instances opened at
+        // once), may be preparing the same directory; each of its files is named when complete.
+        var token = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var optimized = Path.Combine(directory, $"optimized-{token}.onnx");
+        var rewritten = Path.Combine(directory, $"rewritten-{token}.onnx");
         var sessions = new Dictionary<string, InferenceSession>(StringComparer.Ordinal);
         try
         {
@@ -153,7 +158,7 @@ internal static class StagedModelCache
             {
                 var file = $"stage{s}.onnx";
                 var path = Path.Combine(directory, file);
-                var partial = $"{path}.{Environment.ProcessId}.partial";
+                var partial = $"{path}.{token}.partial";
                 using (var stream = File.Create(partial))
                     model.WriteStage(plan[s], name => types.TryGetValue(name, out var type) ? type
                         : throw new InvalidDataException($"stage {s} reads {name}, whose type no earlier stage reports"), stream);
@@ -165,8 +170,8 @@ internal static class StagedModelCache
             var manifest = new Manifest([.. sessions.Keys], model.Inputs, model.Outputs);
             var staged = OpenStages(manifest, settings, file => sessions[file]);
             var manifestPath = Path.Combine(directory, ManifestName);
-            File.WriteAllText(manifestPath + ".partial", JsonSerializer.Serialize(manifest));
-            File.Move(manifestPath + ".partial", manifestPath, overwrite: true);
+            File.WriteAllText($"{manifestPath}.{token}.partial", JsonSerializer.Serialize(manifest));
+            File.Move($"{manifestPath}.{token}.partial", manifestPath, overwrite: true);
             sessions.Clear(); // owned by the staged session now
             return staged;
         }
