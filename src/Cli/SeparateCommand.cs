@@ -11,6 +11,7 @@ using MSaaS.Audio;
 using MSaaS.Cli.Hosting;
 using MSaaS.Contracts;
 using MSaaS.Separation;
+using MSaaS.Separation.Demucs;
 using MSaaS.Storage;
 
 namespace MSaaS.Cli;
@@ -61,6 +62,9 @@ internal static class SeparateCommand
                     var song = await Run(host.Services, file, request, extension, directory, cancellationToken);
                     Console.WriteLine($"Separated {file.Name} ({song.DurationSeconds:F1} s) in {clock.Elapsed.TotalSeconds:F1} s " +
                                       $"(real-time factor {clock.Elapsed.TotalSeconds / Math.Max(song.DurationSeconds, 0.001):F2})");
+                    // What ran it: the precision and threads a default picks depend on the machine (int8 where the CPU has VNNI).
+                    if (host.Services.GetService<IStemSeparator>() is DemucsSeparator separator)
+                        Console.WriteLine($"  htdemucs on {separator.Description}");
                     foreach (var track in Stems.Names) Console.WriteLine($"  {Path.Combine(directory, $"{track}.{extension}")}");
                 }
                 finally

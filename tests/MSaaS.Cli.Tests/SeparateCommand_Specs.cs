@@ -21,6 +21,8 @@ public class SeparateCommand_Specs
 
         Assert.True(code == 0, stderr);
         Assert.Contains("real-time factor", stdout);
+        var precision = MSaaS.Separation.SeparationEngineOptions.DefaultCpuPrecision == MSaaS.Separation.Onnx.OrtPrecision.Int8 ? "int8 weight matrix products" : "fp32";
+        Assert.Contains($"htdemucs on ONNX Runtime {MSaaS.Separation.Onnx.OrtRuntime.Version} CPU build (CPUExecutionProvider, {precision}, ", stdout);
         var decoder = new FfmpegDecoder();
         var mix = await decoder.DecodeAsync(song);
         var sum = new double[2][] { new double[mix.Length], new double[mix.Length] };
