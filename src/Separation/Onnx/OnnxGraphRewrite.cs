@@ -213,23 +213,18 @@ internal sealed class OnnxGraphRewrite
         foreach (var output in outputs) node.String(NodeOutput, output);
         node.String(NodeName, name);
         node.String(NodeOpType, opType);
-        foreach (var (attribute, value) in ints)
-        {
-            var a = new ProtoWriter();
-            a.String(AttributeName, attribute);
-            a.Varint(AttributeInt, value);
-            a.Varint(AttributeType, AttributeTypeInt);
-            node.Message(NodeAttribute, a);
-        }
-        foreach (var (attribute, value) in floats)
-        {
-            var a = new ProtoWriter();
-            a.String(AttributeName, attribute);
-            a.Float(AttributeFloat, value);
-            a.Varint(AttributeType, AttributeTypeFloat);
-            node.Message(NodeAttribute, a);
-        }
+        foreach (var (attribute, value) in ints) Attribute(node, attribute, AttributeTypeInt, a => a.Varint(AttributeInt, value));
+        foreach (var (attribute, value) in floats) Attribute(node, attribute, AttributeTypeFloat, a => a.Float(AttributeFloat, value));
         return node;
+    }
+
+    private static void Attribute(ProtoWriter node, string name, int type, Action<ProtoWriter> writeValue)
+    {
+        var attribute = new ProtoWriter();
+        attribute.String(AttributeName, name);
+        writeValue(attribute);
+        attribute.Varint(AttributeType, type);
+        node.Message(NodeAttribute, attribute);
     }
 
     private OnnxNode ReadNode(ProtoField field)
