@@ -194,13 +194,19 @@ internal sealed class OnnxGraphRewrite
         return written;
     }
 
-    /// <summary><paramref name="node"/> as it is but for its outputs.</summary>
-    public ProtoWriter WithOutputs(OnnxNode node, IEnumerable<string> outputs)
+    /// <summary>
+    /// <paramref name="node"/> as it is (operator, domain, attributes) but for what is given: its name, its inputs, its
+    /// outputs.
+    /// </summary>
+    public ProtoWriter Rewired(OnnxNode node, string? name = null, IEnumerable<string>? inputs = null, IEnumerable<string>? outputs = null)
     {
         var written = new ProtoWriter();
         foreach (var f in Protobuf.Fields(_bytes, node.Field.Start, node.Field.End))
-            if (f.Number != NodeOutput) written.Raw(_bytes, f);
-        foreach (var output in outputs) written.String(NodeOutput, output);
+            if (!(f.Number == NodeName && name is not null) && !(f.Number == NodeInput && inputs is not null) &&
+                !(f.Number == NodeOutput && outputs is not null)) written.Raw(_bytes, f);
+        foreach (var input in inputs ?? []) written.String(NodeInput, input);
+        foreach (var output in outputs ?? []) written.String(NodeOutput, output);
+        if (name is not null) written.String(NodeName, name);
         return written;
     }
 

@@ -66,7 +66,7 @@ internal static class OnnxGroupNormFusion
                         scale[at] *= glu.LayerScale[c];
                         bias[at] *= glu.LayerScale[c];
                     }
-                graph.Replace(glu.Product, graph.WithOutputs(glu.Product, glu.Scaling.Outputs));
+                graph.Replace(glu.Product, graph.Rewired(glu.Product, outputs: glu.Scaling.Outputs));
                 graph.Remove(glu.Scaling);
                 Removed(glu.LayerScaleName);
                 layerScales++;
@@ -80,7 +80,7 @@ internal static class OnnxGroupNormFusion
             graph.AddInitializer(biasName, row, bias);
             graph.Replace(norm.Normalization, OnnxGraphRewrite.NewNode(graph.UniqueName($"{stem}/LayerNormalization"), "LayerNormalization",
                 [norm.Flatten.Outputs[0], scaleName, biasName], norm.Normalization.Outputs, [("axis", 1)], [("epsilon", norm.Epsilon)]));
-            graph.Replace(norm.Unflatten, graph.WithOutputs(norm.Unflatten, [output]));
+            graph.Replace(norm.Unflatten, graph.Rewired(norm.Unflatten, outputs: [output]));
             graph.Remove(norm.Mul);
             graph.Remove(norm.Add);
             foreach (var value in (string[])[norm.Normalization.Inputs[1], norm.Normalization.Inputs[2], norm.WeightName, norm.BiasName])
