@@ -52,8 +52,8 @@ internal static class OnnxGroupNormFusion
             var perChannel = norm.RowLength / norm.Channels;
             for (var c = 0; c < norm.Channels; c++)
             {
-                scale.AsSpan(c * (int)perChannel, (int)perChannel).Fill(norm.Weight[c]);
-                bias.AsSpan(c * (int)perChannel, (int)perChannel).Fill(norm.Bias[c]);
+                scale.AsSpan(c * perChannel, perChannel).Fill(norm.Weight[c]);
+                bias.AsSpan(c * perChannel, perChannel).Fill(norm.Bias[c]);
             }
             var output = norm.Add.Outputs[0];
             if (LayerScaledGlu.Find(graph, output, norm.Channels, norm.Shape.Length) is { } glu)
@@ -62,7 +62,7 @@ internal static class OnnxGroupNormFusion
                 for (var c = 0; c < half; c++)
                     for (var i = 0; i < perChannel; i++)
                     {
-                        var at = (glu.ScaledHalf * half + c) * (int)perChannel + i;
+                        var at = (glu.ScaledHalf * half + c) * perChannel + i;
                         scale[at] *= glu.LayerScale[c];
                         bias[at] *= glu.LayerScale[c];
                     }
@@ -99,7 +99,8 @@ internal static class OnnxGroupNormFusion
     {
         public int Channels => (int)Shape[1];
 
-        public long RowLength => Shape.Skip(1).Aggregate(1L, (a, d) => a * d);
+        // At most MaximumRow: Find takes no longer row.
+        public int RowLength => (int)Shape.Skip(1).Aggregate(1L, (a, d) => a * d);
 
         public static GroupNorm? Find(OnnxGraphRewrite graph, OnnxNode flatten)
         {
