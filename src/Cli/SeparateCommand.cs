@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.StateMachines;
 using MSaaS.Audio;
@@ -54,6 +55,11 @@ internal static class SeparateCommand
                     ["Mp3:BitrateKbps"] = result.GetValue(bitrate).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 };
                 using var host = Embedded(settings);
+                // The first song on a machine waits while the model is prepared for it (opened at start): say so.
+                var engineSettings = host.Services.GetRequiredService<IOptions<SeparationEngineOptions>>().Value;
+                if (DemucsSeparator.WillPrepare(engineSettings))
+                    Console.Error.WriteLine($"msaas: preparing the model for this machine ({engineSettings.ResolvedPrecision.ToString().ToLowerInvariant()}; " +
+                                            "once, about 10 s; kept in the cache)");
                 await host.StartAsync(cancellationToken);
                 try
                 {

@@ -48,6 +48,20 @@ public sealed class Int8Preparation_Specs : IDisposable
     }
 
     [Fact]
+    public void Should_tell_whether_opening_would_prepare_the_model_first()
+    {
+        var model = WriteModel();
+
+        Assert.True(OrtStagedSession.WillPrepare(model, Int8, AttentionApart, _directory));
+        Assert.False(OrtStagedSession.WillPrepare(model, Fp32, staging: null, _directory)); // fp32 unstaged: nothing to prepare
+        Assert.False(OrtStagedSession.WillPrepare(model, Int8 with { UseCuda = true }, AttentionApart, _directory));
+        Assert.False(OrtStagedSession.WillPrepare(Path.Combine(_directory, "missing.onnx"), Int8, AttentionApart, _directory));
+        using (OrtStagedSession.Open(model, Int8, AttentionApart, _directory)) { }
+        Assert.False(OrtStagedSession.WillPrepare(model, Int8, AttentionApart, _directory));
+        Assert.True(OrtStagedSession.WillPrepare(model, Fp32, AttentionApart, _directory)); // each precision is prepared on its own
+    }
+
+    [Fact]
     public void Should_refuse_int8_on_CUDA_in_one_line()
     {
         var model = WriteModel();

@@ -20,6 +20,12 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
     internal DemucsSeparator(IReadOnlyList<ISegmentModel> models) => _pool = new ModelPool(models);
 
     /// <summary>
+    /// Whether <see cref="Open"/> with <paramref name="options"/> would first prepare the model for this machine (its
+    /// stages or its int8 weights are not in the cache yet: seconds, once).
+    /// </summary>
+    public static bool WillPrepare(SeparationEngineOptions options) => HtDemucsModel.WillPrepare(options.ResolvedModelPath, options.Session);
+
+    /// <summary>
     /// Verifies the model file and opens it on ONNX Runtime once per song separated at once; throws a clear error
     /// when either is wrong. Every instance has its own sessions and tensors; all allocate from the process's one
     /// shared CPU arena (see <see cref="Onnx.OrtRuntime.EnsureSharedCpuArena"/>), which is safe to use from concurrent runs.

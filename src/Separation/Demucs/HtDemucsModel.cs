@@ -81,6 +81,10 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     internal static readonly OrtStaging Staging = new("htdemucs-layers", StageOf);
 
     /// <param name="releaseAfterSong">Hand the shared arena's free memory back after each song's last segment.</param>
+    /// <summary>Whether <see cref="Open"/> would first prepare the model for this machine (a first use: about 10 s here).</summary>
+    public static bool WillPrepare(string modelPath, OrtSessionOptions settings) =>
+        OrtStagedSession.WillPrepare(modelPath, settings, settings.Staged ? Staging : null);
+
     public static HtDemucsModel Open(string modelPath, OrtSessionOptions settings, bool releaseAfterSong = false)
     {
         var session = OrtStagedSession.Open(modelPath, settings, settings.Staged ? Staging : null);

@@ -94,6 +94,19 @@ public sealed class OrtStagedSession : IDisposable
     }
 
     /// <summary>
+    /// Whether <see cref="Open"/> with these arguments would first prepare the model (seconds, once per model, runtime,
+    /// cut and precision): its stages are not in the cache yet. False where nothing is prepared (CUDA, fp32 unstaged) or
+    /// the model file is not there (opening it says so).
+    /// </summary>
+    public static bool WillPrepare(string modelPath, OrtSessionOptions settings, OrtStaging? staging, string? cacheDirectory = null)
+    {
+        if (settings.UseCuda || (staging is null && settings.Precision != OrtPrecision.Int8) || !File.Exists(modelPath)) return false;
+        var directory = StagedModelCache.PreparedDirectory(cacheDirectory ?? AssetPaths.CacheDirectory, modelPath,
+            staging ?? StagedModelCache.Whole, OrtRuntime.Version, settings.Precision);
+        return !File.Exists(Path.Combine(directory, StagedModelCache.ManifestName));
+    }
+
+    /// <summary>
     /// Runs every stage in turn; <paramref name="inputs"/> and <paramref name="outputs"/> (tensors over the caller's
     /// buffers) in the model's graph order, the results written into the outputs. Values that cross a cut are
     /// allocated by ONNX Runtime (from the shared arena) and released after the last stage that reads them.

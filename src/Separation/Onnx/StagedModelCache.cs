@@ -15,7 +15,7 @@ namespace MSaaS.Separation.Onnx;
 /// </summary>
 internal static class StagedModelCache
 {
-    private const string ManifestName = "stages.json";
+    internal const string ManifestName = "stages.json";
     // 2: the precision is part of the key and the name (issue 12). 3, 4: GroupNorms fused (4: between their reshapes).
     // Raise it when what Prepare writes changes.
     private const int FormatVersion = 4;
