@@ -97,6 +97,23 @@ public sealed class OnnxGroupNormFusion_Specs : IDisposable
     }
 
     [Fact]
+    public void Should_refuse_a_tensor_whose_shape_claims_more_values_than_it_holds()
+    {
+        // 2^30 floats claimed, none stored: an InvalidDataException (the list of read values is no longer sized by the claim).
+        var tensor = new ProtoWriter();
+        tensor.PackedVarints(1, [1L << 30]);
+        tensor.Varint(2, 1);
+        tensor.String(8, "huge");
+        var graph = new ProtoWriter();
+        graph.Message(5, tensor);
+        var bytes = graph.WrittenSpan.ToArray();
+
+        var tensors = new OnnxTensors(bytes, Protobuf.Fields(bytes, 0, bytes.Length));
+
+        Assert.Throws<InvalidDataException>(() => tensors.Floats("huge"));
+    }
+
+    [Fact]
     public void Should_refuse_a_file_it_cannot_read_as_invalid_data_not_with_a_crash()
     {
         var model = new ProtoWriter();

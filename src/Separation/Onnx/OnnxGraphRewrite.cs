@@ -106,6 +106,14 @@ internal sealed class OnnxGraphRewrite
         }
     }
 
+    /// <summary>Runs <paramref name="rewrite"/> on the model in <paramref name="source"/>, writing the result to <paramref name="destination"/>.</summary>
+    public static T RewriteFile<T>(string source, string destination, Func<byte[], Stream, T> rewrite)
+    {
+        var bytes = File.ReadAllBytes(source);
+        using var stream = File.Create(destination);
+        return rewrite(bytes, stream);
+    }
+
     /// <summary>How many node inputs and graph outputs read <paramref name="value"/>.</summary>
     public int Uses(string value) => _uses.GetValueOrDefault(value);
 

@@ -27,12 +27,7 @@ internal static class OnnxGroupNormFusion
     public const long MaximumRow = 1 << 20;
 
     /// <summary>Writes <paramref name="source"/> with its GroupNorms fused to <paramref name="destination"/>.</summary>
-    public static GroupNormFusion Fuse(string source, string destination)
-    {
-        var bytes = File.ReadAllBytes(source);
-        using var stream = File.Create(destination);
-        return Fuse(bytes, stream);
-    }
+    public static GroupNormFusion Fuse(string source, string destination) => OnnxGraphRewrite.RewriteFile(source, destination, Fuse);
 
     /// <summary>
     /// Rewrites the model in <paramref name="bytes"/> into <paramref name="destination"/>; a file the rewrite cannot read

@@ -51,37 +51,31 @@ internal sealed class OnnxTensors
         Floats(name) is var values && Array.TrueForAll(values, float.IsFinite);
 
     /// <summary>The values of a float initializer, row-major.</summary>
-    public float[] Floats(string name)
-    {
-        var tensor = _tensors[name];
-        var count = checked((int)tensor.Dims.Aggregate(1L, (a, d) => a * d));
-        if (tensor.Raw is { } raw)
-        {
-            if (raw.Length != count * sizeof(float)) throw new InvalidDataException($"initializer {name} has {raw.Length} bytes for {count} floats");
-            var values = new float[count];
-            for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(_bytes.AsSpan(raw.Start + 4 * i, 4));
-            return values;
-        }
-        var list = new List<float>(count);
-        foreach (var field in tensor.FloatData) Protobuf.Floats(_bytes, field, list);
-        return list.Count == count ? [.. list] : throw new InvalidDataException($"initializer {name} has {list.Count} floats, its shape {count}");
-    }
+    public float[] Floats(string name) =>
+        Values(name, _tensors[name], "floats", sizeof(float), BinaryPrimitives.ReadSingleLittleEndian, t => t.FloatData, Protobuf.Floats);
 
     /// <summary>The values of an int64 initializer stored in the file (a shape, an axis list), or null for any other.</summary>
-    public long[]? Int64s(string name)
+    public long[]? Int64s(string name) =>
+        _tensors.TryGetValue(name, out var tensor) && tensor is { DataType: Int64Type, External: false }
+            ? Values(name, tensor, "int64s", sizeof(long), BinaryPrimitives.ReadInt64LittleEndian, t => t.Int64Data, Protobuf.Varints)
+            : null;
+
+    // A tensor's values from raw_data (little-endian, size bytes each) or from its typed repeated field, as many as its
+    // shape says; a count that does not match is an InvalidDataException, found before anything of that size is allocated.
+    private T[] Values<T>(string name, Header tensor, string kind, int size, Func<ReadOnlySpan<byte>, T> read,
+        Func<Header, List<ProtoField>> typedFields, Action<byte[], ProtoField, List<T>> readField)
     {
-        if (!_tensors.TryGetValue(name, out var tensor) || tensor is not { DataType: Int64Type, External: false }) return null;
-        var count = checked((int)tensor.Dims.Aggregate(1L, (a, d) => a * d));
+        var count = checked((int)tensor.Dims.Aggregate(1L, (a, d) => checked(a * d)));
         if (tensor.Raw is { } raw)
         {
-            if (raw.Length != count * sizeof(long)) throw new InvalidDataException($"initializer {name} has {raw.Length} bytes for {count} int64s");
-            var values = new long[count];
-            for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadInt64LittleEndian(_bytes.AsSpan(raw.Start + 8 * i, 8));
+            if (raw.Length != (long)count * size) throw new InvalidDataException($"initializer {name} has {raw.Length} bytes for {count} {kind}");
+            var values = new T[count];
+            for (var i = 0; i < count; i++) values[i] = read(_bytes.AsSpan(raw.Start + size * i, size));
             return values;
         }
-        var list = new List<long>(count);
-        foreach (var field in tensor.Int64Data) Protobuf.Varints(_bytes, field, list);
-        return list.Count == count ? [.. list] : throw new InvalidDataException($"initializer {name} has {list.Count} int64s, its shape {count}");
+        var list = new List<T>();
+        foreach (var field in typedFields(tensor)) readField(_bytes, field, list);
+        return list.Count == count ? [.. list] : throw new InvalidDataException($"initializer {name} has {list.Count} {kind}, its shape {count}");
     }
 
     /// <summary>The raw_data bytes of an initializer (empty when its values are stored otherwise).</summary>

@@ -19,12 +19,7 @@ internal static class OnnxWeightQuantizer
     public const string QuantizedOperator = "DynamicQuantizeMatMul";
 
     /// <summary>Writes <paramref name="source"/> with its weight matrix products quantized to <paramref name="destination"/>.</summary>
-    public static WeightQuantization Quantize(string source, string destination)
-    {
-        var bytes = File.ReadAllBytes(source);
-        using var stream = File.Create(destination);
-        return Quantize(bytes, stream);
-    }
+    public static WeightQuantization Quantize(string source, string destination) => OnnxGraphRewrite.RewriteFile(source, destination, Quantize);
 
     /// <summary>
     /// Rewrites the model in <paramref name="bytes"/> into <paramref name="destination"/>. A file the rewrite cannot read
