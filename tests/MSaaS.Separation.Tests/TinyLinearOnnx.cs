@@ -20,7 +20,8 @@ internal static class TinyLinearOnnx
 
     public static float[] B2 { get; } = Weights(4, seed: 3);
 
-    public static byte[] Model()
+    /// <param name="initializersAsInputs">List the weights among the graph's inputs too, as older exporters did.</param>
+    public static byte[] Model(bool initializersAsInputs = false)
     {
         var graph = new ProtoWriter();
         graph.Message(1, Node("/dense1/MatMul", "MatMul", ["x", "W1"], "h1"));
@@ -35,6 +36,11 @@ internal static class TinyLinearOnnx
         graph.Message(5, Tensor("b2", [4], B2));
         graph.Message(11, Value("x", XShape));
         graph.Message(11, Value("y", YShape));
+        if (initializersAsInputs)
+        {
+            graph.Message(11, Value("W1", [8, 6]));
+            graph.Message(11, Value("b2", [4]));
+        }
         graph.Message(12, Value("out", OutShape));
 
         return OnnxProto.Model(graph);

@@ -87,11 +87,14 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
 
     public static HtDemucsModel Open(string modelPath, OrtSessionOptions settings, bool releaseAfterSong = false)
     {
+        // Preparing (int8 quantization, the cut) costs seconds and leaves a directory in the cache: a file that is not
+        // htdemucs is refused first, by what its graph declares.
+        if (WillPrepare(modelPath, settings)) CheckDeclaredInterface(modelPath);
         var session = OrtStagedSession.Open(modelPath, settings, settings.Staged ? Staging : null);
         try
         {
-            CheckInterface(modelPath, "input", session.Inputs, ExpectedInputs);
-            CheckInterface(modelPath, "output", session.Outputs, ExpectedOutputs);
+            CheckInterface(modelPath, "input", session.Inputs.Select(OnnxPort.Of).ToArray(), ExpectedInputs);
+            CheckInterface(modelPath, "output", session.Outputs.Select(OnnxPort.Of).ToArray(), ExpectedOutputs);
             var dspThreads = settings.IntraOpThreads > 0 ? settings.IntraOpThreads : Environment.ProcessorCount;
             var model = new HtDemucsModel(session, settings, dspThreads, releaseAfterSong);
             model.WarmUp();
@@ -214,15 +217,33 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
 
     private HtDemucsSpectrogram Rent() => _spectrograms.TryTake(out var s) ? s : new HtDemucsSpectrogram();
 
-    private static void CheckInterface(string modelPath, string kind, IReadOnlyList<KeyValuePair<string, NodeMetadata>> actual, long[][] expected)
+    // The interface a file declares; one that cannot be read as ONNX is left to the runtime to refuse, in its words.
+    internal static void CheckDeclaredInterface(string modelPath)
     {
-        var ok = actual.Count == expected.Length && actual.Select((info, i) =>
-            info.Value is { IsTensor: true, ElementDataType: TensorElementType.Float } && info.Value.Dimensions.Length == expected[i].Length &&
-            info.Value.Dimensions.Select((d, j) => d == expected[i][j] || (j == 0 && d < 0)).All(b => b)).All(b => b);
+        OnnxInterface declared;
+        try
+        {
+            declared = OnnxModelFile.ReadInterface(modelPath);
+        }
+        catch (Exception e) when (e is InvalidDataException or OverflowException or EndOfStreamException)
+        {
+            return;
+        }
+        CheckInterface(modelPath, "input", declared.Inputs, ExpectedInputs, declared: true);
+        CheckInterface(modelPath, "output", declared.Outputs, ExpectedOutputs, declared: true);
+    }
+
+    // A file may declare a value with no type, or with dimensions named rather than sized (htdemucs' outputs are): what
+    // it leaves open is checked once ONNX Runtime has inferred it. Otherwise only the batch dimension may be open.
+    private static void CheckInterface(string modelPath, string kind, IReadOnlyList<OnnxPort> actual, long[][] expected, bool declared = false)
+    {
+        var ok = actual.Count == expected.Length && actual.Select((port, i) => (declared && port.Type is null) ||
+            (port.Type == TensorElementType.Float && port.Dimensions.Length == expected[i].Length &&
+             port.Dimensions.Select((d, j) => d == expected[i][j] || (d < 0 && (declared || j == 0))).All(b => b))).All(b => b);
         if (!ok)
             throw new SeparationException(
                 $"{modelPath} is not the htdemucs model: its {kind}s are " +
-                string.Join("; ", actual.Select(a => $"{a.Key}: {(a.Value.IsTensor ? a.Value.ElementDataType.ToString().ToLowerInvariant() : a.Value.OnnxValueType.ToString())} [{string.Join(", ", a.Value.Dimensions)}]")) +
+                string.Join("; ", actual.Select(a => $"{a.Name}: {a.Type?.ToString().ToLowerInvariant() ?? "not a tensor"} [{string.Join(", ", a.Dimensions)}]")) +
                 ", expected " + string.Join("; ", expected.Select(e => $"float [{string.Join(", ", e)}]")));
     }
 }

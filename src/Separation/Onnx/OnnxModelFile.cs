@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MSaaS.Separation.Onnx;
 
@@ -88,6 +89,72 @@ internal sealed class OnnxModelFile
     public IReadOnlyList<string> Outputs => _outputOrder;
 
     public static OnnxModelFile Read(string path) => new(File.ReadAllBytes(path));
+
+    /// <summary>
+    /// The graph's inputs fed at run time and its outputs, with what the file declares of each, read without loading
+    /// the file: the nodes and weights are skipped. Cheap enough to check a model before anything is made of it.
+    /// </summary>
+    public static OnnxInterface ReadInterface(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        var reader = new ProtoStreamReader(stream);
+        while (reader.Next(stream.Length, out var number, out var wireType))
+        {
+            if (number == ModelGraph && wireType == ProtoField.LengthDelimitedType) return ReadInterface(reader, reader.ValueEnd());
+            reader.Skip(wireType);
+        }
+        throw new InvalidDataException("the model has no graph");
+    }
+
+    private static OnnxInterface ReadInterface(ProtoStreamReader reader, long graphEnd)
+    {
+        var inputs = new List<OnnxPort>();
+        var outputs = new List<OnnxPort>();
+        var initializers = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Next(graphEnd, out var number, out var wireType))
+        {
+            if (wireType != ProtoField.LengthDelimitedType)
+            {
+                reader.Skip(wireType);
+                continue;
+            }
+            switch (number)
+            {
+                case GraphInput: inputs.Add(Port(reader.ReadValue())); break;
+                case GraphOutput: outputs.Add(Port(reader.ReadValue())); break;
+                case GraphInitializer:
+                    var end = reader.ValueEnd();
+                    while (reader.Next(end, out var field, out var fieldWireType))
+                    {
+                        if (field == TensorName && fieldWireType == ProtoField.LengthDelimitedType)
+                            initializers.Add(System.Text.Encoding.UTF8.GetString(reader.ReadValue()));
+                        else reader.Skip(fieldWireType);
+                    }
+                    reader.SeekTo(end);
+                    break;
+                default: reader.Skip(wireType); break;
+            }
+        }
+        // Older exporters list initializers among the inputs too; those are not fed at run time.
+        return new OnnxInterface([.. inputs.Where(i => !initializers.Contains(i.Name))], outputs);
+    }
+
+    // A ValueInfoProto: its name, and its tensor type where it declares one (-1 for a dimension without a value).
+    private static OnnxPort Port(byte[] info)
+    {
+        var all = new ProtoField(0, ProtoField.LengthDelimitedType, 0, 0, info.Length);
+        var name = Child(info, all, ValueInfoName) is { WireType: ProtoField.LengthDelimitedType } n ? Protobuf.String(info, n)
+            : throw new InvalidDataException("a graph value has no name");
+        if (Child(info, all, ValueInfoType) is not { } type || Child(info, type, TypeTensor) is not { } tensor) return new OnnxPort(name, null, []);
+        // Without a shape the rank is open too: the value is left open as a whole, like one without a type.
+        if (Child(info, tensor, TensorTypeShape) is not { } shape) return new OnnxPort(name, null, []);
+        var element = Child(info, tensor, TensorTypeElement)?.Varint ?? 0;
+        var dimensions = new List<long>();
+        foreach (var dim in Protobuf.Fields(info, shape.Start, shape.End))
+                if (dim.Number == ShapeDim && dim.WireType == ProtoField.LengthDelimitedType)
+                    dimensions.Add(Child(info, dim, DimValue) is { WireType: ProtoField.VarintType } value ? value.Varint : -1);
+        return new OnnxPort(name, (TensorElementType)element, [.. dimensions]); // ONNX's element type numbers are ONNX Runtime's
+    }
 
     /// <summary>
     /// Assigns every node a stage: at least <paramref name="stageHint"/> of its name, and never before a stage
@@ -222,6 +289,15 @@ internal sealed class OnnxModelFile
         return new Node(field, name, opType, [.. inputs], [.. outputs]);
     }
 
+    // The last field numbered so in the message (protobuf's rule for a field given twice), or null.
+    private static ProtoField? Child(byte[] buffer, ProtoField message, int number)
+    {
+        ProtoField? found = null;
+        foreach (var f in Protobuf.Fields(buffer, message.Start, message.End))
+            if (f.Number == number) found = f;
+        return found;
+    }
+
     private string NameOf(ProtoField message, int nameField)
     {
         foreach (var f in Protobuf.Fields(_bytes, message.Start, message.End))
@@ -234,4 +310,18 @@ internal sealed class OnnxModelFile
 
     /// <summary>The nodes of one stage (indices, in graph order) and the values it reads and hands on.</summary>
     internal sealed record Stage(int[] Nodes, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs);
+}
+
+/// <summary>The inputs fed at run time and the outputs of an ONNX graph, as its file declares them.</summary>
+internal sealed record OnnxInterface(IReadOnlyList<OnnxPort> Inputs, IReadOnlyList<OnnxPort> Outputs);
+
+/// <summary>
+/// A graph input or output: its element type, null where none is declared or it is not a tensor, and dimensions (-1
+/// where one has no value).
+/// </summary>
+internal sealed record OnnxPort(string Name, TensorElementType? Type, long[] Dimensions)
+{
+    /// <summary>As an ONNX Runtime session reports it.</summary>
+    public static OnnxPort Of(KeyValuePair<string, NodeMetadata> info) =>
+        new(info.Key, info.Value.IsTensor ? info.Value.ElementDataType : null, info.Value.IsTensor ? [.. info.Value.Dimensions.Select(d => (long)d)] : []);
 }

@@ -112,6 +112,72 @@ internal static class Protobuf
     }
 }
 
+/// <summary>
+/// Reads the fields of protobuf messages one at a time from a seekable stream, so that a large value (an ONNX file's
+/// weights) is skipped by seeking instead of read.
+/// </summary>
+internal sealed class ProtoStreamReader(Stream stream)
+{
+    /// <summary>The next field's number and wire type; false once the message ending at <paramref name="end"/> is read.</summary>
+    public bool Next(long end, out int number, out int wireType)
+    {
+        (number, wireType) = (0, 0);
+        if (stream.Position >= end) return false;
+        var key = ReadVarint();
+        (number, wireType) = ((int)(key >> 3), (int)(key & 7));
+        return true;
+    }
+
+    /// <summary>Reads a length-delimited field's length; returns where its value ends.</summary>
+    public long ValueEnd()
+    {
+        var length = ReadVarint();
+        if (length > (ulong)(stream.Length - stream.Position)) throw new InvalidDataException("a protobuf field runs past the end of the file");
+        return stream.Position + (long)length;
+    }
+
+    /// <summary>A length-delimited field's value, read whole.</summary>
+    public byte[] ReadValue()
+    {
+        var value = new byte[checked((int)(ValueEnd() - stream.Position))];
+        stream.ReadExactly(value);
+        return value;
+    }
+
+    /// <summary>Moves past the value of a field of <paramref name="wireType"/> whose tag was just read.</summary>
+    public void Skip(int wireType)
+    {
+        switch (wireType)
+        {
+            case ProtoField.VarintType: ReadVarint(); break;
+            case 1: SeekTo(stream.Position + 8); break; // fixed64
+            case ProtoField.LengthDelimitedType: SeekTo(ValueEnd()); break;
+            case ProtoField.Fixed32Type: SeekTo(stream.Position + 4); break;
+            default: throw new InvalidDataException($"unsupported protobuf wire type {wireType}");
+        }
+    }
+
+    /// <summary>Continues after the message that ends at <paramref name="end"/>.</summary>
+    public void SeekTo(long end)
+    {
+        if (end > stream.Length) throw new InvalidDataException("a protobuf field runs past the end of the file");
+        stream.Position = end;
+    }
+
+    private ulong ReadVarint()
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            var b = stream.ReadByte();
+            if (b < 0) throw new InvalidDataException("a protobuf varint runs past the end of the file");
+            result |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return result;
+        }
+        throw new InvalidDataException("a protobuf varint is longer than 10 bytes");
+    }
+}
+
 /// <summary>Writes protobuf fields into a growing buffer.</summary>
 internal sealed class ProtoWriter
 {
