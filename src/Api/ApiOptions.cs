@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net;
 
 namespace MSaaS.Api;
 
 /// <summary>The REST API's settings (configuration section "Api").</summary>
-public sealed class ApiOptions
+public sealed class ApiOptions : IValidatableObject
 {
     public const string Section = "Api";
 
@@ -24,6 +25,15 @@ public sealed class ApiOptions
     /// rebinding) gets nothing from it.
     /// </summary>
     public string[] AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// The reverse proxies (addresses, or networks such as 10.0.0.0/8) whose X-Forwarded-Proto and X-Forwarded-For this
+    /// service believes. Behind an ingress that ends TLS, a browser's Origin is https://name while the service is
+    /// spoken to in http, and every client comes from the ingress' address: with the ingress listed here, requests
+    /// carry the scheme and the client address the ingress saw. Empty (the default): those headers are ignored, from
+    /// anyone, since a client could write them itself.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
 
     /// <summary>Uploads read at once; more are answered 429 with Retry-After (each holds a few MiB while it is read).</summary>
     [Range(1, 1024)]
@@ -48,4 +58,24 @@ public sealed class ApiOptions
     /// <summary>How often the songs in each state are counted for the msaas_songs gauges.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CensusInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary><see cref="TrustedProxies"/> as addresses and networks; call after validation.</summary>
+    internal (IReadOnlyList<IPAddress> Proxies, IReadOnlyList<IPNetwork> Networks) ParsedTrustedProxies()
+    {
+        var proxies = new List<IPAddress>();
+        var networks = new List<IPNetwork>();
+        foreach (var entry in TrustedProxies)
+        {
+            if (IPAddress.TryParse(entry, out var address)) proxies.Add(address);
+            else networks.Add(IPNetwork.Parse(entry));
+        }
+        return (proxies, networks);
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var entry in TrustedProxies)
+            if (!IPAddress.TryParse(entry, out _) && !IPNetwork.TryParse(entry, out _))
+                yield return new ValidationResult($"'{entry}' is neither an IP address nor a network such as 10.0.0.0/8", [nameof(TrustedProxies)]);
+    }
 }

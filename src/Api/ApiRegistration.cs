@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,16 @@ public static class ApiRegistration
             k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;
             k.ConfigureEndpointDefaults(listen => listen.UseProtocolErrorBodies(loggers)); // Kestrel's own refusals answer JSON too
             k.AddServerHeader = false; // a scanner learns nothing from "Server: Kestrel"
+        });
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ApiOptions>>((forwarded, api) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // ASP.NET Core trusts loopback by default: here only the proxies configured.
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            var (proxies, networks) = api.Value.ParsedTrustedProxies();
+            foreach (var proxy in proxies) forwarded.KnownProxies.Add(proxy);
+            foreach (var network in networks) forwarded.KnownIPNetworks.Add(network);
         });
         services.AddSingleton<KeyAttempts>();
         services.AddSingleton<UploadGate>();
@@ -62,6 +73,9 @@ public static class ApiRegistration
     {
         // Whatever fails still answers JSON, never a stack trace. A request Kestrel found malformed while the route
         // read it (a body cut short, too slow, too large) is the client's: 4xx and one line in the log, not an error.
+        // First, so that everything after it (the Origin rule, the per-client limits, the logs) sees the scheme and
+        // client the proxy saw. Only with proxies configured: with none listed the middleware would believe anyone.
+        if (app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.TrustedProxies.Length > 0) app.UseForwardedHeaders();
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             SuppressDiagnosticsCallback = context => context.Exception is Microsoft.AspNetCore.Http.BadHttpRequestException,

@@ -204,6 +204,56 @@ public sealed class Hardening_Specs : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await embedded.Client.GetAsync("/apiv1/queue")).StatusCode); // 127.0.0.1:port
     }
 
+    [Fact]
+    public async Task Should_take_the_scheme_and_client_from_a_trusted_proxy_only()
+    {
+        // The test client stands for an ingress that ends TLS: browsers reach it as https://<name>, it speaks http.
+        await using var proxied = await ApiHost.Start(new Dictionary<string, string?> { ["Api:TrustedProxies:0"] = "127.0.0.1" });
+        HttpRequestMessage Upload(HttpClient client, params (string Name, string Value)[] headers)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/apiv1/separate")
+            {
+                Content = new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"),
+            };
+            request.Headers.Add("Origin", "https://" + client.BaseAddress!.Authority);
+            foreach (var (name, value) in headers) request.Headers.Add(name, value);
+            return request;
+        }
+
+        using var throughTheProxy = Upload(proxied.Client, ("X-Forwarded-Proto", "https"), ("X-Forwarded-For", "203.0.113.7"));
+        Assert.Equal(HttpStatusCode.OK, (await proxied.Client.SendAsync(throughTheProxy)).StatusCode);
+        // Without the proxy's word, an https page is another origin than this http service.
+        using var unsaid = Upload(proxied.Client);
+        await AssertRefused(await proxied.Client.SendAsync(unsaid), "an https origin with no X-Forwarded-Proto", HttpStatusCode.Forbidden);
+        // No proxy is trusted by default: a client that writes the header itself gains nothing.
+        using var forged = Upload(Http, ("X-Forwarded-Proto", "https"));
+        await AssertRefused(await Http.SendAsync(forged), "X-Forwarded-Proto from an untrusted client", HttpStatusCode.Forbidden);
+
+        // Wrong support keys count per client behind the proxy, not per proxy: one guesser does not lock out the others.
+        async Task<HttpStatusCode> Support(string forwardedFor, string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/apiv1/support/songs");
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+            request.Headers.Add("X-Api-Key", key);
+            return (await proxied.Client.SendAsync(request)).StatusCode;
+        }
+        for (var i = 0; i < 12; i++) await Support("203.0.113.7", $"guess-{i}");
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Support("203.0.113.7", ApiHost.SupportKey));
+        Assert.Equal(HttpStatusCode.OK, await Support("203.0.113.8", ApiHost.SupportKey));
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_start_with_a_trusted_proxy_that_is_no_address()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var host = await ApiHost.Start(new Dictionary<string, string?> { ["Api:TrustedProxies:0"] = "ingress.example" });
+        });
+
+        Assert.Contains("Api:TrustedProxies", error.Message);
+        Assert.Contains("'ingress.example' is neither an IP address nor a network", error.Message);
+    }
+
     // ---- 6. Bounded memory and records.
 
     [Fact]
