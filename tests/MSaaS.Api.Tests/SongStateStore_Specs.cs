@@ -248,6 +248,23 @@ public sealed class FileSongStateStore_Specs : SongStateStore_Specs, IDisposable
     private FileSongStateStore Open() => new(_directory, Microsoft.Extensions.Logging.Abstractions.NullLogger<FileSongStateStore>.Instance);
 }
 
+/// <summary>The same contract on Redis with the per-state index built, as the api's census builds it: queries by state read the index.</summary>
+public sealed class IndexedRedisSongStateStore_Specs : SongStateStore_Specs, IDisposable
+{
+    private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
+
+    public IndexedRedisSongStateStore_Specs()
+    {
+        var store = new RedisSongStateStore(_redis, $"test-{Guid.NewGuid():N}:");
+        store.BuildStateIndexAsync().GetAwaiter().GetResult();
+        Store = store;
+    }
+
+    protected override ISongStateStore Store { get; }
+
+    public void Dispose() => _redis.Dispose();
+}
+
 /// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS_ENDPOINT); fails, never skips, without it.</summary>
 public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposable
 {
@@ -273,6 +290,28 @@ public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposabl
         Assert.Equal(1, await store.BuildStateIndexAsync());
         Assert.Equal(1, (await store.CensusAsync()).Single(c => c.State == "Failed").Songs);
         Assert.Equal(0, await store.BuildStateIndexAsync()); // built once
+    }
+
+    [Fact]
+    public async Task Should_read_only_the_songs_of_the_states_asked_for_once_they_are_indexed()
+    {
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var store = new RedisSongStateStore(_redis, prefix);
+        await store.BuildStateIndexAsync(); // as the api's census does at start
+        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        SongState Song(string state, int minutes) =>
+            new() { CorrelationId = Guid.NewGuid(), CurrentState = state, SongHash = Guid.NewGuid().ToString("N"), UpdatedAt = t0.AddMinutes(minutes) };
+        var separating = new[] { Song("Separating", 1), Song("Separating", 5) };
+        var encoding = new[] { Song("Encoding", 3), Song("Encoding", 4) };
+        var finished = Enumerable.Range(10, 300).Select(m => Song("Completed", m)).ToArray(); // newer than every song in flight
+        foreach (var song in separating.Concat(encoding).Concat(finished)) await store.InsertAsync(song);
+        // Reading a finished song would now throw: the query must not read them.
+        foreach (var song in finished) await _redis.GetDatabase().HashSetAsync(prefix + "song:" + song.CorrelationId, "json", "not a song");
+
+        var inFlight = await store.QueryAsync(new SongQuery { States = ["Separating", "encoding"], Limit = 3 });
+
+        // The three newest of both states, newest first.
+        Assert.Equal([separating[1].CorrelationId, encoding[1].CorrelationId, encoding[0].CorrelationId], inFlight.Select(s => s.CorrelationId));
     }
 
     internal static ConnectionMultiplexer Connect()

@@ -9,7 +9,8 @@ namespace MSaaS.Api.Persistence;
 /// version the writer loaded (or, to create, that the key does not exist). Cancelling a call stops waiting for its
 /// answer; the command itself, once sent, completes or not as a whole (transactions are atomic). Sorted sets index the songs by
 /// last update (support-staff queries), by stage deadline (the deadline watcher) and, one per state, by last update
-/// within the state (the metrics' census, <see cref="CensusAsync"/>: counts without reading every song).
+/// within the state (the metrics' census, <see cref="CensusAsync"/>, and queries by state such as the songs in flight:
+/// counts and lists without reading every song).
 /// </summary>
 public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string prefix = "msaas:") : ISongStateStore
 {
@@ -66,15 +67,23 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         var max = query.UpdatedBefore is { } before ? before.ToUnixTimeMilliseconds() - 1 : double.PositiveInfinity;
         var min = query.UpdatedAfter is { } after ? after.ToUnixTimeMilliseconds() + 1 : double.NegativeInfinity;
         var result = new List<SongState>();
+        if (await StateIndexes(query, cancellationToken) is { } indexes)
+        {
+            // The states' own sets hold just their songs (the songs in flight are a few among many finished): the newest
+            // Limit of each, newest first over all of them.
+            var batch = Db.CreateBatch();
+            var reads = indexes.Select(index => batch.SortedSetRangeByScoreWithScoresAsync(index, min, max, Exclude.None, Order.Descending, 0, query.Limit)).ToList();
+            batch.Execute();
+            var newest = (await Task.WhenAll(reads).WaitAsync(cancellationToken)).SelectMany(entries => entries)
+                .OrderByDescending(entry => entry.Score).Take(query.Limit).Select(entry => entry.Element).ToArray();
+            foreach (var ids in newest.Chunk(page)) await AddMatching(ids, query, result, cancellationToken);
+            return result;
+        }
         for (long skip = 0; result.Count < query.Limit; skip += page)
         {
             var ids = await Db.SortedSetRangeByScoreAsync(_byUpdate, min, max, Exclude.None, Order.Descending, skip, page).WaitAsync(cancellationToken);
             if (ids.Length == 0) break;
-            foreach (var id in ids)
-            {
-                if (await LoadAsync(Guid.Parse((string)id!), cancellationToken) is { } song && query.Matches(song)) result.Add(song);
-                if (result.Count == query.Limit) break;
-            }
+            await AddMatching(ids, query, result, cancellationToken);
         }
         return result;
     }
@@ -131,6 +140,25 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         }
         await Db.StringSetAsync(_stateIndexBuilt, DateTimeOffset.UtcNow.ToString("O")).WaitAsync(cancellationToken);
         return indexed;
+    }
+
+    // The sets of the states the query asks for, once BuildStateIndexAsync has filled them (every write keeps them since);
+    // null where every song is to be walked by last update.
+    private async Task<RedisKey[]?> StateIndexes(SongQuery query, CancellationToken cancellationToken)
+    {
+        if (query.States.Count == 0 || !await Db.KeyExistsAsync(_stateIndexBuilt).WaitAsync(cancellationToken)) return null;
+        return SongStates.All.Where(state => query.States.Contains(state, StringComparer.OrdinalIgnoreCase)).Select(InState).ToArray();
+    }
+
+    // Loads the songs, pipelined, and adds those that (still) match, in order, up to the query's limit.
+    private async Task AddMatching(RedisValue[] ids, SongQuery query, List<SongState> result, CancellationToken cancellationToken)
+    {
+        var songs = await Task.WhenAll(ids.Select(id => LoadAsync(Guid.Parse((string)id!), cancellationToken)));
+        foreach (var song in songs)
+        {
+            if (result.Count == query.Limit) return;
+            if (song is not null && query.Matches(song)) result.Add(song);
+        }
     }
 
     private void Write(ITransaction transaction, SongState song, int version)

@@ -19,7 +19,7 @@ public sealed class SongCensus(ISongStateStore store, TimeProvider clock, IOptio
             try
             {
                 if (await redis.BuildStateIndexAsync(stoppingToken) is > 0 and var indexed)
-                    logger.LogInformation("indexed {Count} songs by state for the metrics", indexed);
+                    logger.LogInformation("indexed {Count} songs by state for the metrics and the queries by state", indexed);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
