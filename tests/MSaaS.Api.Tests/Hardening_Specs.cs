@@ -45,6 +45,49 @@ public sealed class Hardening_Specs : IAsyncLifetime
         { "base64 with a character after the padding", "application/json", Bytes("{\"mp3\": \"SUQzAA==AAAA\"}") },
     };
 
+    [Fact]
+    public async Task Should_take_a_json_upload_that_starts_with_a_byte_order_mark()
+    {
+        var song = Song();
+        var content = new ByteArrayContent(Bytes("", [0xEF, 0xBB, 0xBF], $"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var response = await Http.PostAsync("/apiv1/separate", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(SongHash.Of(song), (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hash").GetString());
+    }
+
+    [Theory]
+    [InlineData(1, new byte[] { 0xEF, 0xBB, 0xBF }, true)]
+    [InlineData(2, new byte[] { 0xEF, 0xBB, 0xBF }, true)]
+    [InlineData(1, new byte[] { 0xEF, 0xBB }, false)] // not a whole mark: not JSON
+    [InlineData(1, new byte[] { 0xBB }, false)]
+    public async Task Should_find_a_byte_order_mark_however_the_reads_cut_it(int bytesPerRead, byte[] before, bool valid)
+    {
+        var song = Song();
+        var body = new Trickle(Bytes("", before, $"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"), bytesPerRead);
+        await using var spool = new MSaaS.Api.Uploads.UploadSpool(1 << 20);
+
+        var reading = MSaaS.Api.Uploads.JsonUploadReader.ReadAsync(body, spool, CancellationToken.None);
+
+        if (!valid)
+        {
+            Assert.Equal(400, (await Assert.ThrowsAsync<MSaaS.Api.Uploads.RequestRefusedException>(() => reading)).Status);
+            return;
+        }
+        await reading;
+        spool.Complete();
+        Assert.Equal(SongHash.Of(song), spool.Hash);
+    }
+
+    // Hands out its bytes a few at a time, as a slow client's packets arrive.
+    private sealed class Trickle(byte[] bytes, int perRead) : MemoryStream(bytes)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, perRead)], cancellationToken);
+    }
+
     [Theory]
     [MemberData(nameof(MalformedBodies))]
     public async Task Should_refuse_malformed_uploads_with_a_4xx_json_reason_and_one_log_line(string what, string contentType, byte[] body)

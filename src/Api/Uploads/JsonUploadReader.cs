@@ -72,6 +72,9 @@ internal static class JsonUploadReader
         private bool _inSong;
         private int _unicode = -1;     // hex digits left of a \uXXXX escape inside the song
         private int _unicodeValue;
+        private int _byteOrderMark;    // bytes of a leading UTF-8 byte order mark passed so far; -1 once past the start
+
+        private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
         public Base64Sink Sink { get; } = sink;
 
@@ -91,6 +94,17 @@ internal static class JsonUploadReader
                     i = end;
                 }
                 var b = chunk.Span[i];
+                if (_byteOrderMark >= 0)
+                {
+                    // Some clients write one before the JSON (Windows' UTF-8 writers do); RFC 8259 lets a parser ignore it.
+                    if (b == Utf8ByteOrderMark[_byteOrderMark])
+                    {
+                        if (++_byteOrderMark == Utf8ByteOrderMark.Length) _byteOrderMark = -1;
+                        continue;
+                    }
+                    foreach (var kept in Utf8ByteOrderMark[.._byteOrderMark]) Keep(kept); // not one after all: the parser judges
+                    _byteOrderMark = -1;
+                }
                 if (_inSong)
                 {
                     await SongByteAsync(b, cancellationToken);
