@@ -32,16 +32,17 @@ public class ModelLoading_Specs
     }
 
     [Theory]
-    [InlineData(OrtPrecision.Fp32)]
-    [InlineData(OrtPrecision.Int8)]
-    public void Should_refuse_an_onnx_model_with_another_interface(OrtPrecision precision)
+    [InlineData(OrtPrecision.Fp32, true)]
+    [InlineData(OrtPrecision.Int8, true)]
+    [InlineData(OrtPrecision.Fp32, false)] // nothing to prepare: refused once ONNX Runtime has opened it
+    public void Should_refuse_an_onnx_model_with_another_interface(OrtPrecision precision, bool staged)
     {
         var path = TempFile("identity.onnx", TinyOnnx.Identity(1, 2, 343_980));
         var prepared = Path.Combine(AssetPaths.CacheDirectory, "prepared");
         var preparedName = Path.GetFileNameWithoutExtension(path);
 
         var error = Assert.Throws<SeparationException>(() =>
-            DemucsSeparator.Open(new SeparationEngineOptions { ModelPath = path, Precision = precision }));
+            DemucsSeparator.Open(new SeparationEngineOptions { ModelPath = path, Precision = precision, Staged = staged }));
 
         Assert.Contains("is not the htdemucs model", error.Message);
         Assert.Contains("inputs are x: float [1, 2, 343980]", error.Message);
@@ -84,8 +85,30 @@ public class ModelLoading_Specs
         Assert.Equal([TinyLinearOnnx.XShape, TinyLinearOnnx.YShape], declared.Inputs.Select(i => i.Dimensions));
         Assert.Equal(("out", (Microsoft.ML.OnnxRuntime.Tensors.TensorElementType?)Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float),
             (declared.Outputs.Single().Name, declared.Outputs.Single().Type));
-        var cut = TempFile("cut.onnx", TinyLinearOnnx.Model()[..^7]);
-        Assert.Throws<InvalidDataException>(() => OnnxModelFile.ReadInterface(cut));
+    }
+
+    public static TheoryData<string, byte[], string> DamagedFiles => new()
+    {
+        { "cut short", TinyLinearOnnx.Model()[..^7], "runs past" },
+        { "a graph claiming more than the file", [0x3A, 0xFF, 0xFF, 0xFF, 0x7F, 0x0A], "runs past" },
+        { "an input claiming more than its graph", [0x3A, 0x04, 0x5A, 0x10, 0x0A, 0x01, 0x78, 0x00, 0x00, 0x00], "runs past" },
+        { "an input larger than any declaration", [0x3A, 0x87, 0x80, 0x80, 0x01, 0x5A, 0x82, 0x80, 0x80, 0x01, .. new byte[0x200002]], "larger than the 1048576 bytes" },
+        { "a group (wire type 3)", [0x3A, 0x02, 0x0B, 0x00], "wire type 3" },
+        { "wire type 7", [0x3A, 0x02, 0x0F, 0x00], "wire type 7" },
+        { "a varint of 11 bytes", [0x08, .. Enumerable.Repeat((byte)0xFF, 10), 0x01, 0x3A, 0x00], "longer than 10 bytes" },
+        { "no graph", [0x08, 0x08], "no graph" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DamagedFiles))]
+    public void Should_refuse_a_damaged_file_when_reading_its_interface(string what, byte[] bytes, string reason)
+    {
+        var path = TempFile("damaged.onnx", bytes);
+
+        var error = Record.Exception(() => OnnxModelFile.ReadInterface(path));
+
+        Assert.True(error is InvalidDataException, $"{what}: {error?.GetType().Name ?? "no error"}");
+        Assert.Contains(reason, error!.Message);
     }
 
     [Fact]

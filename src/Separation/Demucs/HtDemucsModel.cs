@@ -225,9 +225,9 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         {
             declared = OnnxModelFile.ReadInterface(modelPath);
         }
-        catch (Exception e) when (e is InvalidDataException or OverflowException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or OverflowException or IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            return;
+            return; // not ONNX, or not readable: ONNX Runtime says which, in one line
         }
         CheckInterface(modelPath, "input", declared.Inputs, ExpectedInputs, declared: true);
         CheckInterface(modelPath, "output", declared.Outputs, ExpectedOutputs, declared: true);
@@ -243,7 +243,14 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
         if (!ok)
             throw new SeparationException(
                 $"{modelPath} is not the htdemucs model: its {kind}s are " +
-                string.Join("; ", actual.Select(a => $"{a.Name}: {a.Type?.ToString().ToLowerInvariant() ?? "not a tensor"} [{string.Join(", ", a.Dimensions)}]")) +
+                string.Join("; ", actual.Select(a => $"{Printable(a.Name)}: {a.Type?.ToString().ToLowerInvariant() ?? "no tensor type"} [{string.Join(", ", a.Dimensions)}]")) +
                 ", expected " + string.Join("; ", expected.Select(e => $"float [{string.Join(", ", e)}]")));
+    }
+
+    // A name from the file as one short line: it may be anything.
+    private static string Printable(string name)
+    {
+        var line = new string([.. name.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+        return name.Length > 80 ? line + "..." : line;
     }
 }

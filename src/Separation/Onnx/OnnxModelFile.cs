@@ -100,11 +100,14 @@ internal sealed class OnnxModelFile
         var reader = new ProtoStreamReader(stream);
         while (reader.Next(stream.Length, out var number, out var wireType))
         {
-            if (number == ModelGraph && wireType == ProtoField.LengthDelimitedType) return ReadInterface(reader, reader.ValueEnd());
-            reader.Skip(wireType);
+            if (number == ModelGraph && wireType == ProtoField.LengthDelimitedType) return ReadInterface(reader, reader.ValueEnd(stream.Length));
+            reader.Skip(wireType, stream.Length);
         }
         throw new InvalidDataException("the model has no graph");
     }
+
+    // Names and types are small: a declaration or a name larger than this is not one.
+    private const int MaxDeclarationBytes = 1 << 20;
 
     private static OnnxInterface ReadInterface(ProtoStreamReader reader, long graphEnd)
     {
@@ -115,24 +118,23 @@ internal sealed class OnnxModelFile
         {
             if (wireType != ProtoField.LengthDelimitedType)
             {
-                reader.Skip(wireType);
+                reader.Skip(wireType, graphEnd);
                 continue;
             }
             switch (number)
             {
-                case GraphInput: inputs.Add(Port(reader.ReadValue())); break;
-                case GraphOutput: outputs.Add(Port(reader.ReadValue())); break;
+                case GraphInput: inputs.Add(Port(reader.ReadValue(graphEnd, MaxDeclarationBytes))); break;
+                case GraphOutput: outputs.Add(Port(reader.ReadValue(graphEnd, MaxDeclarationBytes))); break;
                 case GraphInitializer:
-                    var end = reader.ValueEnd();
+                    var end = reader.ValueEnd(graphEnd);
                     while (reader.Next(end, out var field, out var fieldWireType))
                     {
                         if (field == TensorName && fieldWireType == ProtoField.LengthDelimitedType)
-                            initializers.Add(System.Text.Encoding.UTF8.GetString(reader.ReadValue()));
-                        else reader.Skip(fieldWireType);
+                            initializers.Add(System.Text.Encoding.UTF8.GetString(reader.ReadValue(end, MaxDeclarationBytes)));
+                        else reader.Skip(fieldWireType, end);
                     }
-                    reader.SeekTo(end);
                     break;
-                default: reader.Skip(wireType); break;
+                default: reader.Skip(wireType, graphEnd); break;
             }
         }
         // Older exporters list initializers among the inputs too; those are not fed at run time.
@@ -148,12 +150,13 @@ internal sealed class OnnxModelFile
         if (Child(info, all, ValueInfoType) is not { } type || Child(info, type, TypeTensor) is not { } tensor) return new OnnxPort(name, null, []);
         // Without a shape the rank is open too: the value is left open as a whole, like one without a type.
         if (Child(info, tensor, TensorTypeShape) is not { } shape) return new OnnxPort(name, null, []);
-        var element = Child(info, tensor, TensorTypeElement)?.Varint ?? 0;
+        // ONNX's element type numbers are ONNX Runtime's; 0 is "undefined".
+        TensorElementType? element = Child(info, tensor, TensorTypeElement) is { Varint: > 0 and var number } ? (TensorElementType)number : null;
         var dimensions = new List<long>();
         foreach (var dim in Protobuf.Fields(info, shape.Start, shape.End))
-                if (dim.Number == ShapeDim && dim.WireType == ProtoField.LengthDelimitedType)
-                    dimensions.Add(Child(info, dim, DimValue) is { WireType: ProtoField.VarintType } value ? value.Varint : -1);
-        return new OnnxPort(name, (TensorElementType)element, [.. dimensions]); // ONNX's element type numbers are ONNX Runtime's
+            if (dim.Number == ShapeDim && dim.WireType == ProtoField.LengthDelimitedType)
+                dimensions.Add(Child(info, dim, DimValue) is { WireType: ProtoField.VarintType } value ? value.Varint : -1);
+        return new OnnxPort(name, element, [.. dimensions]);
     }
 
     /// <summary>
@@ -316,8 +319,8 @@ internal sealed class OnnxModelFile
 internal sealed record OnnxInterface(IReadOnlyList<OnnxPort> Inputs, IReadOnlyList<OnnxPort> Outputs);
 
 /// <summary>
-/// A graph input or output: its element type, null where none is declared or it is not a tensor, and dimensions (-1
-/// where one has no value).
+/// A graph input or output: its element type, null where none is declared (or, from ONNX Runtime, where it is not a
+/// tensor), and dimensions (-1 where one has no value).
 /// </summary>
 internal sealed record OnnxPort(string Name, TensorElementType? Type, long[] Dimensions)
 {

@@ -128,40 +128,48 @@ internal sealed class ProtoStreamReader(Stream stream)
         return true;
     }
 
-    /// <summary>Reads a length-delimited field's length; returns where its value ends.</summary>
-    public long ValueEnd()
+    /// <summary>
+    /// Reads a length-delimited field's length; returns where its value ends, which must be within the message that
+    /// holds it (ending at <paramref name="parentEnd"/>).
+    /// </summary>
+    public long ValueEnd(long parentEnd)
     {
         var length = ReadVarint();
-        if (length > (ulong)(stream.Length - stream.Position)) throw new InvalidDataException("a protobuf field runs past the end of the file");
+        if (length > (ulong)(Math.Min(parentEnd, stream.Length) - stream.Position))
+            throw new InvalidDataException("a protobuf field runs past the message that holds it");
         return stream.Position + (long)length;
     }
 
-    /// <summary>A length-delimited field's value, read whole.</summary>
-    public byte[] ReadValue()
+    /// <summary>A length-delimited field's value, read whole: at most <paramref name="maxLength"/> bytes.</summary>
+    public byte[] ReadValue(long parentEnd, int maxLength)
     {
-        var value = new byte[checked((int)(ValueEnd() - stream.Position))];
+        var end = ValueEnd(parentEnd);
+        if (end - stream.Position > maxLength) throw new InvalidDataException($"a protobuf field is larger than the {maxLength} bytes expected of it");
+        var value = new byte[end - stream.Position];
         stream.ReadExactly(value);
         return value;
     }
 
     /// <summary>Moves past the value of a field of <paramref name="wireType"/> whose tag was just read.</summary>
-    public void Skip(int wireType)
+    public void Skip(int wireType, long parentEnd)
     {
         switch (wireType)
         {
             case ProtoField.VarintType: ReadVarint(); break;
-            case 1: SeekTo(stream.Position + 8); break; // fixed64
-            case ProtoField.LengthDelimitedType: SeekTo(ValueEnd()); break;
-            case ProtoField.Fixed32Type: SeekTo(stream.Position + 4); break;
+            case 1: SeekTo(stream.Position + 8, parentEnd); break; // fixed64
+            case ProtoField.LengthDelimitedType: SeekTo(ValueEnd(parentEnd), parentEnd); break;
+            case ProtoField.Fixed32Type: SeekTo(stream.Position + 4, parentEnd); break;
             default: throw new InvalidDataException($"unsupported protobuf wire type {wireType}");
         }
+        if (stream.Position > parentEnd) throw new InvalidDataException("a protobuf field runs past the message that holds it");
     }
 
-    /// <summary>Continues after the message that ends at <paramref name="end"/>.</summary>
-    public void SeekTo(long end)
+    /// <summary>Continues at <paramref name="position"/>, forward and within the message ending at <paramref name="parentEnd"/>.</summary>
+    public void SeekTo(long position, long parentEnd)
     {
-        if (end > stream.Length) throw new InvalidDataException("a protobuf field runs past the end of the file");
-        stream.Position = end;
+        if (position < stream.Position || position > Math.Min(parentEnd, stream.Length))
+            throw new InvalidDataException("a protobuf field runs past the message that holds it");
+        stream.Position = position;
     }
 
     private ulong ReadVarint()
