@@ -75,7 +75,13 @@ public sealed class ApiOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var entry in TrustedProxies)
-            if (!IPAddress.TryParse(entry, out _) && !IPNetwork.TryParse(entry, out _))
+        {
+            // IPAddress alone would read "10" as 0.0.0.10: an address is written with its dots or colons.
+            var written = entry.Contains('.') || entry.Contains(':');
+            if (!written || (!IPAddress.TryParse(entry, out _) && !IPNetwork.TryParse(entry, out _)))
                 yield return new ValidationResult($"'{entry}' is neither an IP address nor a network such as 10.0.0.0/8", [nameof(TrustedProxies)]);
+            else if (IPNetwork.TryParse(entry, out var network) && network.PrefixLength == 0)
+                yield return new ValidationResult($"'{entry}' would believe every address; list the proxies or their network", [nameof(TrustedProxies)]);
+        }
     }
 }

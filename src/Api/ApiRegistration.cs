@@ -35,7 +35,10 @@ public static class ApiRegistration
         });
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ApiOptions>>((forwarded, api) =>
         {
+            // Not X-Forwarded-Host: the proxy passes the Host the browser sent, and AllowedHosts judges that. One hop: the
+            // address the nearest trusted proxy saw (behind a load balancer and then an ingress, the load balancer's).
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.ForwardLimit = 1;
             // ASP.NET Core trusts loopback by default: here only the proxies configured.
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();
@@ -71,11 +74,11 @@ public static class ApiRegistration
     /// <summary>Every route: the web page, the legacy contract, status and progress, mixes, support, OpenAPI, health.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
-        // Whatever fails still answers JSON, never a stack trace. A request Kestrel found malformed while the route
-        // read it (a body cut short, too slow, too large) is the client's: 4xx and one line in the log, not an error.
         // First, so that everything after it (the Origin rule, the per-client limits, the logs) sees the scheme and
         // client the proxy saw. Only with proxies configured: with none listed the middleware would believe anyone.
         if (app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.TrustedProxies.Length > 0) app.UseForwardedHeaders();
+        // Whatever fails still answers JSON, never a stack trace. A request Kestrel found malformed while the route
+        // read it (a body cut short, too slow, too large) is the client's: 4xx and one line in the log, not an error.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             SuppressDiagnosticsCallback = context => context.Exception is Microsoft.AspNetCore.Http.BadHttpRequestException,

@@ -55,13 +55,26 @@ internal static class StoreBenchmark
             }
             finally
             {
-                var server = connection.GetServer(connection.GetEndPoints()[0]);
-                var keys = new List<RedisKey>();
-                await foreach (var key in server.KeysAsync(pattern: prefix + "*", pageSize: 1000)) keys.Add(key);
-                foreach (var chunk in keys.Chunk(1000)) await connection.GetDatabase().KeyDeleteAsync(chunk);
+                await RemoveAsync(connection, prefix);
             }
         }));
         return command;
+    }
+
+    // Removes what the bench wrote; a failure here is reported without hiding the bench's own.
+    private static async Task RemoveAsync(ConnectionMultiplexer connection, string prefix)
+    {
+        try
+        {
+            var keys = new List<RedisKey>();
+            foreach (var server in connection.GetServers().Where(server => !server.IsReplica))
+                await foreach (var key in server.KeysAsync(pattern: prefix + "*", pageSize: 1000)) keys.Add(key);
+            foreach (var chunk in keys.Chunk(1000)) await connection.GetDatabase().KeyDeleteAsync(chunk);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Console.Error.WriteLine($"msaas: could not remove the bench's keys ({e.Message}); remove {prefix}* by hand");
+        }
     }
 
     // Finished songs updated after every song in flight, so that a walk newest first meets them all before.

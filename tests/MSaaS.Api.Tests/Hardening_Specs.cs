@@ -271,6 +271,10 @@ public sealed class Hardening_Specs : IAsyncLifetime
         // No proxy is trusted by default: a client that writes the header itself gains nothing.
         using var forged = Upload(Http, ("X-Forwarded-Proto", "https"));
         await AssertRefused(await Http.SendAsync(forged), "X-Forwarded-Proto from an untrusted client", HttpStatusCode.Forbidden);
+        // Nor where other proxies are listed (ASP.NET Core would trust loopback unless told otherwise).
+        await using var elsewhere = await ApiHost.Start(new Dictionary<string, string?> { ["Api:TrustedProxies:0"] = "192.0.2.1" });
+        using var notListed = Upload(elsewhere.Client, ("X-Forwarded-Proto", "https"));
+        await AssertRefused(await elsewhere.Client.SendAsync(notListed), "X-Forwarded-Proto from a peer not listed", HttpStatusCode.Forbidden);
 
         // Wrong support keys count per client behind the proxy, not per proxy: one guesser does not lock out the others.
         async Task<HttpStatusCode> Support(string forwardedFor, string key)
@@ -285,16 +289,33 @@ public sealed class Hardening_Specs : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await Support("203.0.113.8", ApiHost.SupportKey));
     }
 
-    [Fact]
-    public async Task Should_refuse_to_start_with_a_trusted_proxy_that_is_no_address()
+    [Theory]
+    [InlineData("ingress.example", "is neither an IP address nor a network")]
+    [InlineData("10", "is neither an IP address nor a network")] // IPAddress alone reads it as 0.0.0.10
+    [InlineData("10.0.0.0/33", "is neither an IP address nor a network")]
+    [InlineData("0.0.0.0/0", "would believe every address")]
+    [InlineData("::/0", "would believe every address")]
+    public async Task Should_refuse_to_start_with_a_trusted_proxy_that_is_no_proxy(string entry, string reason)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
-            await using var host = await ApiHost.Start(new Dictionary<string, string?> { ["Api:TrustedProxies:0"] = "ingress.example" });
+            await using var host = await ApiHost.Start(new Dictionary<string, string?> { ["Api:TrustedProxies:0"] = entry });
         });
 
-        Assert.Contains("Api:TrustedProxies", error.Message);
-        Assert.Contains("'ingress.example' is neither an IP address nor a network", error.Message);
+        Assert.Contains($"Api:TrustedProxies: '{entry}' {reason}", error.Message);
+    }
+
+    [Theory]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true)] // one /64: one subscriber
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:3::1", false)]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7", true)]
+    [InlineData("203.0.113.7", "203.0.113.8", false)]
+    public void Should_count_key_guesses_per_subscriber(string first, string second, bool same)
+    {
+        var attempts = new MSaaS.Api.Security.KeyAttempts(TimeProvider.System);
+        for (var i = 0; i < MSaaS.Api.Security.KeyAttempts.Limit; i++) attempts.Failed(IPAddress.Parse(first));
+
+        Assert.Equal(same, attempts.Wait(IPAddress.Parse(second)) > TimeSpan.Zero);
     }
 
     // ---- 6. Bounded memory and records.

@@ -249,20 +249,18 @@ public sealed class FileSongStateStore_Specs : SongStateStore_Specs, IDisposable
 }
 
 /// <summary>The same contract on Redis with the per-state index built, as the api's census builds it: queries by state read the index.</summary>
-public sealed class IndexedRedisSongStateStore_Specs : SongStateStore_Specs, IDisposable
+public sealed class IndexedRedisSongStateStore_Specs : SongStateStore_Specs, IAsyncLifetime
 {
     private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
+    private readonly RedisSongStateStore _store;
 
-    public IndexedRedisSongStateStore_Specs()
-    {
-        var store = new RedisSongStateStore(_redis, $"test-{Guid.NewGuid():N}:");
-        store.BuildStateIndexAsync().GetAwaiter().GetResult();
-        Store = store;
-    }
+    public IndexedRedisSongStateStore_Specs() => _store = new RedisSongStateStore(_redis, $"test-{Guid.NewGuid():N}:");
 
-    protected override ISongStateStore Store { get; }
+    protected override ISongStateStore Store => _store;
 
-    public void Dispose() => _redis.Dispose();
+    public async Task InitializeAsync() => await _store.BuildStateIndexAsync();
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
 }
 
 /// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS_ENDPOINT); fails, never skips, without it.</summary>
@@ -312,6 +310,31 @@ public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposabl
 
         // The three newest of both states, newest first.
         Assert.Equal([separating[1].CorrelationId, encoding[1].CorrelationId, encoding[0].CorrelationId], inFlight.Select(s => s.CorrelationId));
+    }
+
+    [Fact]
+    public async Task Should_list_a_song_once_and_read_on_past_songs_that_moved()
+    {
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var store = new RedisSongStateStore(_redis, prefix);
+        await store.BuildStateIndexAsync();
+        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        var songs = Enumerable.Range(0, 5).Select(i => new SongState
+        {
+            CorrelationId = Guid.NewGuid(), CurrentState = "Separating", SongHash = Guid.NewGuid().ToString("N"), UpdatedAt = t0.AddMinutes(i),
+        }).ToArray();
+        foreach (var song in songs) await store.InsertAsync(song);
+        // As an index left stale would: the two newest also listed under Encoding, where they are not.
+        var db = _redis.GetDatabase();
+        foreach (var song in songs[3..]) await db.SortedSetAddAsync(prefix + "songs:in:Encoding", song.CorrelationId.ToString(), song.UpdatedAt.ToUnixTimeMilliseconds() + 1);
+
+        var separating = await store.QueryAsync(new SongQuery { States = ["Separating", "Encoding"], Limit = 10 });
+        var encoding = await store.QueryAsync(new SongQuery { States = ["Encoding", "Completed"], Limit = 1 });
+        var twoSeparating = await store.QueryAsync(new SongQuery { States = ["Separating", "Encoding"], Limit = 4 });
+
+        Assert.Equal(Enumerable.Reverse(songs).Select(s => s.CorrelationId), separating.Select(s => s.CorrelationId)); // each once
+        Assert.Empty(encoding); // listed, but not in that state
+        Assert.Equal(Enumerable.Reverse(songs[1..]).Select(s => s.CorrelationId), twoSeparating.Select(s => s.CorrelationId));
     }
 
     internal static ConnectionMultiplexer Connect()

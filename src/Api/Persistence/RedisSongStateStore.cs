@@ -70,14 +70,19 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         if (await StateIndexes(query, cancellationToken) is { } indexes)
         {
             // The states' own sets hold just their songs (the songs in flight are a few among many finished): the newest
-            // Limit of each, newest first over all of them.
-            var batch = Db.CreateBatch();
-            var reads = indexes.Select(index => batch.SortedSetRangeByScoreWithScoresAsync(index, min, max, Exclude.None, Order.Descending, 0, query.Limit)).ToList();
-            batch.Execute();
-            var newest = (await Task.WhenAll(reads).WaitAsync(cancellationToken)).SelectMany(entries => entries)
-                .OrderByDescending(entry => entry.Score).Take(query.Limit).Select(entry => entry.Element).ToArray();
-            foreach (var ids in newest.Chunk(page)) await AddMatching(ids, query, result, cancellationToken);
-            return result;
+            // of each, read at one moment (a song moving between two of them is in exactly one), newest first over all.
+            for (long fetch = Math.Max(1, query.Limit); ; fetch *= 2)
+            {
+                var transaction = Db.CreateTransaction();
+                var reads = indexes.Select(index => transaction.SortedSetRangeByScoreWithScoresAsync(index, min, max, Exclude.None, Order.Descending, 0, fetch)).ToList();
+                await transaction.ExecuteAsync().WaitAsync(cancellationToken);
+                var sets = await Task.WhenAll(reads).WaitAsync(cancellationToken);
+                var newest = sets.SelectMany(entries => entries).OrderByDescending(entry => entry.Score).Select(entry => entry.Element).Distinct().ToArray();
+                result.Clear();
+                await AddMatching(newest, query, result, cancellationToken);
+                // Short only where songs moved on since they were read: then read further, unless every set was read whole.
+                if (result.Count == query.Limit || sets.All(entries => entries.Length < fetch)) return result;
+            }
         }
         for (long skip = 0; result.Count < query.Limit; skip += page)
         {
@@ -150,14 +155,16 @@ public sealed class RedisSongStateStore(IConnectionMultiplexer redis, string pre
         return SongStates.All.Where(state => query.States.Contains(state, StringComparer.OrdinalIgnoreCase)).Select(InState).ToArray();
     }
 
-    // Loads the songs, pipelined, and adds those that (still) match, in order, up to the query's limit.
+    // Adds the songs that (still) match, in order, up to the query's limit: loaded pipelined, no more at a time than the
+    // limit may still take, so that a song past the last one needed is never read.
     private async Task AddMatching(RedisValue[] ids, SongQuery query, List<SongState> result, CancellationToken cancellationToken)
     {
-        var songs = await Task.WhenAll(ids.Select(id => LoadAsync(Guid.Parse((string)id!), cancellationToken)));
-        foreach (var song in songs)
+        for (var at = 0; at < ids.Length && result.Count < query.Limit;)
         {
-            if (result.Count == query.Limit) return;
-            if (song is not null && query.Matches(song)) result.Add(song);
+            var take = Math.Min(ids.Length - at, query.Limit - result.Count);
+            var songs = await Task.WhenAll(ids.Skip(at).Take(take).Select(id => LoadAsync(Guid.Parse((string)id!), cancellationToken)));
+            at += take;
+            result.AddRange(songs.OfType<SongState>().Where(query.Matches));
         }
     }
 

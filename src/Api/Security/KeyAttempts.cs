@@ -5,7 +5,8 @@ namespace MSaaS.Api.Security;
 
 /// <summary>
 /// Wrong support keys per client address: after <see cref="Limit"/> within <see cref="Window"/>, the address is
-/// refused (429) until the window passes, so the key cannot be guessed at the speed of the network.
+/// refused (429) until the window passes, so the key cannot be guessed at the speed of the network. An IPv6 client
+/// counts by its /64, the network one subscriber is given: it could otherwise take a new address for every guess.
 /// </summary>
 internal sealed class KeyAttempts(TimeProvider clock)
 {
@@ -17,7 +18,7 @@ internal sealed class KeyAttempts(TimeProvider clock)
     /// <summary>How long <paramref name="client"/> must wait before trying a key again; zero when it may now.</summary>
     public TimeSpan Wait(IPAddress? client)
     {
-        if (client is null || !_failures.TryGetValue(client, out var entry)) return TimeSpan.Zero;
+        if (client is null || !_failures.TryGetValue(Subscriber(client), out var entry)) return TimeSpan.Zero;
         var left = entry.Since + Window - clock.GetUtcNow();
         return entry.Count >= Limit && left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
@@ -26,8 +27,18 @@ internal sealed class KeyAttempts(TimeProvider clock)
     {
         if (client is null) return;
         var now = clock.GetUtcNow();
-        _failures.AddOrUpdate(client, (now, 1), (_, e) => now - e.Since >= Window ? (now, 1) : (e.Since, e.Count + 1));
+        _failures.AddOrUpdate(Subscriber(client), (now, 1), (_, e) => now - e.Since >= Window ? (now, 1) : (e.Since, e.Count + 1));
         if (_failures.Count > 10_000) // forget windows that have passed, so that the table stays small
             foreach (var old in _failures.Where(e => now - e.Value.Since >= Window).Select(e => e.Key)) _failures.TryRemove(old, out _);
+    }
+
+    // An IPv4 address (mapped into IPv6 or not) as it is; an IPv6 one as its /64.
+    internal static IPAddress Subscriber(IPAddress client)
+    {
+        if (client.IsIPv4MappedToIPv6) return client.MapToIPv4();
+        if (client.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return client;
+        var bytes = client.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
     }
 }
