@@ -145,6 +145,19 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
         await Download(page, page.Locator("li[data-stem='drums'] a.download"), "drums.mp3", length);
         await Download(page, page.Locator("#mix-instrumental"), "instrumental.mp3", length);
         await Download(page, page.Locator("#mix-current"), "mix-drums100-bass120-other100-vocals0.mp3", length);
+        await Expect(page.Locator("#mix-status")).ToHaveTextAsync("Saved mix-drums100-bass120-other100-vocals0.mp3.");
+        // A refusal (here the service's answer when it is making as many mixes as it makes at once) is said on the page,
+        // not saved as the mix.
+        const string busy = "as many mixes as this service makes at once are being made; try again in a few seconds";
+        await page.RouteAsync("**/apiv1/mix/**", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            Status = 429, ContentType = "application/json", Headers = new Dictionary<string, string> { ["Retry-After"] = "5" },
+            Body = JsonSerializer.Serialize(new { reason = busy, status = 429 }),
+        }));
+        await page.Locator("#mix-vocals").ClickAsync();
+        await Expect(page.Locator("#mix-status")).ToHaveTextAsync($"Vocals alone: not made: {busy}.");
+        await Shot(page, "04b-mix-refused");
+        await page.UnrouteAsync("**/apiv1/mix/**");
 
         // Picked up again after a reload, and at phone width.
         await page.ReloadAsync();

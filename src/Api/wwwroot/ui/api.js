@@ -47,6 +47,17 @@ export function mixUrl(hash, gains) {
 }
 
 /**
+ * Fetches a mix, made by the service on the first request (seconds): resolves to {blob, name}, the name the service
+ * gives the file. A refusal (as many mixes as the service makes at once are being made, the song gone) is an ApiError.
+ */
+export async function mix(url) {
+  const response = await fetch(url);
+  if (!response.ok) await answer(response);
+  const name = /filename="?([^";]+)"?/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? 'mix.mp3';
+  return { blob: await response.blob(), name };
+}
+
+/**
  * Follows a song's status events until it is completed or failed: onStatus(status) at each change, onGone(error)
  * if the service does not know the song. Before its saga exists (just uploaded) the stream is refused: the status is
  * looked at and the stream tried again a moment later. Returns a function that stops following.

@@ -210,6 +210,7 @@ async function loadPlayer(song, stems) {
   $('song-phase').textContent = 'Done.';
   song.wave = new Waveform($('wave'), player);
   $('stems').replaceChildren(...player.stems.map(stem => stemRow(song, stem)));
+  $('mix-status').textContent = '';
   $('mix-instrumental').href = api.mixUrl(song.hash, { vocals: 0 });
   $('mix-vocals').href = api.mixUrl(song.hash, { drums: 0, bass: 0, other: 0 });
   player.addEventListener('change', () => refresh(song));
@@ -261,6 +262,32 @@ function refresh(song) {
   }
   cancelAnimationFrame(song.frame);
   if (player.playing) song.frame = requestAnimationFrame(() => current === song && refresh(song));
+}
+
+// A mix is made when first asked for: the links fetch it, so that the wait shows here and a refusal (the service busy
+// with other mixes, the song gone) is said on the page instead of being saved as the file.
+for (const link of document.querySelectorAll('.mixes a')) link.addEventListener('click', saveMix);
+
+async function saveMix(event) {
+  const link = event.currentTarget;
+  event.preventDefault();
+  if (!link.hasAttribute('href') || link.getAttribute('aria-busy') === 'true') return;
+  const status = $('mix-status');
+  link.setAttribute('aria-busy', 'true');
+  status.textContent = `Making “${link.textContent}” (a few seconds the first time)…`;
+  try {
+    const { blob, name } = await api.mix(link.href);
+    const save = document.createElement('a');
+    save.href = URL.createObjectURL(blob);
+    save.download = name;
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+    status.textContent = `Saved ${name}.`;
+  } catch (error) {
+    status.textContent = `${link.textContent}: not made: ${error.message}.`;
+  } finally {
+    link.removeAttribute('aria-busy');
+  }
 }
 
 $('play').addEventListener('click', () => current?.player && (current.player.playing ? current.player.pause() : current.player.play()));
