@@ -7,13 +7,16 @@ namespace MSaaS.ServiceDefaults;
 
 /// <summary>
 /// Temporary directories for one piece of work (a song being separated or encoded), named after the process that
-/// made them: msaas-&lt;purpose&gt;-&lt;pid&gt;-&lt;random&gt;. A process that dies (SIGKILL, a crash) cannot remove its own; the
-/// next process of the same kind removes those whose process is gone, when it starts.
+/// made them: msaas-&lt;purpose&gt;-&lt;pid&gt;.&lt;start&gt;-&lt;random&gt;, the start being when the process began (on Linux in
+/// clock ticks since boot, exact), so that a later process given the same PID (a restarted container's PID 1, with its
+/// /tmp kept) does not take an earlier one's directories for its own. A process that dies (SIGKILL, a crash) cannot
+/// remove its own; the next process of the same kind removes those whose process is gone, when it starts.
 /// </summary>
 public static class ScratchDirectories
 {
-    public static DirectoryInfo Create(string purpose) =>
-        Directory.CreateTempSubdirectory(string.Create(CultureInfo.InvariantCulture, $"msaas-{purpose}-{Environment.ProcessId}-"));
+    private static readonly string Self = SelfName();
+
+    public static DirectoryInfo Create(string purpose) => Directory.CreateTempSubdirectory($"msaas-{purpose}-{Self}-");
 
     /// <summary>Removes the directories of <paramref name="purpose"/> left behind by processes that no longer run.</summary>
     public static IReadOnlyList<string> RemoveStale(string purpose)
@@ -24,8 +27,7 @@ public static class ScratchDirectories
         {
             var rest = Path.GetFileName(directory)[prefix.Length..];
             var dash = rest.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0 || !int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
-            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            if (dash <= 0 || Owner(rest[..dash]) is not var (pid, start) || StillRunning(pid, start)) continue;
             try
             {
                 Directory.Delete(directory, recursive: true);
@@ -39,25 +41,80 @@ public static class ScratchDirectories
         return removed;
     }
 
-    /// <summary>Removes stale directories of <paramref name="purpose"/> when the host starts.</summary>
-    public static IServiceCollection AddScratchCleanup(this IServiceCollection services, string purpose) =>
-        services.AddSingleton<IHostedService>(sp => new Cleanup(purpose, sp.GetRequiredService<ILogger<Cleanup>>()));
+    // "pid.start" or, from older versions, "pid"; null when it is neither.
+    private static (int Pid, long? Start)? Owner(string text)
+    {
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (!int.TryParse(dot < 0 ? text : text[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return null;
+        if (dot < 0) return (pid, null);
+        return long.TryParse(text[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? (pid, start) : null;
+    }
 
-    private static bool IsRunning(int pid) =>
-        OperatingSystem.IsLinux() ? Directory.Exists($"/proc/{pid}") : ProcessExists(pid);
+    // Whether the process a name gives still runs: that PID, started when the name says.
+    private static bool StillRunning(int pid, long? start)
+    {
+        // This process names none by PID alone: one with its PID is an earlier process's.
+        if (start is null && pid == Environment.ProcessId) return false;
+        try
+        {
+            return StartOf(pid) is { } started && (start is null || started == start);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or FormatException
+                                      or IndexOutOfRangeException)
+        {
+            return true; // running, but its start cannot be read: keep what may be its
+        }
+    }
 
-    private static bool ProcessExists(int pid)
+    // "pid.start"; the PID alone where this process's start cannot be read (as older versions named theirs: kept while a
+    // process with that PID runs).
+    private static string SelfName()
     {
         try
         {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
+            if (StartOf(Environment.ProcessId) is { } start) return string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}.{start}");
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {
-            return false;
+        }
+        return Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// When process <paramref name="pid"/> started: on Linux /proc's clock ticks since boot, elsewhere the system's
+    /// start time in ticks; null when no such process runs.
+    /// </summary>
+    internal static long? StartOf(int pid)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText($"/proc/{pid}/stat");
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return null;
+            }
+            // After the command name (in parentheses, which may hold anything), field 22 is the start: the 20th from there.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture);
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.StartTime.ToUniversalTime().Ticks;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return null; // not running, or gone while asked
         }
     }
+
+    /// <summary>Removes stale directories of <paramref name="purpose"/> when the host starts.</summary>
+    public static IServiceCollection AddScratchCleanup(this IServiceCollection services, string purpose) =>
+        services.AddSingleton<IHostedService>(sp => new Cleanup(purpose, sp.GetRequiredService<ILogger<Cleanup>>()));
 
     internal sealed class Cleanup(string purpose, ILogger<Cleanup> logger) : IHostedService
     {
