@@ -7,16 +7,17 @@ namespace MSaaS.ServiceDefaults;
 
 /// <summary>
 /// Temporary directories for one piece of work (a song being separated or encoded), named after the process that
-/// made them: msaas-&lt;purpose&gt;-&lt;pid&gt;.&lt;start&gt;-&lt;random&gt;, the start being when the process began (on Linux in
-/// clock ticks since boot, exact), so that a later process given the same PID (a restarted container's PID 1, with its
-/// /tmp kept) does not take an earlier one's directories for its own. A process that dies (SIGKILL, a crash) cannot
-/// remove its own; the next process of the same kind removes those whose process is gone, when it starts.
+/// made them: msaas-&lt;purpose&gt;-&lt;pid&gt;.&lt;owner&gt;-&lt;random&gt;, the owner a token this process draws once. While it
+/// runs, the process holds an exclusive lock on msaas-owner-&lt;pid&gt;.&lt;owner&gt;.lock beside them; the lock goes with the
+/// process however it ends. A process that dies (SIGKILL, a crash) cannot remove its directories; the next process of
+/// the same kind removes those whose owner's lock it can take, when it starts. PIDs decide nothing, so a restarted
+/// container's PID 1 (its temp directory kept) and containers sharing one temp directory each see the others right.
 /// </summary>
 public static class ScratchDirectories
 {
-    private static readonly string Self = SelfName();
+    private static readonly Lazy<Owner> Self = new(Owner.Take);
 
-    public static DirectoryInfo Create(string purpose) => Directory.CreateTempSubdirectory($"msaas-{purpose}-{Self}-");
+    public static DirectoryInfo Create(string purpose) => Directory.CreateTempSubdirectory($"msaas-{purpose}-{Self.Value.Name}-");
 
     /// <summary>Removes the directories of <paramref name="purpose"/> left behind by processes that no longer run.</summary>
     public static IReadOnlyList<string> RemoveStale(string purpose)
@@ -27,7 +28,7 @@ public static class ScratchDirectories
         {
             var rest = Path.GetFileName(directory)[prefix.Length..];
             var dash = rest.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0 || Owner(rest[..dash]) is not var (pid, start) || StillRunning(pid, start)) continue;
+            if (dash <= 0 || !Gone(rest[..dash])) continue;
             try
             {
                 Directory.Delete(directory, recursive: true);
@@ -38,78 +39,133 @@ public static class ScratchDirectories
                 // Someone else's, or already going: leave it.
             }
         }
+        Owner.RemoveStaleLocks();
         return removed;
     }
 
-    // "pid.start" or, from older versions, "pid"; null when it is neither.
-    private static (int Pid, long? Start)? Owner(string text)
+    // Whether the process a directory is named after has ended. A name with an owner token: its lock can be taken, or its
+    // lock file is gone (judged only where this process could lock its own: elsewhere locks say nothing). The PID alone
+    // (older versions, or a process that could not lock): no process has it, or it is this one's while this one names
+    // its directories otherwise.
+    private static bool Gone(string name)
     {
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        if (!int.TryParse(dot < 0 ? text : text[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return null;
-        if (dot < 0) return (pid, null);
-        return long.TryParse(text[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? (pid, start) : null;
+        var self = Self.Value;
+        if (name.Contains('.', StringComparison.Ordinal)) return name != self.Name && self.Locks && Owner.Gone(name);
+        if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return false;
+        return pid == Environment.ProcessId ? self.Locks : !Running(pid);
     }
 
-    // Whether the process a name gives still runs: that PID, started when the name says.
-    private static bool StillRunning(int pid, long? start)
+    private static bool Running(int pid)
     {
-        // This process names none by PID alone: one with its PID is an earlier process's.
-        if (start is null && pid == Environment.ProcessId) return false;
-        try
-        {
-            return StartOf(pid) is { } started && (start is null || started == start);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or FormatException
-                                      or IndexOutOfRangeException)
-        {
-            return true; // running, but its start cannot be read: keep what may be its
-        }
-    }
-
-    // "pid.start"; the PID alone where this process's start cannot be read (as older versions named theirs: kept while a
-    // process with that PID runs).
-    private static string SelfName()
-    {
-        try
-        {
-            if (StartOf(Environment.ProcessId) is { } start) return string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}.{start}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-        }
-        return Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>
-    /// When process <paramref name="pid"/> started: on Linux /proc's clock ticks since boot, elsewhere the system's
-    /// start time in ticks; null when no such process runs.
-    /// </summary>
-    internal static long? StartOf(int pid)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            string stat;
-            try
-            {
-                stat = File.ReadAllText($"/proc/{pid}/stat");
-            }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                return null;
-            }
-            // After the command name (in parentheses, which may hold anything), field 22 is the start: the 20th from there.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture);
-        }
+        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
         try
         {
             using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return process.StartTime.ToUniversalTime().Ticks;
+            return !process.HasExited;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            return null; // not running, or gone while asked
+            return false;
         }
+    }
+
+    /// <summary>This process as the owner of its directories: the name it gives them, and the lock it holds until it ends.</summary>
+    private sealed class Owner
+    {
+        private const string LockPrefix = "msaas-owner-";
+        private readonly FileStream? _held; // open for the life of the process: the lock is what says it runs
+
+        private Owner(string name, FileStream? held) => (Name, _held) = (name, held);
+
+        public string Name { get; }
+
+        /// <summary>Whether this process holds its lock, and so may judge others by theirs.</summary>
+        public bool Locks => _held is not null;
+
+        public static Owner Take()
+        {
+            var name = string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}.{Guid.NewGuid():N}");
+            var path = LockPath(name);
+            try
+            {
+                var held = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+                if (Refused(path))
+                {
+                    AppDomain.CurrentDomain.ProcessExit += (_, _) => Quietly(() => File.Delete(path));
+                    return new Owner(name, held);
+                }
+                held.Dispose(); // this file system, or DOTNET_SYSTEM_IO_DISABLEFILELOCKING, keeps no lock
+                Quietly(() => File.Delete(path));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+            // No lock: named by the PID alone, kept while a process has that PID.
+            return new Owner(Environment.ProcessId.ToString(CultureInfo.InvariantCulture), null);
+        }
+
+        /// <summary>Whether the owner named so has ended: its lock can be taken, or its lock file is gone.</summary>
+        public static bool Gone(string name)
+        {
+            try
+            {
+                using var probe = new FileStream(LockPath(name), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                return true;
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false; // held: it runs
+            }
+        }
+
+        /// <summary>Removes the lock files of owners that have ended (their directories are judged by the lock first).</summary>
+        public static void RemoveStaleLocks()
+        {
+            if (!Self.Value.Locks) return;
+            foreach (var path in Directory.EnumerateFiles(Path.GetTempPath(), LockPrefix + "*.lock"))
+            {
+                if (path == LockPath(Self.Value.Name)) continue;
+                try
+                {
+                    using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                    File.Delete(path); // while held, so that no other process takes it for a live one's meanwhile
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+
+        // Whether a second open of the held file is refused: .NET keeps FileShare.None with flock on Unix.
+        private static bool Refused(string path)
+        {
+            try
+            {
+                using var second = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                return false;
+            }
+            catch (IOException)
+            {
+                return true;
+            }
+        }
+
+        private static void Quietly(Action remove)
+        {
+            try
+            {
+                remove();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        private static string LockPath(string name) => Path.Combine(Path.GetTempPath(), $"{LockPrefix}{name}.lock");
     }
 
     /// <summary>Removes stale directories of <paramref name="purpose"/> when the host starts.</summary>

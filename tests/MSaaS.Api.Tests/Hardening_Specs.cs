@@ -61,6 +61,7 @@ public sealed class Hardening_Specs : IAsyncLifetime
     [Theory]
     [InlineData(1, new byte[] { 0xEF, 0xBB, 0xBF }, true)]
     [InlineData(2, new byte[] { 0xEF, 0xBB, 0xBF }, true)]
+    [InlineData(3, new byte[] { 0xEF, 0xBB, 0xBF }, true)]
     [InlineData(1, new byte[] { 0xEF, 0xBB }, false)] // not a whole mark: not JSON
     [InlineData(1, new byte[] { 0xBB }, false)]
     public async Task Should_find_a_byte_order_mark_however_the_reads_cut_it(int bytesPerRead, byte[] before, bool valid)

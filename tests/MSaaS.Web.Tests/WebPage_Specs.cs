@@ -154,10 +154,18 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
             Status = 429, ContentType = "application/json", Headers = new Dictionary<string, string> { ["Retry-After"] = "5" },
             Body = JsonSerializer.Serialize(new { reason = busy, status = 429 }),
         }));
+        var saved = 0;
+        void Counted(object? sender, IDownload e) => saved++;
+        page.Download += Counted;
         await page.Locator("#mix-vocals").ClickAsync();
         await Expect(page.Locator("#mix-status")).ToHaveTextAsync($"Vocals alone: not made: {busy}.");
         await Shot(page, "04b-mix-refused");
         await page.UnrouteAsync("**/apiv1/mix/**");
+        page.Download -= Counted;
+        Assert.Equal(0, saved);
+        // Once the service makes mixes again, the same link does.
+        await Download(page, page.Locator("#mix-vocals"), "vocals-only.mp3", length);
+        await Expect(page.Locator("#mix-status")).ToHaveTextAsync("Saved vocals-only.mp3.");
 
         // Picked up again after a reload, and at phone width.
         await page.ReloadAsync();

@@ -265,28 +265,37 @@ function refresh(song) {
 }
 
 // A mix is made when first asked for: the links fetch it, so that the wait shows here and a refusal (the service busy
-// with other mixes, the song gone) is said on the page instead of being saved as the file.
+// with other mixes, the song gone) is said on the page instead of being saved as the file. A click with a modifier
+// key is left to the browser (the link still works as a plain download).
+const mixing = new Set(); // the mix URLs being fetched
 for (const link of document.querySelectorAll('.mixes a')) link.addEventListener('click', saveMix);
 
 async function saveMix(event) {
-  const link = event.currentTarget;
+  if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
-  if (!link.hasAttribute('href') || link.getAttribute('aria-busy') === 'true') return;
-  const status = $('mix-status');
+  const link = event.currentTarget;
+  const url = link.href;
+  if (!link.hasAttribute('href') || mixing.has(url)) return;
+  const song = current;
+  const title = link.textContent;
+  // Only about the song still open: the links are the same for every song.
+  const say = text => { if (current === song) $('mix-status').textContent = text; };
+  mixing.add(url);
   link.setAttribute('aria-busy', 'true');
-  status.textContent = `Making “${link.textContent}” (a few seconds the first time)…`;
+  say(`Making “${title}” (a few seconds the first time)…`);
   try {
-    const { blob, name } = await api.mix(link.href);
+    const { blob, name } = await api.mix(url);
     const save = document.createElement('a');
     save.href = URL.createObjectURL(blob);
     save.download = name;
     save.click();
     setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
-    status.textContent = `Saved ${name}.`;
+    say(`Saved ${name}.`);
   } catch (error) {
-    status.textContent = `${link.textContent}: not made: ${error.message}.`;
+    say(`${title}: not made: ${error.message}.`);
   } finally {
-    link.removeAttribute('aria-busy');
+    mixing.delete(url);
+    if (!mixing.has(link.href)) link.removeAttribute('aria-busy');
   }
 }
 
