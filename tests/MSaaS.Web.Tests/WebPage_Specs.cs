@@ -188,6 +188,25 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
             await Shot(small, "05-phone");
         }
 
+        // Where the browser cannot decode the stems (a long song on a phone runs out of memory), they still download.
+        var undecodable = await context.NewPageAsync();
+        undecodable.PageError += (_, error) => _errors.Add(error);
+        await undecodable.RouteAsync("**/apiv1/track/**", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            Status = 200, ContentType = "audio/mpeg", Body = "not audio at all",
+        }));
+        await undecodable.GotoAsync($"{_url}/#/song/{hash}");
+        await Expect(undecodable.Locator("#song-phase")).ToHaveTextAsync(
+            new Regex(@"^Done, but the stems could not be played here \(.+\); they can still be downloaded\.$"), new() { Timeout = 60_000 });
+        foreach (var stem in new[] { "drums", "bass", "other", "vocals" })
+            await Expect(undecodable.Locator($"li[data-stem='{stem}'] a.download")).ToHaveAttributeAsync("href", $"/apiv1/track/{hash}/{stem}");
+        await Expect(undecodable.Locator("#mix-instrumental")).ToBeVisibleAsync();
+        await Expect(undecodable.Locator("#mix-instrumental")).ToHaveAttributeAsync("href", $"/apiv1/mix/{hash}?vocals=0");
+        await Expect(undecodable.Locator("#play")).ToBeHiddenAsync();
+        await Expect(undecodable.Locator("#mix-current")).ToBeHiddenAsync();
+        await Shot(undecodable, "05b-downloads-only");
+        await undecodable.CloseAsync();
+
         // Support: a wrong key is refused with the reason; the right one lists the song and its history.
         await page.GotoAsync($"{_url}/#/support");
         await page.GetByLabel("API key").FillAsync("not-the-key-at-all");

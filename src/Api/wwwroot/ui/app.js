@@ -131,6 +131,7 @@ function openSong(hash) {
   $('song').hidden = false;
   $('intro').hidden = true;
   $('player').hidden = true;
+  $('player').classList.remove('downloads-only');
   $('song-title').textContent = mine.name(hash) ?? `Song ${hash.slice(0, 12)}…`;
   $('song-hash').textContent = hash;
   $('song-progress').value = 0;
@@ -202,7 +203,9 @@ async function loadPlayer(song, stems) {
       if (current === song) $('song-phase').textContent = `Done. Fetching the stems: ${n} of 4…`;
     });
   } catch (error) {
-    if (current === song) $('song-phase').textContent = `Done, but the stems could not be played here: ${error.message}.`;
+    if (current !== song) return;
+    $('song-phase').textContent = `Done, but the stems could not be played here (${error.message}); they can still be downloaded.`;
+    showDownloads(song);
     return;
   }
   if (current !== song) return;
@@ -210,12 +213,36 @@ async function loadPlayer(song, stems) {
   $('song-phase').textContent = 'Done.';
   song.wave = new Waveform($('wave'), player);
   $('stems').replaceChildren(...player.stems.map(stem => stemRow(song, stem)));
-  $('mix-status').textContent = '';
-  $('mix-instrumental').href = api.mixUrl(song.hash, { vocals: 0 });
-  $('mix-vocals').href = api.mixUrl(song.hash, { drums: 0, bass: 0, other: 0 });
+  setMixLinks(song);
   player.addEventListener('change', () => refresh(song));
   $('player').hidden = false;
   refresh(song);
+}
+
+// Where the stems cannot be decoded here (a long song on a phone runs out of memory): no player, but the stems and the
+// two usual mixes still download.
+function showDownloads(song) {
+  $('stems').replaceChildren(...api.STEMS.map(name => {
+    const row = document.createElement('li');
+    row.className = 'stem-download';
+    row.dataset.stem = name;
+    const link = document.createElement('a');
+    link.className = 'button download';
+    link.href = api.trackUrl(song.hash, name);
+    link.download = '';
+    link.textContent = `Download ${name} (MP3)`;
+    row.append(link);
+    return row;
+  }));
+  setMixLinks(song);
+  $('player').classList.add('downloads-only');
+  $('player').hidden = false;
+}
+
+function setMixLinks(song) {
+  $('mix-status').textContent = '';
+  $('mix-instrumental').href = api.mixUrl(song.hash, { vocals: 0 });
+  $('mix-vocals').href = api.mixUrl(song.hash, { drums: 0, bass: 0, other: 0 });
 }
 
 function stemRow(song, stem) {
