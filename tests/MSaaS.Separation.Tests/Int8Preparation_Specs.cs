@@ -59,6 +59,12 @@ public sealed class Int8Preparation_Specs : IDisposable
         using (OrtStagedSession.Open(model, Int8, AttentionApart, _directory)) { }
         Assert.False(OrtStagedSession.WillPrepare(model, Int8, AttentionApart, _directory));
         Assert.True(OrtStagedSession.WillPrepare(model, Fp32, AttentionApart, _directory)); // each precision is prepared on its own
+
+        // A cut that leaves one stage: int8 prepares the model whole, and then has nothing more to prepare.
+        var undivided = new OrtStaging("one-stage", _ => 0);
+        Assert.True(OrtStagedSession.WillPrepare(model, Int8, undivided, _directory));
+        using (OrtStagedSession.Open(model, Int8, undivided, _directory)) { }
+        Assert.False(OrtStagedSession.WillPrepare(model, Int8, undivided, _directory));
     }
 
     [Fact]

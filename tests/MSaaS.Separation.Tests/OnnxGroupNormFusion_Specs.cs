@@ -87,6 +87,18 @@ public sealed class OnnxGroupNormFusion_Specs : IDisposable
     }
 
     [Fact]
+    public void Should_leave_a_GroupNorm_whose_shape_would_overflow_a_row_as_it_is()
+    {
+        // A damaged file: the row's product, 6 x 2^62 x 4, wraps to 0 in 64 bits.
+        var model = TinyModel(shape: [XShape[0], XShape[1], 1L << 62, 4]);
+        var path = Path.Combine(_directory, "overflow.onnx");
+        using (var stream = File.Create(path))
+            Assert.Equal(new GroupNormFusion(0, 0), OnnxGroupNormFusion.Fuse(model, stream)); // the other has a single row
+
+        Assert.Equal(2, OnnxModelFile.Read(path).Nodes.Count(n => n.OpType == "InstanceNormalization"));
+    }
+
+    [Fact]
     public void Should_leave_a_model_without_the_pattern_as_it_is()
     {
         var path = Path.Combine(_directory, "linear.onnx");
@@ -131,7 +143,7 @@ public sealed class OnnxGroupNormFusion_Specs : IDisposable
         return (OnnxGroupNormFusion.Fuse(TinyModel(), stream), path);
     }
 
-    private static byte[] TinyModel(string? alsoOutput = null)
+    private static byte[] TinyModel(string? alsoOutput = null, long[]? shape = null)
     {
         var graph = new ProtoWriter();
         foreach (var node in GroupNorm("/gn", "x", "shape", "w", "b", weightFirst: false)) graph.Message(1, node);
@@ -144,7 +156,7 @@ public sealed class OnnxGroupNormFusion_Specs : IDisposable
         foreach (var node in GroupNorm("/gn2", "z", "shape2", "w2", "b2", weightFirst: true)) graph.Message(1, node);
         graph.String(2, "tiny-dconv");
         graph.Message(5, Tensor("flat", [3], [0L, 1, -1]));
-        graph.Message(5, Tensor("shape", [3], XShape));
+        graph.Message(5, Tensor("shape", [(shape ?? XShape).Length], shape ?? XShape));
         graph.Message(5, Tensor("shape2", [3], ZShape));
         graph.Message(5, Tensor("ones", [1], [1f]));
         graph.Message(5, Tensor("zeros", [1], [0f]));

@@ -97,6 +97,19 @@ internal static class OnnxGroupNormFusion
         // At most MaximumRow: Find takes no longer row.
         public int RowLength => (int)Shape.Skip(1).Aggregate(1L, (a, d) => a * d);
 
+        // Whether a row (every dimension after the first) holds at most MaximumRow values; a shape from a damaged file
+        // whose product would overflow is not one.
+        private static bool WithinRow(long[] shape)
+        {
+            long row = 1;
+            foreach (var d in shape.Skip(1))
+            {
+                if (d > MaximumRow / row) return false; // asked before multiplying, so nothing wraps (every d is 1 or more)
+                row *= d;
+            }
+            return true;
+        }
+
         public static GroupNorm? Find(OnnxGraphRewrite graph, OnnxNode flatten)
         {
             var tensors = graph.Tensors;
@@ -105,7 +118,7 @@ internal static class OnnxGroupNormFusion
                 norm.Inputs[0] != flatten.Outputs[0] || !IsOnly(tensors, norm.Inputs[1], 1f) || !IsOnly(tensors, norm.Inputs[2], 0f)) return null;
             if (graph.OnlyConsumer(norm.Outputs[0]) is not { } unflatten || !unflatten.Is("Reshape") || unflatten.Inputs.Length != 2 ||
                 tensors.Int64s(unflatten.Inputs[1]) is not { Length: >= 3 } shape || shape.Any(d => d <= 0)) return null;
-            if (shape[0] < MinimumRows || shape.Skip(1).Aggregate(1L, (a, d) => a * d) > MaximumRow || shape[1] > int.MaxValue) return null;
+            if (shape[0] < MinimumRows || !WithinRow(shape)) return null;
             if (graph.OnlyConsumer(unflatten.Outputs[0]) is not { } mul || !mul.Is("Mul") ||
                 OtherInput(mul, unflatten.Outputs[0]) is not { } weightName || PerChannel(tensors, weightName, shape) is not { } weight) return null;
             if (graph.OnlyConsumer(mul.Outputs[0]) is not { } add || !add.Is("Add") ||

@@ -101,9 +101,10 @@ public sealed class OrtStagedSession : IDisposable
     public static bool WillPrepare(string modelPath, OrtSessionOptions settings, OrtStaging? staging, string? cacheDirectory = null)
     {
         if (settings.UseCuda || (staging is null && settings.Precision != OrtPrecision.Int8) || !File.Exists(modelPath)) return false;
-        var directory = StagedModelCache.PreparedDirectory(cacheDirectory ?? AssetPaths.CacheDirectory, modelPath,
-            staging ?? StagedModelCache.Whole, OrtRuntime.Version, settings.Precision);
-        return !File.Exists(Path.Combine(directory, StagedModelCache.ManifestName));
+        // An int8 model the cut does not divide is prepared whole: either directory may hold it.
+        OrtStaging[] cuts = settings.Precision == OrtPrecision.Int8 ? [staging ?? StagedModelCache.Whole, StagedModelCache.Whole] : [staging!];
+        return !cuts.Any(cut => File.Exists(Path.Combine(StagedModelCache.PreparedDirectory(cacheDirectory ?? AssetPaths.CacheDirectory, modelPath,
+            cut, OrtRuntime.Version, settings.Precision), StagedModelCache.ManifestName)));
     }
 
     /// <summary>
