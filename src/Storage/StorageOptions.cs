@@ -10,15 +10,15 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary>Local (a directory; the embedded mode) or S3 (MinIO or any S3 server; the distributed mode).</summary>
     public StorageKind Kind { get; set; } = StorageKind.Local;
 
-    /// <summary>The local store's directory; default: ~/.local/share/msaas/store.</summary>
-    public string Root { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "msaas", "store");
+    /// <summary>The local store's directory; default: <see cref="DataDirectory"/>/store (~/.local/share/msaas/store).</summary>
+    public string Root { get; set; } = DataDirectory.Default is { Length: > 0 } data ? Path.Combine(data, "store") : "";
 
     public S3Options S3 { get; set; } = new();
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Kind == StorageKind.Local && string.IsNullOrWhiteSpace(Root))
-            yield return new ValidationResult("the local store needs a directory", [nameof(Root)]);
+            yield return new ValidationResult("the local store needs a directory: set it, or XDG_DATA_HOME or HOME", [nameof(Root)]);
         if (Kind != StorageKind.S3) yield break;
         if (!Uri.TryCreate(S3.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
             yield return new ValidationResult($"'{S3.Endpoint}' is not an http or https URL", ["S3:Endpoint"]);

@@ -31,7 +31,7 @@ internal sealed class ServiceProcess : IDisposable
 
     /// <summary>Starts <c>msaas &lt;command&gt; --urls http://127.0.0.1:&lt;free port&gt;</c> (without --urls when <paramref name="listens"/> is false).</summary>
     public static ServiceProcess Start(string name, string[] command, IReadOnlyDictionary<string, string> environment, string logDirectory,
-        bool listens = true)
+        bool listens = true, string? workingDirectory = null)
     {
         var port = FreePort();
         var log = Path.Combine(logDirectory, name + ".log");
@@ -39,6 +39,7 @@ internal sealed class ServiceProcess : IDisposable
         {
             UseShellExecute = false,
             RedirectStandardOutput = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         // exec: the shell becomes the service, so a signal reaches the service itself. env --default-signal: a test run
         // started in the background by a shell without job control inherits SIGINT ignored (POSIX), and a process

@@ -37,7 +37,8 @@ public static class SongSagaRegistration
 
     private static string SagaDirectory(StorageOptions storage) => storage.Kind == StorageKind.Local
         ? Path.Combine(storage.Root, "sagas")
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "msaas", "sagas");
+        : Path.Combine(DataDirectory.Default is { Length: > 0 } data ? data : throw new InvalidOperationException(
+            "no data directory for the sagas: set XDG_DATA_HOME or HOME, or Redis:Configuration"), "sagas");
 
     /// <summary>The song state machine, stored in whatever <see cref="ISongStateStore"/> the host registered.</summary>
     public static IBusRegistrationConfigurator AddSongStateMachine(this IBusRegistrationConfigurator bus)
