@@ -10,6 +10,7 @@ using MSaaS.Api.Uploads;
 using MSaaS.Audio;
 using MSaaS.Notifications;
 using MSaaS.Storage;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Routes;
 
@@ -102,7 +103,7 @@ public static class LegacyRoutes
     private static async Task<IResult> Track(string songhash, string track, HttpResponse response, IObjectStore store, CancellationToken cancellationToken)
     {
         if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
-        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash (56 lower-case hex digits)");
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash (56 lower-case hex digits)");
         Stream stem;
         try
         {
@@ -110,7 +111,7 @@ public static class LegacyRoutes
         }
         catch (ObjectNotFoundException)
         {
-            return Reply.NotFound($"no {name} stem for {songhash}: the song is unknown or not separated yet");
+            return Reply.NotFound($"no {name} stem for {ClientText.Cut(songhash, 64)}: the song is unknown or not separated yet");
         }
         response.Headers.ContentDisposition = $"attachment; filename={name}.mp3";
         return Results.Stream(stem, SongObjects.Mp3ContentType);
@@ -120,8 +121,8 @@ public static class LegacyRoutes
     private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, MixCache mixes, CancellationToken cancellationToken)
     {
         if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
-        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
-        if (!await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)) return Reply.NotFound($"no {name} stem for {songhash}");
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
+        if (!await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)) return Reply.NotFound($"no {name} stem for {ClientText.Cut(songhash, 64)}");
         await mixes.DeleteAsync(songhash, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, [name]));
     }
@@ -131,7 +132,7 @@ public static class LegacyRoutes
     private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, MixCache mixes, ISongStateStore songs, IPublishEndpoint bus,
         CancellationToken cancellationToken)
     {
-        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash");
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
         var song = await songs.LoadAsync(SongHash.Id(songhash), cancellationToken);
         if (song is { CurrentState: not ("Completed" or "Failed") })
             return Reply.Error(409, $"the song is {song.CurrentState}: it can be removed once it is finished");
@@ -141,7 +142,7 @@ public static class LegacyRoutes
                 if (await store.DeleteAsync(SongObjects.Stem(songhash, track, format), cancellationToken) && !removed.Contains(track))
                     removed.Add(track);
         var upload = await store.DeleteAsync(SongObjects.Upload(songhash), cancellationToken);
-        if (removed.Count == 0 && !upload && song is null) return Reply.NotFound($"no song {songhash}");
+        if (removed.Count == 0 && !upload && song is null) return Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
         // Gone now, not once the saga has heard of it: a status asked next finds nothing.
         await mixes.DeleteAsync(songhash, cancellationToken);
         // As it was loaded, finished or failed: a submission of the same song meanwhile has moved it on and keeps it.

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using MSaaS.Api.Mixing;
 using MSaaS.Storage;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Routes;
 
@@ -28,9 +29,9 @@ public static class MixRoutes
     {
         _ = (drums, bass, other, vocals);
         if (MixSettings.Parse(request.Query, out var error) is not { } settings) return Reply.Error(400, error!);
-        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"'{songhash}' is not a song hash (56 lower-case hex digits)");
+        if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash (56 lower-case hex digits)");
         if (!await mixes.HasStemsAsync(songhash, cancellationToken))
-            return Reply.NotFound($"no mix for {songhash}: the song is unknown, not separated yet, or a stem was removed");
+            return Reply.NotFound($"no mix for {ClientText.Cut(songhash, 64)}: the song is unknown, not separated yet, or a stem was removed");
         Stream mix;
         try
         {
@@ -38,7 +39,7 @@ public static class MixRoutes
         }
         catch (ObjectNotFoundException)
         {
-            return Reply.NotFound($"no mix for {songhash}: a stem was removed meanwhile");
+            return Reply.NotFound($"no mix for {ClientText.Cut(songhash, 64)}: a stem was removed meanwhile");
         }
         catch (MixBusyException busy)
         {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Routes;
 
@@ -26,8 +27,8 @@ internal static class Reply
             var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("MSaaS.Api.Refusals");
             var request = httpContext.Request;
             // One line; the reason cut short, since it may quote what the client sent.
-            logger.LogInformation("{Method} {Path} from {Client}: {Status} {Reason}", request.Method, request.Path.Value,
-                httpContext.Connection.RemoteIpAddress, status, reason.Length > 200 ? reason[..200] + "..." : reason);
+            logger.LogInformation("{Method} {Path} from {Client}: {Status} {Reason}", request.Method, ClientText.Cut(request.Path.Value ?? "", 200),
+                httpContext.Connection.RemoteIpAddress, status, ClientText.Cut(reason, 200));
             return Results.Json(new ErrorReply(reason, status), statusCode: status).ExecuteAsync(httpContext);
         }
     }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.StateMachines;
 using MSaaS.Storage;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Routes;
 
@@ -32,7 +33,7 @@ public static class StatusRoutes
         // Accepted a moment ago, before its saga exists: the upload is stored and SongUploaded is on its way.
         if (SongHash.IsValid(songhash) && await store.StatAsync(SongObjects.Upload(songhash), cancellationToken) is { } upload)
             return Results.Ok(SongStatus.Submitted(songhash, upload.LastModified, clock.GetUtcNow()));
-        return Reply.NotFound($"no song {songhash}");
+        return Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
     }
 
     private static async Task Events(string songhash, HttpContext http, ISongStateStore songs, IOptions<ApiOptions> options,
@@ -40,7 +41,7 @@ public static class StatusRoutes
     {
         if (await Find(songhash, songs, cancellationToken) is null)
         {
-            await Reply.NotFound($"no song {songhash}").ExecuteAsync(http);
+            await Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}").ExecuteAsync(http);
             return;
         }
         http.Response.Headers.ContentType = "text/event-stream";

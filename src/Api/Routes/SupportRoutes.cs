@@ -11,6 +11,7 @@ using MSaaS.Api.Persistence;
 using MSaaS.Api.StateMachines;
 using MSaaS.Contracts;
 using MSaaS.Api.Security;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Routes;
 
@@ -54,7 +55,7 @@ public static class SupportRoutes
     }
 
     private static async Task<IResult> Song(string songhash, ISongStateStore songs, CancellationToken cancellationToken) =>
-        await StatusRoutes.Find(songhash, songs, cancellationToken) is { } song ? Results.Ok(song) : Reply.NotFound($"no song {songhash}");
+        await StatusRoutes.Find(songhash, songs, cancellationToken) is { } song ? Results.Ok(song) : Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
 
     private static async Task<IResult> List(string? state, string? olderThan, string? newerThan, int? limit, ISongStateStore songs,
         TimeProvider clock, CancellationToken cancellationToken)
@@ -76,7 +77,7 @@ public static class SupportRoutes
 
     private static async Task<IResult> Retry(string songhash, ISongStateStore songs, IPublishEndpoint bus, HttpContext http, CancellationToken cancellationToken)
     {
-        if (await StatusRoutes.Find(songhash, songs, cancellationToken) is not { } song) return Reply.NotFound($"no song {songhash}");
+        if (await StatusRoutes.Find(songhash, songs, cancellationToken) is not { } song) return Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
         if (song.CurrentState != "Failed") return Reply.Error(409, $"the song is {song.CurrentState}, not Failed: nothing to retry");
         await bus.Publish(new RetrySong { SongId = song.CorrelationId, RequestedBy = "support via " + http.Connection.RemoteIpAddress }, cancellationToken);
         return Results.Accepted($"/apiv1/status/{songhash}", SongSummary.From(song));

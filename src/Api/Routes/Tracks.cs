@@ -1,4 +1,5 @@
 using MSaaS.Audio;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Routes;
 
@@ -13,5 +14,5 @@ internal static class Tracks
         return Stems.Names.FirstOrDefault(t => t.Equals(bare, StringComparison.OrdinalIgnoreCase));
     }
 
-    public static string Unknown(string name) => $"unknown track '{name}': the tracks are {string.Join(", ", Stems.Names)}";
+    public static string Unknown(string name) => $"unknown track {ClientText.Quote(name)}: the tracks are {string.Join(", ", Stems.Names)}";
 }
