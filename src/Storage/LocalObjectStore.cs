@@ -67,6 +67,8 @@ public sealed class LocalObjectStore(string root) : IObjectStore
 
     public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default)
     {
+        // No bucket, no object: as S3 answers a HEAD in a bucket that does not exist (404).
+        if (!Directory.Exists(Path.Combine(Root, key.Bucket))) return Task.FromResult<ObjectInfo?>(null);
         var file = new FileInfo(FilePath(key));
         return Task.FromResult(file.Exists ? new ObjectInfo(key, file.Length, file.LastWriteTimeUtc, ContentTypeOf(key.Name)) : null);
     }

@@ -10,6 +10,15 @@ public static class SongObjects
 
     /// <summary>Every bucket the pipeline writes to.</summary>
     public static IReadOnlyList<string> Buckets { get; } = [UploadBucket, StemBucket, WorkBucket];
+
+    /// <summary>The embedded mode's saga files, a directory beside the buckets under the local store's root: not a bucket.</summary>
+    public const string SagaDirectory = "sagas";
+
+    /// <summary>
+    /// Whether a client (a legacy message's "bucket") may name <paramref name="bucket"/> as where its song is: any
+    /// bucket but the pipeline's own work bucket and the local store's saga directory.
+    /// </summary>
+    public static bool IsClientBucket(string bucket) => bucket is not (WorkBucket or SagaDirectory);
     public const string Mp3ContentType = "audio/mpeg";
 
     /// <summary>queue/&lt;songhash&gt;.mp3</summary>

@@ -3,18 +3,19 @@ using System.Text.Json;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Compat;
 using MSaaS.Api.Uploads;
 using MSaaS.Contracts;
 using MSaaS.Storage;
+using MSaaS.Testing;
 using StackExchange.Redis;
 
 namespace MSaaS.Api.Tests;
 
 /// <summary>The legacy toWorker adapter against a real Redis, with the bus on MassTransit's test harness.</summary>
-public sealed class ToWorkerAdapter_Specs : IAsyncLifetime
+public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
 {
     private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
     private readonly string _prefix = $"test-{Guid.NewGuid():N}:";
@@ -42,13 +43,17 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime
         _redis.Dispose();
     }
 
+    private readonly LogRecorder _logs = new();
+
+    public void Dispose() => _logs.Dispose();
+
     private ToWorkerAdapter Adapter(CompatOptions? options = null, IObjectStore? store = null)
     {
         var o = Microsoft.Extensions.Options.Options.Create(options ?? Options);
         var log = new LegacyLog(_redis, o);
         return new ToWorkerAdapter(_redis, new SongIntake(_store, _harness.Bus, TimeProvider.System), store ?? _store, log, o,
             Microsoft.Extensions.Options.Options.Create(new ApiOptions { AllowPrivateCallbacks = false }), TimeProvider.System,
-            NullLogger<ToWorkerAdapter>.Instance);
+            new LoggerFactory([_logs]).CreateLogger<ToWorkerAdapter>());
     }
 
     private async Task<string> StoredSong(string bucket = "queue", string? name = null)
@@ -138,7 +143,7 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime
         await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{song}}}}"}""");
         var adapter = Adapter(store: new FailingOnce(_store));
 
-        await Assert.ThrowsAsync<ObjectStoreException>(() => adapter.PollOnce(CancellationToken.None));
+        Assert.True(await adapter.PollOnce(CancellationToken.None));
         Assert.Equal(1, await Db.ListLengthAsync(Options.QueueKey));
         Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":processing:me"));
         Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":dead"));
@@ -155,6 +160,149 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime
 
         public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) =>
             Interlocked.Increment(ref _calls) == 1 ? throw new ObjectStoreException("the object store is unreachable") : inner.StatAsync(key, cancellationToken);
+
+        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
+        public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, contentType, cancellationToken);
+        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
+    }
+
+    [Fact]
+    public async Task Should_set_aside_at_once_every_message_that_names_what_no_store_holds_and_accept_those_behind()
+    {
+        var good = await StoredSong();
+        var other = await StoredSong("uploads", "other.mp3");
+        var hash = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(28));
+        var hopeless = new[]
+        {
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "nosuchbucket"}""",
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "work", "object": "{{{{hash}}}}/vocals.wav"}""",
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "sagas", "object": "{{{{hash}}}}.json"}""",
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "Uploads"}""",
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "up\u0000loads"}""",
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "uploads", "object": "a\u0000b.mp3"}""",
+            $$$$"""{"hash": "{{{{hash}}}}", "bucket": "uploads", "object": "{{{{new string('x', 2000)}}}}"}""",
+        };
+        foreach (var m in hopeless) await Db.ListLeftPushAsync(Options.QueueKey, m);
+        await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{good}}}}"}""");
+        await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{other}}}}", "bucket": "uploads", "object": "other.mp3"}""");
+        var adapter = Adapter();
+
+        for (var i = 0; i < hopeless.Length + 2; i++) Assert.True(await adapter.PollOnce(CancellationToken.None)); // each read once
+
+        Assert.Equal([good, other], _harness.Published.Select<SongUploaded>().Select(p => p.Context.Message.SongHash));
+        var dead = (await Db.ListRangeAsync(Options.QueueKey + ":dead")).Select(v => JsonDocument.Parse((string)v!).RootElement).ToList();
+        Assert.Equal(hopeless.Length, dead.Count);
+        Assert.All(dead, d => Assert.DoesNotContain("attempts", d.GetProperty("reason").GetString()!));
+        Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey));
+        Assert.Equal(TimeSpan.Zero, adapter.Backoff);
+    }
+
+    [Fact]
+    public async Task Should_set_aside_no_good_message_while_the_store_is_down_and_wait_longer_each_time()
+    {
+        var songs = new[] { await StoredSong(), await StoredSong() };
+        foreach (var song in songs) await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{song}}}}"}""");
+        var store = new Unreachable(_store) { Down = true };
+        var adapter = Adapter(store: store);
+
+        var waits = new List<double>();
+        for (var i = 0; i < 12; i++)
+        {
+            Assert.True(await adapter.PollOnce(CancellationToken.None));
+            waits.Add(adapter.Backoff.TotalSeconds);
+        }
+
+        Assert.Equal([2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60, 60], waits);
+        Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":dead"));
+        Assert.Equal(2, await Db.ListLengthAsync(Options.QueueKey));
+        Assert.Equal(0, await Db.ListLengthAsync(Options.QueueKey + ":processing:me"));
+        Assert.All(_logs.Entries, e => Assert.Null(e.Exception)); // one line each, no stack trace
+
+        store.Down = false;
+        await Drain(adapter);
+
+        Assert.Equal(songs.Order(), _harness.Published.Select<SongUploaded>().Select(p => p.Context.Message.SongHash).Order());
+        Assert.Equal(TimeSpan.Zero, adapter.Backoff);
+    }
+
+    [Fact]
+    public async Task Should_set_aside_a_message_that_keeps_failing_while_the_store_answers_and_accept_the_others()
+    {
+        var cursed = await StoredSong("uploads", "cursed.mp3");
+        var good = await StoredSong();
+        await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{cursed}}}}", "bucket": "uploads", "object": "cursed.mp3"}""");
+        await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "{{{{good}}}}"}""");
+        var options = Options;
+        options.MaxAttempts = 3;
+
+        await Drain(Adapter(options, new Unreachable(_store) { Failing = "cursed.mp3" }));
+
+        Assert.Equal([good], _harness.Published.Select<SongUploaded>().Select(p => p.Context.Message.SongHash));
+        var dead = JsonDocument.Parse((string)(await Db.ListGetByIndexAsync(Options.QueueKey + ":dead", 0))!).RootElement;
+        Assert.StartsWith("not accepted in 3 attempts while the store answered: ", dead.GetProperty("reason").GetString());
+        Assert.Equal(1, await Db.ListLengthAsync(Options.QueueKey + ":dead"));
+    }
+
+    [Fact]
+    public async Task Should_echo_no_more_than_a_few_KiB_of_a_huge_message_anywhere()
+    {
+        var good = await StoredSong();
+        var huge = new string('a', 20_000_000);
+        foreach (var m in new[]
+                 {
+                     $$$$"""{"hash": "{{{{huge}}}}"}""",
+                     $$$$"""{"hash": "{{{{good}}}}", "model": "{{{{huge}}}}"}""",
+                     $$$$"""{"hash": "{{{{good}}}}", "bucket": "{{{{huge}}}}"}""",
+                     $$$$"""{"hash": "{{{{good}}}}", "object": "{{{{huge}}}}"}""",
+                     $$$$"""{"hash": "{{{{good}}}}", "callback": "{{{{huge}}}}"}""",
+                     $$$$"""{"hash": "{{{{good}}}}", "output_bucket": "{{{{huge}}}}"}""",
+                 })
+            await Db.ListLeftPushAsync(Options.QueueKey, m);
+
+        await Drain(Adapter());
+
+        var dead = (await Db.ListRangeAsync(Options.QueueKey + ":dead")).Select(v => (string)v!).ToList();
+        Assert.Equal(5, dead.Count);
+        Assert.All(dead, d => Assert.InRange(d.Length, 1, 4096));
+        Assert.All(dead, d => Assert.True(JsonDocument.Parse(d).RootElement.GetProperty("length").GetInt32() > 20_000_000));
+        var lines = (await Db.ListRangeAsync(Options.LoggingKey)).Select(v => (string)v!).ToList();
+        Assert.Equal(7, lines.Count); // five set aside, one accepted, one output_bucket ignored
+        Assert.All(lines, l => Assert.InRange(l.Length, 1, 1200));
+        Assert.All(_logs.Entries, e => Assert.InRange(e.Message.Length, 1, 1200));
+    }
+
+    [Fact]
+    public async Task Should_keep_only_the_newest_dead_letters()
+    {
+        var options = Options;
+        options.DeadLetterCap = 3;
+        for (var i = 0; i < 5; i++) await Db.ListLeftPushAsync(Options.QueueKey, $$$$"""{"hash": "bad {{{{i}}}}"}""");
+
+        await Drain(Adapter(options));
+
+        var dead = (await Db.ListRangeAsync(Options.QueueKey + ":dead")).Select(v => JsonDocument.Parse((string)v!).RootElement.GetProperty("message").GetString()).ToList();
+        Assert.Equal(["""{"hash": "bad 4"}""", """{"hash": "bad 3"}""", """{"hash": "bad 2"}"""], dead);
+    }
+
+    /// <summary>A store that fails every call while <see cref="Down"/>, and always for objects named <see cref="Failing"/>.</summary>
+    private sealed class Unreachable(IObjectStore inner) : IObjectStore
+    {
+        public volatile bool Down;
+
+        public string? Failing { get; init; }
+
+        private void Check(ObjectKey? key = null)
+        {
+            if (Down || (key is { } k && k.Name == Failing)) throw new ObjectStoreException("the object store at http://127.0.0.1:9 is unreachable");
+        }
+
+        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default)
+        {
+            Check(key);
+            return inner.StatAsync(key, cancellationToken);
+        }
 
         public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
         public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, contentType, cancellationToken);

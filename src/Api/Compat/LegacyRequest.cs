@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MSaaS.Api.Uploads;
 using MSaaS.Contracts;
+using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 
 namespace MSaaS.Api.Compat;
@@ -30,7 +31,7 @@ public sealed record LegacyRequest(string SongHash, StoredObject Upload, string?
             if (root.ValueKind != JsonValueKind.Object) throw new FormatException("not a JSON object");
             var hash = (String(root, "songhash") ?? String(root, "hash") ?? String(root, "song_hash"))?.Trim().ToLowerInvariant()
                        ?? throw new FormatException("no songhash, hash or song_hash");
-            if (!MSaaS.Storage.SongHash.IsValid(hash)) throw new FormatException($"'{hash}' is not a SHA-224 song hash");
+            if (!MSaaS.Storage.SongHash.IsValid(hash)) throw new FormatException($"{ClientText.Quote(hash)} is not a SHA-224 song hash");
 
             var bucket = String(root, "bucket") ?? String(root, "input_bucket");
             var name = String(root, "object") ?? String(root, "key") ?? String(root, "input_object");
@@ -44,6 +45,7 @@ public sealed record LegacyRequest(string SongHash, StoredObject Upload, string?
             {
                 throw new FormatException(e.Message);
             }
+            if (!SongObjects.IsClientBucket(stored.Bucket)) throw new FormatException($"bucket {stored.Bucket} is the service's own, not a client's");
 
             Callback? callback;
             try

@@ -1,10 +1,13 @@
+using System.Security.Cryptography;
 using System.Text.Json;
+using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Uploads;
 using MSaaS.Contracts;
 using MSaaS.Notifications;
+using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 using StackExchange.Redis;
 
@@ -14,15 +17,26 @@ namespace MSaaS.Api.Compat;
 /// Serves legacy producers that LPUSH work onto "toWorker". Each message is moved atomically (LMOVE, oldest
 /// first) to this adapter's own processing list and removed from it only once <see cref="SongUploaded"/> is
 /// published, so a crash loses nothing: on start an adapter takes back its own unfinished messages, and those of
-/// any adapter whose heartbeat has expired. A message that cannot be understood is set aside on
-/// "toWorker:dead" with the reason, and logged, never retried for ever.
+/// any adapter whose heartbeat has expired. A message that can never succeed (not understood, a song that does not
+/// exist, a name no store can hold) is set aside at once on "toWorker:dead" with the reason. A message that fails
+/// otherwise goes to the back of the queue, and the adapter waits (doubling, up to a minute) before it reads again;
+/// it is set aside after <see cref="CompatOptions.MaxAttempts"/> failures while the store answered other look-ups,
+/// so that an outage of the store or the bus sets no good message aside.
 /// </summary>
 public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake intake, IObjectStore store, LegacyLog log,
     IOptions<CompatOptions> options, IOptions<ApiOptions> api, TimeProvider clock, ILogger<ToWorkerAdapter> logger) : BackgroundService
 {
+    /// <summary>How much of a message a dead-letter record keeps.</summary>
+    public const int DeadLetterMessageLength = 2048;
+
     private readonly CompatOptions _options = options.Value;
     private readonly string _id = options.Value.InstanceId ?? Environment.MachineName;
+    private readonly Dictionary<string, int> _attempts = []; // failures counted per message (by its SHA-256)
     private DateTimeOffset _nextHousekeeping;
+    private int _failuresInARow;
+
+    /// <summary>How long to wait before the next read: zero unless the last messages failed.</summary>
+    public TimeSpan Backoff { get; private set; }
 
     private string Queue => _options.QueueKey;
     private string Processing(string id) => $"{Queue}:processing:{id}";
@@ -53,12 +67,19 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
             try
             {
                 if (!await PollOnce(stoppingToken)) await Task.Delay(_options.PollInterval, clock, stoppingToken);
+                else if (Backoff > TimeSpan.Zero) await Task.Delay(Backoff, clock, stoppingToken);
+            }
+            catch (RedisException e)
+            {
+                // Never stop the host over a Redis outage: what was taken stays in the processing list.
+                logger.LogWarning("reading {Queue} failed ({Reason}); trying again", Queue, e.Message);
+                await Task.Delay(_options.RetryDelay, clock, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                // Never stop the host over one message or a Redis outage: what was taken stays in the processing list.
-                logger.LogWarning(e, "reading {Queue} failed; trying again", Queue);
-                await Task.Delay(TimeSpan.FromSeconds(2), clock, stoppingToken);
+                // A fault of this service's own, not of a message: logged whole, and the adapter goes on.
+                logger.LogError(e, "reading {Queue} failed; trying again", Queue);
+                await Task.Delay(_options.RetryDelay, clock, stoppingToken);
             }
         }
     }
@@ -74,18 +95,59 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         {
             await Handle(message!, cancellationToken);
         }
-        catch (Exception e) when (e is not RedisException)
+        catch (Exception e) when (e is not RedisException && !cancellationToken.IsCancellationRequested)
         {
-            // The bus or the object store failed, not the message: hand it back to be read again, intact.
-            logger.LogWarning("could not accept a {Queue} message ({Message}); it goes back on the queue", Queue, e.Message);
-            var transaction = Db.CreateTransaction();
-            _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
-            _ = transaction.ListRightPushAsync(Queue, message);
-            await transaction.ExecuteAsync().WaitAsync(CancellationToken.None);
-            throw;
+            await Failed(message!, e, cancellationToken);
+            return true;
         }
+        _attempts.Remove(Fingerprint(message!));
+        (_failuresInARow, Backoff) = (0, TimeSpan.Zero);
         return true;
     }
+
+    // A message that could not be accepted for a reason that may pass: back to the queue, behind the others, unless it
+    // has failed too often while the store was answering.
+    private async Task Failed(string message, Exception error, CancellationToken cancellationToken)
+    {
+        var reason = ClientText.Cut(error.Message, 300);
+        var fingerprint = Fingerprint(message);
+        var attempts = _attempts.GetValueOrDefault(fingerprint);
+        if (!await IsOutage(error, cancellationToken)) _attempts[fingerprint] = ++attempts;
+        if (attempts >= _options.MaxAttempts)
+        {
+            _attempts.Remove(fingerprint);
+            await SetAside(message, $"not accepted in {attempts} attempts while the store answered: {reason}", cancellationToken);
+            return;
+        }
+        _failuresInARow++;
+        Backoff = TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks,
+            _options.RetryDelay.Ticks * (1L << Math.Min(_failuresInARow - 1, 30))));
+        logger.LogWarning("could not accept a {Queue} message ({Reason}); it goes to the back of the queue, read again in {Seconds:0.#} s",
+            Queue, reason, Backoff.TotalSeconds);
+        // The queue's newest end: the messages behind it are read first. Intact, so that it can be read again.
+        var transaction = Db.CreateTransaction();
+        _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
+        _ = transaction.ListLeftPushAsync(Queue, message);
+        await transaction.ExecuteAsync().WaitAsync(CancellationToken.None);
+    }
+
+    // Whether the failure was the service's (the bus or the store away) rather than the message's: the bus's own errors
+    // and time-outs are, and so is any failure while the store does not answer a look-up of another object.
+    private async Task<bool> IsOutage(Exception error, CancellationToken cancellationToken)
+    {
+        if (error is MassTransitException or OperationCanceledException or TimeoutException) return true;
+        try
+        {
+            await store.StatAsync(SongObjects.Upload(new string('0', 56)), cancellationToken);
+            return false;
+        }
+        catch (Exception e) when (e is ObjectStoreException or TimeoutException or HttpRequestException)
+        {
+            return true;
+        }
+    }
+
+    private static string Fingerprint(string message) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(message)));
 
     private async Task Handle(string message, CancellationToken cancellationToken)
     {
@@ -101,7 +163,7 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         }
         if (Models.Resolve(request.Model) is not { } model)
         {
-            await SetAside(message, $"unknown model '{request.Model}'", cancellationToken);
+            await SetAside(message, $"unknown model {ClientText.Quote(request.Model)}", cancellationToken);
             return;
         }
         if (request.Callback is { } callback && await TargetGuard.CheckAsync(callback.Url, api.Value.AllowPrivateCallbacks, cancellationToken) is { } refusal)
@@ -115,7 +177,7 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
             return;
         }
         if (request.OutputBucket is { } output && output != SongObjects.StemBucket)
-            await log.WriteAsync("worker", "info", $"song {request.SongHash}: output_bucket {output} ignored, stems go to {SongObjects.StemBucket}");
+            await log.WriteAsync("worker", "info", $"song {request.SongHash}: output_bucket {ClientText.Quote(output)} ignored, stems go to {SongObjects.StemBucket}");
 
         // Only once the bus has the song may the message leave the processing list.
         await intake.AnnounceAsync(request.SongHash, request.Upload, model, request.Callback, "toWorker", cancellationToken);
@@ -123,12 +185,19 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         await log.WriteAsync("worker", "info", $"song {request.SongHash} accepted from {Queue}");
     }
 
+    // The record keeps the message's start (a message may be megabytes), its length and SHA-256; the list keeps the newest.
     private async Task SetAside(string message, string reason, CancellationToken cancellationToken)
     {
+        reason = ClientText.Cut(reason, 500);
         logger.LogWarning("setting aside a {Queue} message: {Reason}", Queue, reason);
-        var record = JsonSerializer.Serialize(new { message, reason, at = clock.GetUtcNow() });
+        var record = JsonSerializer.Serialize(new
+        {
+            message = message.Length > DeadLetterMessageLength ? message[..DeadLetterMessageLength] : message,
+            length = message.Length, sha256 = Fingerprint(message).ToLowerInvariant(), reason, at = clock.GetUtcNow(),
+        });
         var transaction = Db.CreateTransaction();
         _ = transaction.ListLeftPushAsync(DeadLetters, record);
+        _ = transaction.ListTrimAsync(DeadLetters, 0, _options.DeadLetterCap - 1);
         _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
         await transaction.ExecuteAsync().WaitAsync(cancellationToken);
         await log.WriteAsync("worker", "error", $"{Queue} message set aside on {DeadLetters}: {reason}");

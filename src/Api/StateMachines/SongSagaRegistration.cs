@@ -36,7 +36,7 @@ public static class SongSagaRegistration
     }
 
     private static string SagaDirectory(StorageOptions storage) => storage.Kind == StorageKind.Local
-        ? Path.Combine(storage.Root, "sagas")
+        ? Path.Combine(storage.Root, SongObjects.SagaDirectory)
         : Path.Combine(DataDirectory.Default is { Length: > 0 } data ? data : throw new InvalidOperationException(
             "no data directory for the sagas: set XDG_DATA_HOME or HOME, or Redis:Configuration"), "sagas");
 
