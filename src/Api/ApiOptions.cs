@@ -39,6 +39,25 @@ public sealed class ApiOptions : IValidatableObject
     [Range(1, 1024)]
     public int MaxUploadsInFlight { get; set; } = 8;
 
+    /// <summary>
+    /// Uploads read at once from one client address (an IPv6 client by its /64), so that one client cannot hold every
+    /// slot of <see cref="MaxUploadsInFlight"/> (the lower of the two counts); more are answered 429 with Retry-After.
+    /// </summary>
+    [Range(1, 1024)]
+    public int MaxUploadsPerClient { get; set; } = 2;
+
+    /// <summary>
+    /// The slowest an upload may arrive, on average, once <see cref="UploadGrace"/> has passed: an upload that cannot
+    /// arrive whole in the time its size allows at this rate (its Content-Length, or what has come so far) is ended with
+    /// 408. 16 KiB/s (128 kbit/s) gives a 10 MB song 10 minutes.
+    /// </summary>
+    [Range(1, 1L << 30)]
+    public long MinUploadBytesPerSecond { get; set; } = 16 * 1024;
+
+    /// <summary>The time every upload has before <see cref="MinUploadBytesPerSecond"/> is asked of it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan UploadGrace { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Distinct webhooks one song may have (duplicate submissions each add theirs); more are answered 409.</summary>
     [Range(1, 10_000)]
     public int MaxCallbacksPerSong { get; set; } = 100;

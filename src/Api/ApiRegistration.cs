@@ -47,7 +47,7 @@ public static class ApiRegistration
             foreach (var network in networks) forwarded.KnownIPNetworks.Add(network);
         });
         services.AddSingleton<KeyAttempts>();
-        services.AddSingleton<UploadGate>();
+        services.AddSingleton<UploadSlots>();
         services.AddScratchCleanup(UploadSpool.Purpose);
         services.AddOptions<FormOptions>().Configure<IOptions<ApiOptions>>((f, api) => f.MultipartBodyLengthLimit = api.Value.MaxRequestBytes);
         services.ConfigureHttpJsonOptions(o =>

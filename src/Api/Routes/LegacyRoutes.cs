@@ -43,24 +43,31 @@ public static class LegacyRoutes
 
     public sealed record RemoveReply(string Hash, IReadOnlyList<string> Removed);
 
-    private static async Task<IResult> Separate(HttpRequest request, HttpResponse response, SongIntake intake, UploadGate gate, ISongStateStore songs,
-        IOptions<ApiOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> Separate(HttpContext http, SongIntake intake, UploadSlots slots, ISongStateStore songs,
+        IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
-        // Each upload being read holds buffers and a scratch file: a bounded number at once, the others told when to come back.
-        if (!gate.TryEnter())
+        var (request, response) = (http.Request, http.Response);
+        // Each upload being read holds buffers and a scratch file: a bounded number at once, and from one client, the
+        // others told when to come back.
+        var (slot, busy) = slots.TryTake(http.Connection.RemoteIpAddress);
+        if (slot is null)
         {
             response.Headers.RetryAfter = "2";
-            return Reply.Error(429, "too many songs are being uploaded right now; try again in a few seconds");
+            return Reply.Error(429, busy!);
         }
-        try
+        using (slot)
         {
             SeparateRequest upload;
             try
             {
-                upload = await SeparateRequestReader.ReadAsync(request, options.Value.MaxRequestBytes, cancellationToken);
+                var o = options.Value;
+                var body = new PacedBody(request.Body, request.ContentLength, o.MinUploadBytesPerSecond, o.UploadGrace, clock);
+                upload = await SeparateRequestReader.ReadAsync(request, body, o.MaxRequestBytes, cancellationToken);
             }
             catch (RequestRefusedException refused)
             {
+                // A body not read to its end is not waited for: the connection closes after the answer.
+                if (refused.Status == StatusCodes.Status408RequestTimeout) response.Headers.Connection = "close";
                 return Reply.Error(refused.Status, refused.Message);
             }
             await using var song = upload.Song;
@@ -69,10 +76,6 @@ public static class LegacyRoutes
             var hash = await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken);
             // 200, not 202: the reference clients print only 200 answers.
             return Results.Ok(new SeparateReply(hash, EnqueuedReason, model, upload.Model, $"/apiv1/status/{hash}"));
-        }
-        finally
-        {
-            gate.Exit();
         }
     }
 

@@ -18,7 +18,7 @@ internal sealed class KeyAttempts(TimeProvider clock)
     /// <summary>How long <paramref name="client"/> must wait before trying a key again; zero when it may now.</summary>
     public TimeSpan Wait(IPAddress? client)
     {
-        if (client is null || !_failures.TryGetValue(Subscriber(client), out var entry)) return TimeSpan.Zero;
+        if (client is null || !_failures.TryGetValue(ClientAddress.Subscriber(client), out var entry)) return TimeSpan.Zero;
         var left = entry.Since + Window - clock.GetUtcNow();
         return entry.Count >= Limit && left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
@@ -27,18 +27,8 @@ internal sealed class KeyAttempts(TimeProvider clock)
     {
         if (client is null) return;
         var now = clock.GetUtcNow();
-        _failures.AddOrUpdate(Subscriber(client), (now, 1), (_, e) => now - e.Since >= Window ? (now, 1) : (e.Since, e.Count + 1));
+        _failures.AddOrUpdate(ClientAddress.Subscriber(client), (now, 1), (_, e) => now - e.Since >= Window ? (now, 1) : (e.Since, e.Count + 1));
         if (_failures.Count > 10_000) // forget windows that have passed, so that the table stays small
             foreach (var old in _failures.Where(e => now - e.Value.Since >= Window).Select(e => e.Key)) _failures.TryRemove(old, out _);
-    }
-
-    // An IPv4 address (mapped into IPv6 or not) as it is; an IPv6 one as its /64.
-    internal static IPAddress Subscriber(IPAddress client)
-    {
-        if (client.IsIPv4MappedToIPv6) return client.MapToIPv4();
-        if (client.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return client;
-        var bytes = client.GetAddressBytes();
-        Array.Clear(bytes, 8, 8);
-        return new IPAddress(bytes);
     }
 }

@@ -22,7 +22,8 @@ public static class SeparateRequestReader
     private const int MaxParts = 16;
     private const int MaxFieldBytes = MaxCallbackDataBytes + MaxCallbackUrlLength + 1024;
 
-    public static async Task<SeparateRequest> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>Reads <paramref name="request"/>'s upload from <paramref name="body"/> (its body, or a stream over it).</summary>
+    public static async Task<SeparateRequest> ReadAsync(HttpRequest request, Stream body, long maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes) throw TooLarge(maxBytes);
         var song = new UploadSpool(maxBytes);
@@ -30,7 +31,7 @@ public static class SeparateRequestReader
         {
             // Only a multipart form is a form: clients send the JSON body under any Content-Type, form-urlencoded included.
             var multipart = request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true;
-            var upload = multipart ? await ReadFormAsync(request, song, cancellationToken) : await JsonUploadReader.ReadAsync(request.Body, song, cancellationToken);
+            var upload = multipart ? await ReadFormAsync(request.ContentType!, body, song, cancellationToken) : await JsonUploadReader.ReadAsync(body, song, cancellationToken);
             CheckSong(song);
             return upload;
         }
@@ -50,13 +51,13 @@ public static class SeparateRequestReader
         }
     }
 
-    private static async Task<SeparateRequest> ReadFormAsync(HttpRequest request, UploadSpool song, CancellationToken cancellationToken)
+    private static async Task<SeparateRequest> ReadFormAsync(string contentType, Stream body, UploadSpool song, CancellationToken cancellationToken)
     {
-        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
+        var boundary = MediaTypeHeaderValue.TryParse(contentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
         if (string.IsNullOrEmpty(boundary)) throw new RequestRefusedException(400, "multipart/form-data needs a boundary");
         if (boundary.Length > 70) throw new RequestRefusedException(400, "the multipart boundary is longer than 70 characters");
 
-        var reader = new MultipartReader(boundary, request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
+        var reader = new MultipartReader(boundary, body) { HeadersCountLimit = 16, HeadersLengthLimit = 16 * 1024 };
         string? model = null;
         Callback? callback = null;
         var found = false;

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>
+/// Upload slots are shared fairly and cannot be held by trickling: a client gets at most its share of the slots, and an
+/// upload too slow to arrive in the time its size allows is ended with 408.
+/// </summary>
+public sealed class UploadSlots_Specs
+{
+    [Fact]
+    public async Task Should_accept_another_clients_upload_while_eight_slow_uploads_come_from_one()
+    {
+        // Behind a trusted proxy, as deployed: each request names its client in X-Forwarded-For.
+        await using var api = await ApiHost.Start(new Dictionary<string, string?> { ["Api:TrustedProxies:0"] = "127.0.0.1" });
+        var slow = new List<SlowUpload>();
+        try
+        {
+            for (var i = 0; i < 8; i++) slow.Add(await SlowUpload.Start(api.Client.BaseAddress!, "198.51.100.7", contentLength: 30_000));
+            // Every one of the eight has been seen by the route once the ones beyond the client's share are answered.
+            var refused = await Task.WhenAll(slow.Skip(2).Select(s => s.ResponseAsync()));
+            Assert.All(refused, r => Assert.StartsWith("HTTP/1.1 429", r));
+            Assert.All(refused, r => Assert.Contains("Retry-After: 2", r));
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/apiv1/separate")
+            {
+                Content = new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"),
+            };
+            request.Headers.Add("X-Forwarded-For", "203.0.113.9");
+            using var other = await api.Client.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        }
+        finally
+        {
+            foreach (var s in slow) s.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(2_000)] // declared: 2,000 bytes at 1,000 bytes/s after 1 s of grace may take 3 s
+    [InlineData(null)] // chunked: what has come so far is counted
+    public async Task Should_end_an_upload_too_slow_for_its_size_with_408_and_a_json_reason(int? contentLength)
+    {
+        await using var api = await ApiHost.Start(new Dictionary<string, string?>
+        {
+            ["Api:UploadGrace"] = "00:00:01", ["Api:MinUploadBytesPerSecond"] = "1000",
+        });
+        var started = Stopwatch.GetTimestamp();
+        using var upload = await SlowUpload.Start(api.Client.BaseAddress!, null, contentLength);
+
+        var response = await upload.ResponseAsync();
+
+        var waited = Stopwatch.GetElapsedTime(started);
+        Assert.StartsWith("HTTP/1.1 408", response);
+        Assert.Contains("Connection: close", response);
+        var json = response[response.IndexOf('{', StringComparison.Ordinal)..(response.LastIndexOf('}') + 1)]; // one chunk, or the whole body
+        var reason = JsonDocument.Parse(json).RootElement.GetProperty("reason").GetString();
+        Assert.StartsWith("the upload arrived too slowly", reason);
+        Assert.True(waited >= TimeSpan.FromSeconds(contentLength is null ? 1 : 3), $"ended after {waited}");
+    }
+
+    [Fact]
+    public async Task Should_give_a_slot_back_when_an_upload_is_ended()
+    {
+        await using var api = await ApiHost.Start(new Dictionary<string, string?>
+        {
+            ["Api:MaxUploadsInFlight"] = "1", ["Api:UploadGrace"] = "00:00:00.500", ["Api:MinUploadBytesPerSecond"] = "1000",
+        });
+        using (var upload = await SlowUpload.Start(api.Client.BaseAddress!, null, 1_000))
+            Assert.StartsWith("HTTP/1.1 408", await upload.ResponseAsync());
+
+        using var next = await api.Client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"));
+
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    private static byte[] Song()
+    {
+        var bytes = new byte[4096];
+        Random.Shared.NextBytes(bytes);
+        System.Text.Encoding.ASCII.GetBytes("ID3").CopyTo(bytes, 0);
+        return bytes;
+    }
+
+    /// <summary>A JSON upload that sends its head and a few bytes of its body, then nothing more.</summary>
+    private sealed class SlowUpload : IDisposable
+    {
+        private readonly TcpClient _client = new();
+
+        public static async Task<SlowUpload> Start(Uri server, string? forwardedFor, int? contentLength)
+        {
+            var upload = new SlowUpload();
+            await upload._client.ConnectAsync(server.Host, server.Port);
+            var head = new StringBuilder($"POST /apiv1/separate HTTP/1.1\r\nHost: {server.Authority}\r\nContent-Type: application/json\r\n");
+            if (forwardedFor is not null) head.Append($"X-Forwarded-For: {forwardedFor}\r\n");
+            head.Append(contentLength is { } length ? $"Content-Length: {length}\r\n\r\n{{\"mp3\": \"SUQz" : "Transfer-Encoding: chunked\r\n\r\nd\r\n{\"mp3\": \"SUQz\r\n");
+            await upload._client.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(head.ToString()));
+            return upload;
+        }
+
+        /// <summary>What the service answered, read until it closes the connection or 30 s pass.</summary>
+        public async Task<string> ResponseAsync()
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var text = new StringBuilder();
+            var buffer = new byte[4096];
+            var stream = _client.GetStream();
+            try
+            {
+                int read;
+                while ((read = await stream.ReadAsync(buffer, limit.Token)) > 0)
+                {
+                    text.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+                    if (Complete(text.ToString())) break;
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                // closed or reset after the answer, or no answer: what came is the answer
+            }
+            return text.ToString();
+        }
+
+        // The head and as many body bytes as its Content-Length says.
+        private static bool Complete(string response)
+        {
+            var end = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (end < 0) return false;
+            var header = response[..end].Split("\r\n").FirstOrDefault(h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
+            return header is not null && response.Length - end - 4 >= int.Parse(header["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        public void Dispose() => _client.Dispose();
+    }
+}
