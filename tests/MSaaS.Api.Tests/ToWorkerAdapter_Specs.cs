@@ -4,6 +4,7 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Compat;
 using MSaaS.Api.Uploads;
@@ -53,6 +54,7 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
         var log = new LegacyLog(_redis, o);
         return new ToWorkerAdapter(_redis, new SongIntake(_store, _harness.Bus, TimeProvider.System), store ?? _store, log, o,
             Microsoft.Extensions.Options.Options.Create(new ApiOptions { AllowPrivateCallbacks = false }), TimeProvider.System,
+            new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(NullLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>.Instance),
             new LoggerFactory([_logs]).CreateLogger<ToWorkerAdapter>());
     }
 

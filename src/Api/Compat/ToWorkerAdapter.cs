@@ -24,7 +24,8 @@ namespace MSaaS.Api.Compat;
 /// so that an outage of the store or the bus sets no good message aside.
 /// </summary>
 public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake intake, IObjectStore store, LegacyLog log,
-    IOptions<CompatOptions> options, IOptions<ApiOptions> api, TimeProvider clock, ILogger<ToWorkerAdapter> logger) : BackgroundService
+    IOptions<CompatOptions> options, IOptions<ApiOptions> api, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<ToWorkerAdapter> logger)
+    : BackgroundService
 {
     /// <summary>How much of a message a dead-letter record keeps.</summary>
     public const int DeadLetterMessageLength = 2048;
@@ -48,6 +49,11 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Not before every hosted service has started, the bus among them: a song announced on an in-memory bus whose
+        // saga endpoint is not running yet would be lost, and its message already gone from the list.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            await started.Task.WaitAsync(stoppingToken);
         logger.LogInformation("reading {Queue} as {Id}", Queue, _id);
         while (!stoppingToken.IsCancellationRequested)
         {
