@@ -40,6 +40,7 @@ public static class MsaasTelemetry
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
+                .AddView(KeepBoundedTags)
                 .AddRuntimeInstrumentation()
                 .AddMeter(MassTransitSource)
                 .AddMeter(MeterPrefix + ".*")
@@ -54,6 +55,24 @@ public static class MsaasTelemetry
         if (!string.IsNullOrWhiteSpace(configuration[OtlpEndpointVariable])) telemetry.UseOtlpExporter();
         return services;
     }
+
+    /// <summary>
+    /// The tags HttpClient's and DNS's instruments keep. Their others name whom a request went to (server.address,
+    /// server.port, network.peer.address, dns.question.name): for a webhook, a client's host, one series per client
+    /// that would tell any scraper who the clients are and grow without end. What is left has a handful of values each.
+    /// </summary>
+    internal static readonly string[] HttpClientTags =
+        ["http.request.method", "http.response.status_code", "error.type", "network.protocol.version", "url.scheme", "http.connection.state"];
+
+    internal static readonly string[] NameResolutionTags = ["error.type"];
+
+    // A view per instrument of System.Net.Http and System.Net.NameResolution, keeping only the tags above; the others as they are.
+    private static MetricStreamConfiguration? KeepBoundedTags(Instrument instrument) => instrument.Meter.Name switch
+    {
+        "System.Net.Http" => new MetricStreamConfiguration { TagKeys = HttpClientTags },
+        "System.Net.NameResolution" => new MetricStreamConfiguration { TagKeys = NameResolutionTags },
+        _ => null,
+    };
 
     /// <summary>GET /metrics: the Prometheus text of every meter above.</summary>
     public static IEndpointConventionBuilder MapMsaasMetrics(this IEndpointRouteBuilder app) =>

@@ -21,8 +21,10 @@ internal sealed class RequestGuard(RequestDelegate next, IOptionsMonitor<ApiOpti
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        // Probes and scrapes come by the pod's address; they read nothing of any client.
-        if (!HostAllowed(request.Host, options.CurrentValue.AllowedHosts) && !MsaasTelemetry.IsOperational(request.Path))
+        // Probes and scrapes come by the pod's address, which no list of names can know: an address is served there too.
+        // A page that rebinds its own name to the service still sends that name, and is refused.
+        if (!HostAllowed(request.Host, options.CurrentValue.AllowedHosts) &&
+            !(MsaasTelemetry.IsOperational(request.Path) && IsAddress(request.Host)))
             return Reply.WriteAsync(context, StatusCodes.Status400BadRequest, "this service is not served under that host name");
         if (ChangesState(request) && CrossOrigin(request) is { } why)
             return Reply.WriteAsync(context, StatusCodes.Status403Forbidden, $"a request from another site may not change anything here ({why})");
@@ -32,6 +34,10 @@ internal sealed class RequestGuard(RequestDelegate next, IOptionsMonitor<ApiOpti
     internal static bool HostAllowed(HostString host, IReadOnlyCollection<string> allowed) =>
         allowed.Count == 0 || allowed.Contains("*") ||
         (host.HasValue && allowed.Any(name => string.Equals(name, host.Host, StringComparison.OrdinalIgnoreCase)));
+
+    // A Host that is an IP address (with its port, IPv6 in brackets), not a name.
+    private static bool IsAddress(HostString host) =>
+        host.HasValue && System.Net.IPAddress.TryParse(host.Host.Trim('[', ']'), out _) && !host.Host.Contains('%');
 
     private static bool ChangesState(HttpRequest request) =>
         !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)) ||
