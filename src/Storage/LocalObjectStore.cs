@@ -76,9 +76,21 @@ public sealed class LocalObjectStore(string root) : IObjectStore
     public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default)
     {
         var path = FilePath(key);
-        var existed = File.Exists(path);
-        Wrap(() => File.Delete(path), $"deleting {key}");
-        return Task.FromResult(existed);
+        // No file (its folder missing too, as for a song that never had work stems): nothing to delete, as S3 says.
+        if (!File.Exists(path)) return Task.FromResult(false);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Task.FromResult(false); // removed meanwhile, folder and all
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ObjectStoreException($"deleting {key} under {Root} failed: {e.Message}", e);
+        }
+        return Task.FromResult(true);
     }
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix,

@@ -1,6 +1,7 @@
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using MSaaS.Audio;
 using MSaaS.Contracts;
 using MSaaS.Separation.Consumers;
@@ -19,6 +20,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
     private bool _encodeWhileSeparating = true;
     private readonly SilentSeparator _separator = new();
+    private readonly LogRecorder _log = new();
 
     public SeparateStemsConsumer_Specs()
     {
@@ -26,6 +28,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         _provider = new ServiceCollection()
             .Configure<SeparationEngineOptions>(o => o.EncodeWhileSeparating = _encodeWhileSeparating)
             .AddSingleton<IObjectStore>(_store)
+            .AddLogging(logging => logging.AddProvider(_log))
             .AddSingleton<FfmpegDecoder>()
             .AddSingleton<IStemSeparator>(_separator)
             .AddMassTransitTestHarness(x =>
@@ -72,6 +75,9 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
             Assert.InRange(decoded.Duration.TotalSeconds, 19.99, 20.01);
         }
         Assert.Empty(await _store.ListAsync(SongObjects.WorkBucket, "").ToListAsync());
+        // A song that never had work stems is the normal path: nothing to remove, nothing to warn of.
+        Assert.True(await _harness.Consumed.Any<SeparateStems>());
+        Assert.DoesNotContain(_log.Entries, e => e.Level >= LogLevel.Warning);
     }
 
     [Fact]

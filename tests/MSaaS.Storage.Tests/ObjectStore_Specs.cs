@@ -68,6 +68,15 @@ public abstract class ObjectStore_Specs
     }
 
     [Fact]
+    public async Task Should_say_there_was_no_object_to_delete_under_a_folder_that_does_not_exist()
+    {
+        // Work stems are named <hash>/<track>.wav: a song that never had them has no folder either.
+        var key = new ObjectKey(SongObjects.StemBucket, $"{Song()}/drums.wav");
+
+        Assert.False(await Store.DeleteAsync(key));
+    }
+
+    [Fact]
     public async Task Should_say_when_an_object_does_not_exist()
     {
         var key = SongObjects.Upload(Song());

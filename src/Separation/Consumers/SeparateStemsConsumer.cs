@@ -132,7 +132,8 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
         }
         catch (ObjectStoreException e)
         {
-            logger.LogWarning(e, "could not remove the work stems of {SongHash}", songHash);
+            // The song is done; the store's trouble is the operator's to look at, in one line.
+            logger.LogWarning("could not remove the work stems of {SongHash}: {Reason}", songHash, e.Message);
         }
     }
 
