@@ -37,6 +37,7 @@ internal static class JsonUploadReader
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new RequestRefusedException(400, "the body must be a JSON object with an \"mp3\" field");
+            SeparateRequestReader.RefuseDuplicates(root, "the body");
             if (!root.TryGetProperty("mp3", out var mp3) || mp3.ValueKind != JsonValueKind.String)
                 throw new RequestRefusedException(400, "\"mp3\" (the song, base64) is missing or not a string");
             if (scanner.SongFound) await scanner.Sink.CompleteAsync(cancellationToken);

@@ -61,6 +61,7 @@ public static class SeparateRequestReader
         string? model = null;
         Callback? callback = null;
         var found = false;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var parts = 0; await reader.ReadNextSectionAsync(cancellationToken) is { } section; parts++)
         {
             if (parts == MaxParts) throw new RequestRefusedException(400, $"the form has more than {MaxParts} parts");
@@ -78,9 +79,11 @@ public static class SeparateRequestReader
                         await song.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                     break;
                 case "model":
+                    if (!seen.Add("model")) throw new RequestRefusedException(400, "the form gives \"model\" twice");
                     model = await FieldAsync(section, cancellationToken);
                     break;
                 case "callback":
+                    if (!seen.Add("callback")) throw new RequestRefusedException(400, "the form gives \"callback\" twice");
                     callback = ParseFormCallback(await FieldAsync(section, cancellationToken));
                     break;
                 default:
@@ -137,12 +140,30 @@ public static class SeparateRequestReader
             case JsonValueKind.String:
                 return CheckCallback(new Callback { Url = Text(element, "callback")! });
             case JsonValueKind.Object:
+                RefuseDuplicates(element, "callback");
                 if (!element.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
                     throw new RequestRefusedException(400, "callback.url is missing or not a string");
                 var data = element.TryGetProperty("data", out var d) ? d.GetRawText() : null;
                 return CheckCallback(new Callback { Url = Text(url, "callback.url")!, Data = data });
             default:
                 throw new RequestRefusedException(400, "callback must be an object {\"url\", \"data\"}, a URL string or null");
+        }
+    }
+
+    /// <summary>
+    /// Refuses an object that names a member twice: JSON readers disagree on which one counts (System.Text.Json takes
+    /// the last), so one request could mean two. Only the names this service reads are quoted; the client's own
+    /// callback.data is not looked into.
+    /// </summary>
+    internal static void RefuseDuplicates(JsonElement element, string what)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in element.EnumerateObject())
+        {
+            if (names.Add(member.Name)) continue;
+            throw new RequestRefusedException(400, member.Name is "mp3" or "model" or "callback" or "url" or "data"
+                ? $"{what} gives \"{member.Name}\" twice"
+                : $"{what} gives a field twice");
         }
     }
 
