@@ -5,6 +5,9 @@ public sealed record Notified
 {
     public required Guid SongId { get; init; }
 
+    /// <summary>The delivery answered (<see cref="DeliverWebhook.DeliveryId"/>); null from a notifications service before it was sent.</summary>
+    public Guid? DeliveryId { get; init; }
+
     /// <summary>The webhook that was called.</summary>
     public string? Url { get; init; }
 

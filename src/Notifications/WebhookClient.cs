@@ -17,7 +17,12 @@ public sealed record WebhookResult(bool Delivered, int Attempts, int? StatusCode
 /// <summary>Calls webhooks: body = callback.data verbatim, no redirects, short timeouts, bounded retries with backoff.</summary>
 public interface IWebhookClient
 {
-    Task<WebhookResult> DeliverAsync(Callback callback, CancellationToken cancellationToken);
+    /// <summary>
+    /// POSTs the callback's data to its URL, with <paramref name="webhookId"/> as the <c>webhook-id</c> header (the
+    /// Standard Webhooks name): the same on every try and every time the same delivery is sent again, so that the
+    /// receiver can tell a repeat from a new one.
+    /// </summary>
+    Task<WebhookResult> DeliverAsync(Callback callback, string webhookId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -30,9 +35,12 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
 {
     private static readonly HttpRequestOptionsKey<StrongBox<int>> AttemptsKey = new("msaas.webhook.attempts");
 
+    /// <summary>The header that names the delivery.</summary>
+    public const string IdHeader = "webhook-id";
+
     private readonly WebhookOptions _options = options.Value;
 
-    public async Task<WebhookResult> DeliverAsync(Callback callback, CancellationToken cancellationToken)
+    public async Task<WebhookResult> DeliverAsync(Callback callback, string webhookId, CancellationToken cancellationToken)
     {
         if (TargetGuard.Check(callback.Url, _options.AllowPrivateTargets) is { } refusal)
             return new WebhookResult(false, 0, null, refusal);
@@ -42,6 +50,7 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
         {
             Content = new StringContent(callback.Data ?? "null", Encoding.UTF8, "application/json"),
         };
+        request.Headers.Add(IdHeader, webhookId);
         request.Options.Set(AttemptsKey, attempts);
         try
         {
@@ -70,10 +79,15 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
         }
     }
 
-    /// <summary>The socket handler: no redirects, connect timeout, and the address check after DNS.</summary>
+    /// <summary>
+    /// The socket handler: no redirects, connect timeout, the address check after DNS, and no trace context: the
+    /// client learns nothing of the service's own (no traceparent, tracestate or baggage, which would carry
+    /// MassTransit's conversation id).
+    /// </summary>
     internal static SocketsHttpHandler CreateHandler(WebhookOptions options) => new()
     {
         AllowAutoRedirect = false,
+        ActivityHeadersPropagator = null,
         UseProxy = false,
         ConnectTimeout = options.Timeout,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),

@@ -45,7 +45,7 @@ public class DeliverWebhookConsumer_Specs
 
         public int Calls => _calls;
 
-        public Task<WebhookResult> DeliverAsync(Callback callback, CancellationToken cancellationToken)
+        public Task<WebhookResult> DeliverAsync(Callback callback, string webhookId, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _calls);
             return Task.FromResult(new WebhookResult(true, 1, 200, null));

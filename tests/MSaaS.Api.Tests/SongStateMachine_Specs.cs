@@ -293,6 +293,34 @@ public class SongStateMachine_Specs
         Assert.Equal([true, false], done.Webhooks.Select(w => w.Delivered));
     }
 
+    [Fact]
+    public async Task Should_ask_for_a_webhook_again_after_a_restart_under_the_same_delivery_id()
+    {
+        await using var saga = await SagaHarness.Start();
+        var other = new Callback { Url = "http://other.example/hook", Data = "\"theirs\"" };
+        var upload = SagaHarness.Upload(NewHash(), Hook);
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(upload with { Callback = other });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        var first = await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2);
+        Assert.NotEqual(first[0].DeliveryId, first[1].DeliveryId);
+        await saga.Publish(new Notified { SongId = upload.SongId, Url = Hook.Url, Delivered = true, Attempts = 1, StatusCode = 200 });
+        await saga.WaitFor(upload.SongId, "Notifying", s => s.PendingWebhooks == 1);
+
+        // The process stopped while the other webhook was being delivered; the restarted one resumes the song.
+        await saga.Publish(new ResumeSong { SongId = upload.SongId, Reason = "the service restarted while the song was in this stage" });
+
+        var again = (await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 3)).Skip(2).Single();
+        Assert.Equal(other, again.Callback);
+        Assert.Equal(first.Single(d => d.Callback == other).DeliveryId, again.DeliveryId);
+        await saga.Publish(new Notified { SongId = upload.SongId, Url = other.Url, Delivered = true, Attempts = 1, StatusCode = 200 });
+        await saga.WaitFor(upload.SongId, "Completed");
+    }
+
     // Uploads a song and answers for the separation and encoding stages, as the services would.
     private static async Task RunToEncoded(SagaHarness saga, SongUploaded upload, string untilState)
     {

@@ -9,6 +9,8 @@ namespace MSaaS.Api.Tests;
 /// <summary>The webhook client as the notifications service registers it: real HTTP to a receiver on 127.0.0.1.</summary>
 public sealed class WebhookClient_Specs : IAsyncDisposable
 {
+    private const string Id = "7f0c1e9a-5a4e-4b8e-9a51-3d6f0c2b1a77";
+
     private readonly List<IAsyncDisposable> _owned = [];
 
     public async ValueTask DisposeAsync()
@@ -22,11 +24,13 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         var receiver = await Receiver(call => new HookAnswer(call <= 2 ? 503 : 200));
         var client = Client();
 
-        var result = await client.DeliverAsync(new Callback { Url = receiver.Url + "/done", Data = """{"a": [1, 2]}""" }, default);
+        var result = await client.DeliverAsync(new Callback { Url = receiver.Url + "/done", Data = """{"a": [1, 2]}""" }, Id, default);
 
         Assert.Equal(new WebhookResult(true, 3, 200, null), result);
         Assert.All(receiver.Bodies, body => Assert.Equal("""{"a": [1, 2]}""", body));
         Assert.Equal(3, receiver.Bodies.Count);
+        // Every try names the same delivery, so that the receiver can tell a repeat from a new one.
+        Assert.All(receiver.Received, hook => Assert.Equal(Id, hook.Headers["webhook-id"]));
     }
 
     [Theory]
@@ -37,7 +41,7 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
     {
         var receiver = await Receiver(_ => new HookAnswer(status));
 
-        var result = await Client().DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+        var result = await Client().DeliverAsync(new Callback { Url = receiver.Url + "/" }, Id, default);
 
         Assert.Equal((false, 1, status), (result.Delivered, result.Attempts, result.StatusCode));
         Assert.Single(receiver.Bodies);
@@ -50,7 +54,7 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
 
         // 1.5 s: the first try outlives it, and the second, answered at once, fits it even on a busy CI machine (at 0.3 s
         // a second try there once took a third).
-        var result = await Client(("Webhooks:Timeout", "00:00:01.500")).DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+        var result = await Client(("Webhooks:Timeout", "00:00:01.500")).DeliverAsync(new Callback { Url = receiver.Url + "/" }, Id, default);
 
         Assert.Equal((true, 2), (result.Delivered, result.Attempts));
     }
@@ -61,7 +65,7 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         var receiver = await Receiver(_ => new HookAnswer(200, TimeSpan.FromSeconds(5)));
 
         var result = await Client(("Webhooks:Timeout", "00:00:00.200"), ("Webhooks:MaxAttempts", "2"))
-            .DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+            .DeliverAsync(new Callback { Url = receiver.Url + "/" }, Id, default);
 
         Assert.Equal((false, 2), (result.Delivered, result.Attempts));
         Assert.Equal("no answer within 0.2 s", result.Error);
@@ -73,7 +77,7 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         var inside = await Receiver(_ => new HookAnswer(200));
         var receiver = await Receiver(_ => new HookAnswer(302, Location: inside.Url + "/admin"));
 
-        var result = await Client().DeliverAsync(new Callback { Url = receiver.Url + "/" }, default);
+        var result = await Client().DeliverAsync(new Callback { Url = receiver.Url + "/" }, Id, default);
 
         Assert.Equal((false, 302), (result.Delivered, result.StatusCode));
         Assert.Empty(inside.Bodies);
@@ -89,7 +93,7 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         Assert.Contains((await System.Net.Dns.GetHostAddressesAsync(name)), TargetGuard.IsForbidden);
         var url = receiver.Url.Replace("127.0.0.1", name, StringComparison.Ordinal) + "/";
 
-        var result = await Client(("Webhooks:AllowPrivateTargets", "false")).DeliverAsync(new Callback { Url = url }, default);
+        var result = await Client(("Webhooks:AllowPrivateTargets", "false")).DeliverAsync(new Callback { Url = url }, Id, default);
 
         Assert.False(result.Delivered);
         Assert.Contains($"{name} resolves to", result.Error);
@@ -105,9 +109,9 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         var client = Client(("Webhooks:MaxAttempts", "1"), ("Webhooks:BreakerMinimumCalls", "4"), ("Webhooks:BreakerFailureRatio", "0.5"),
             ("Webhooks:BreakerDuration", "00:01:00"));
 
-        for (var i = 0; i < 4; i++) await client.DeliverAsync(new Callback { Url = failing.Url + "/" }, default);
-        var blocked = await client.DeliverAsync(new Callback { Url = failing.Url + "/" }, default);
-        var other = await client.DeliverAsync(new Callback { Url = healthy.Url + "/" }, default);
+        for (var i = 0; i < 4; i++) await client.DeliverAsync(new Callback { Url = failing.Url + "/" }, Id, default);
+        var blocked = await client.DeliverAsync(new Callback { Url = failing.Url + "/" }, Id, default);
+        var other = await client.DeliverAsync(new Callback { Url = healthy.Url + "/" }, Id, default);
 
         Assert.Equal(4, failing.Bodies.Count); // the fifth never reached it
         Assert.False(blocked.Delivered);

@@ -33,6 +33,12 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
     /// <summary>Webhook deliveries asked for and not yet answered.</summary>
     public int PendingWebhooks { get; set; }
 
+    /// <summary>
+    /// Those deliveries, each with its id: after a restart each is asked for again under the same id, which the webhook
+    /// carries, so that its receiver can tell a repeat. (Empty in a song stored before the ids were kept.)
+    /// </summary>
+    public List<PendingDelivery> Deliveries { get; set; } = [];
+
     public List<string> Formats { get; set; } = ["mp3"];
 
     public SeparationRequest Separation { get; set; } = new();
@@ -79,3 +85,6 @@ public sealed record SongTransition(DateTimeOffset At, string State, string What
 
 /// <summary>How one webhook delivery went.</summary>
 public sealed record WebhookOutcome(string? Url, bool Delivered, int Attempts, int? StatusCode, string? Error);
+
+/// <summary>A webhook delivery asked for and not yet answered.</summary>
+public sealed record PendingDelivery(Guid Id, Callback Callback);

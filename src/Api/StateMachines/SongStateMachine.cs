@@ -91,13 +91,13 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         // The stems are done whatever the webhook does: its failure is recorded, never the song's.
         During(Notifying,
             When(WebhookDone)
-                .Then(c => Answered(c.Saga, new WebhookOutcome(c.Message.Url, c.Message.Delivered, c.Message.Attempts, c.Message.StatusCode, c.Message.Error)))
+                .Then(c => Answered(c.Saga, new WebhookOutcome(c.Message.Url, c.Message.Delivered, c.Message.Attempts, c.Message.StatusCode, c.Message.Error), c.Message.DeliveryId))
                 .If(c => c.Saga.PendingWebhooks == 0, done => done.Then(c => Finish(c.Saga)).TransitionTo(Completed)),
             When(WebhookFaulted)
-                .Then(c => Answered(c.Saga, new WebhookOutcome(c.Message.Message.Callback.Url, false, 0, null, FaultText(c.Message))))
+                .Then(c => Answered(c.Saga, new WebhookOutcome(c.Message.Message.Callback.Url, false, 0, null, FaultText(c.Message)), c.Message.Message.DeliveryId))
                 .If(c => c.Saga.PendingWebhooks == 0, done => done.Then(c => Finish(c.Saga)).TransitionTo(Completed)),
             When(TimedOut, c => IsDue(c.Saga, c.Message, nameof(Notifying)))
-                .Then(c => Answered(c.Saga, new WebhookOutcome(null, false, 0, null, $"{c.Saga.PendingWebhooks} webhook(s) unanswered when the stage timed out"), all: true))
+                .Then(c => Answered(c.Saga, new WebhookOutcome(null, false, 0, null, $"{c.Saga.PendingWebhooks} webhook(s) unanswered when the stage timed out"), null, all: true))
                 .Then(c => Finish(c.Saga))
                 .TransitionTo(Completed));
 
@@ -358,23 +358,41 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         foreach (var callback in callbacks)
         {
-            await context.Publish(new DeliverWebhook { SongId = context.Saga.CorrelationId, SongHash = context.Saga.SongHash, Callback = callback });
+            var delivery = new PendingDelivery(Guid.NewGuid(), callback);
+            context.Saga.Deliveries.Add(delivery);
+            await Deliver(context, delivery);
             context.Saga.PendingWebhooks++;
         }
         Await(context.Saga, _options.NotifyTimeout);
     }
 
-    // The webhooks that have no answer yet, asked for again.
+    private static Task Deliver(BehaviorContext<SongState> context, PendingDelivery delivery) => context.Publish(new DeliverWebhook
+    {
+        SongId = context.Saga.CorrelationId, SongHash = context.Saga.SongHash, Callback = delivery.Callback, DeliveryId = delivery.Id,
+    });
+
+    // The webhooks that have no answer yet, asked for again: each under the id it was first asked for with.
     private async Task Renotify(BehaviorContext<SongState> context)
     {
+        if (context.Saga.Deliveries.Count > 0)
+        {
+            foreach (var delivery in context.Saga.Deliveries) await Deliver(context, delivery);
+            context.Saga.PendingWebhooks = context.Saga.Deliveries.Count;
+            Await(context.Saga, _options.NotifyTimeout);
+            return;
+        }
+        // A song stored before the ids were kept: the webhooks without an answer, under new ids.
         var answered = context.Saga.Webhooks.Select(w => w.Url).ToHashSet(StringComparer.Ordinal);
         var pending = context.Saga.Callbacks.Where(c => !answered.Contains(c.Url)).ToList();
         context.Saga.PendingWebhooks = 0;
         if (pending.Count > 0) await Notify(context, pending);
     }
 
-    private static void Answered(SongState saga, WebhookOutcome outcome, bool all = false)
+    private static void Answered(SongState saga, WebhookOutcome outcome, Guid? deliveryId, bool all = false)
     {
+        if (all) saga.Deliveries.Clear();
+        else if (saga.Deliveries.FindIndex(d => deliveryId is { } id ? d.Id == id : d.Callback.Url == outcome.Url) is >= 0 and var answered)
+            saga.Deliveries.RemoveAt(answered);
         saga.Webhooks.Add(outcome);
         if (saga.Webhooks.Count > MaxRecords) saga.Webhooks.RemoveAt(0);
         saga.PendingWebhooks = all ? 0 : Math.Max(0, saga.PendingWebhooks - 1);

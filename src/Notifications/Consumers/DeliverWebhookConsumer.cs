@@ -19,7 +19,7 @@ public sealed class DeliverWebhookConsumer(IWebhookClient client, IDeliveryLedge
         else
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            result = await client.DeliverAsync(context.Message.Callback, context.CancellationToken);
+            result = await client.DeliverAsync(context.Message.Callback, context.Message.DeliveryId.ToString(), context.CancellationToken);
             WebhookMetrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
                 new KeyValuePair<string, object?>("outcome", result.Delivered ? "delivered" : "failed"));
             if (result.Delivered) await ledger.MarkDeliveredAsync(context.Message.DeliveryId, context.CancellationToken);
@@ -28,7 +28,7 @@ public sealed class DeliverWebhookConsumer(IWebhookClient client, IDeliveryLedge
             logger.LogWarning("webhook for {SongHash} not delivered after {Attempts} attempts: {Error}", context.Message.SongHash, result.Attempts, result.Error);
         await context.Publish(new Notified
         {
-            SongId = context.Message.SongId, Url = context.Message.Callback.Url, Delivered = result.Delivered, Attempts = result.Attempts,
+            SongId = context.Message.SongId, DeliveryId = context.Message.DeliveryId, Url = context.Message.Callback.Url, Delivered = result.Delivered, Attempts = result.Attempts,
             StatusCode = result.StatusCode, Error = result.Error,
         }, context.CancellationToken);
     }
