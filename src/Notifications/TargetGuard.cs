@@ -60,7 +60,7 @@ public static class TargetGuard
     /// <summary>
     /// Loopback, private (RFC 1918, unique local), link-local (cloud metadata included), carrier NAT, "this network",
     /// IETF and benchmarking ranges, unspecified, multicast and reserved; an IPv4 address carried in IPv6 (mapped,
-    /// compatible, NAT64, 6to4) is judged as that IPv4 address.
+    /// translated, compatible, NAT64, 6to4) is judged as that IPv4 address.
     /// </summary>
     public static bool IsForbidden(IPAddress address)
     {
@@ -82,13 +82,15 @@ public static class TargetGuard
                || (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x0d && v6[3] == 0xb8); // documentation
     }
 
-    // The IPv4 address an IPv6 one carries: ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, deprecated),
+    // The IPv4 address an IPv6 one carries: ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated), ::a.b.c.d (compatible, deprecated),
     // 64:ff9b::a.b.c.d (NAT64) and 2002:aabb:ccdd:: (6to4); null for any other.
     private static IPAddress? Embedded(IPAddress address)
     {
         if (address.AddressFamily != AddressFamily.InterNetworkV6) return null;
         if (address.IsIPv4MappedToIPv6) return address.MapToIPv4();
         var b = address.GetAddressBytes();
+        if (b.AsSpan(0, 8).IndexOfAnyExcept((byte)0) < 0 && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
+            return new IPAddress(b.AsSpan(12, 4)); // ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765)
         if (b.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0 && !IPAddress.IsLoopback(address) && !address.Equals(IPAddress.IPv6Any))
             return new IPAddress(b.AsSpan(12, 4));
         if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0)

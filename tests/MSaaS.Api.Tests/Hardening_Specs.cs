@@ -378,6 +378,8 @@ public sealed class Hardening_Specs : IAsyncLifetime
     [InlineData("http://127.0.0.1./hook")]
     [InlineData("http://[::127.0.0.1]/hook")]
     [InlineData("http://[::ffff:10.0.0.1]/hook")]
+    [InlineData("http://[::ffff:0:127.0.0.1]/hook")]
+    [InlineData("http://[::ffff:0:a9fe:a9fe]/latest/meta-data")]
     [InlineData("http://[64:ff9b::a9fe:a9fe]/latest/meta-data")]
     [InlineData("http://[2002:c0a8:101::1]/hook")]
     [InlineData("http://１２７.０.０.１/hook")]

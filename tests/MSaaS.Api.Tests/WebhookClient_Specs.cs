@@ -119,6 +119,17 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         Assert.True(other.Delivered);
     }
 
+    [Theory]
+    [InlineData("::ffff:0:127.0.0.1")]   // IPv4-translated (RFC 2765): loopback
+    [InlineData("::ffff:0:10.1.2.3")]    // private
+    [InlineData("::ffff:0:169.254.169.254")] // the metadata address
+    public void Should_judge_an_ipv4_translated_address_as_the_ipv4_address_it_carries(string address)
+    {
+        // The check every connection passes, after DNS.
+        Assert.True(TargetGuard.IsForbidden(System.Net.IPAddress.Parse(address)), address);
+        Assert.False(TargetGuard.IsForbidden(System.Net.IPAddress.Parse("::ffff:0:93.184.215.14")), "a public address carried so is as public");
+    }
+
     private async Task<WebhookReceiver> Receiver(Func<int, HookAnswer> answer)
     {
         var receiver = await WebhookReceiver.StartAsync();
