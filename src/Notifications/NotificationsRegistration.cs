@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Notifications.Consumers;
 using MSaaS.ServiceDefaults;
@@ -22,14 +23,16 @@ public static class NotificationsRegistration
             .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan) // the pipeline times each try
             .ConfigurePrimaryHttpMessageHandler(sp => WebhookClient.CreateHandler(Configured(sp)));
         // One pipeline, so one circuit, per host (scheme, name and port) of the URLs called.
-        client.AddResilienceHandler("webhooks", (pipeline, context) => WebhookClient.ConfigureResilience(pipeline, Configured(context.ServiceProvider)))
+        client.AddResilienceHandler("webhooks", (pipeline, context) => WebhookClient.ConfigureResilience(pipeline, Configured(context.ServiceProvider),
+                context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<WebhookClient>(), context.InstanceName))
             .SelectPipelineByAuthority();
         client.AddHttpMessageHandler(() => new WebhookClient.AttemptCounter()); // inside the pipeline: sees every try
         // A client's webhook being down is the client's affair: DeliverWebhookConsumer logs one warning per delivery that
-        // gives up. Polly's line for each failed try and each retry would otherwise log five warnings and an error for it.
+        // gives up, and WebhookClient one when a host's circuit opens. Polly's line for each failed try and each retry would
+        // otherwise log five warnings and an error for it, and an error with the last failure's stack for the circuit.
         services.Configure<Polly.Telemetry.TelemetryOptions>(telemetry => telemetry.SeverityProvider = args => args.Event.EventName switch
         {
-            "ExecutionAttempt" or "OnRetry" or "OnTimeout" => Polly.Telemetry.ResilienceEventSeverity.Debug,
+            "ExecutionAttempt" or "OnRetry" or "OnTimeout" or "OnCircuitOpened" => Polly.Telemetry.ResilienceEventSeverity.Debug,
             _ => args.Event.Severity,
         });
         services.TryAddSingleton<IDeliveryLedger>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis

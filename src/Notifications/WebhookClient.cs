@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
 using Polly;
@@ -95,7 +96,7 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
     };
 
     /// <summary>Retries (transient failures only), the circuit of the host, then the timeout of each try, outermost first.</summary>
-    internal static void ConfigureResilience(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, WebhookOptions options)
+    internal static void ConfigureResilience(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, WebhookOptions options, ILogger logger, string host)
     {
         if (options.MaxAttempts > 1)
         {
@@ -117,6 +118,14 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
             SamplingDuration = options.BreakerSamplingWindow,
             BreakDuration = options.BreakerDuration,
             ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+            // A client's server that keeps failing is the client's affair: one line, without the last failure's stack.
+            OnOpened = args =>
+            {
+                logger.LogWarning("webhooks to {Host} failed too often ({LastFailure}): not tried for {Seconds:0} s",
+                    host, args.Outcome.Exception?.Message ?? $"{(int?)args.Outcome.Result?.StatusCode} {args.Outcome.Result?.ReasonPhrase}",
+                    args.BreakDuration.TotalSeconds);
+                return ValueTask.CompletedTask;
+            },
         });
         pipeline.AddTimeout(options.Timeout);
     }
