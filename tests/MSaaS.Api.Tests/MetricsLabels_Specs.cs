@@ -11,7 +11,10 @@ namespace MSaaS.Api.Tests;
 /// /metrics tells no one who the clients are (issue 25, 5): no value a client chose becomes a label, so the text names
 /// none of their webhook hosts and does not grow with the number of clients; and it is served under the service's
 /// names or an address, not under any name.
+/// Alone: HttpClient's meter is the process's, so other specs' requests (a 413 here, a 404 there) would add series of
+/// their own while this one counts.
 /// </summary>
+[Collection(nameof(MetricsLabels_Specs))]
 public sealed partial class MetricsLabels_Specs(ITestOutputHelper output)
 {
     [Fact]
@@ -98,3 +101,6 @@ public sealed partial class MetricsLabels_Specs(ITestOutputHelper output)
     [GeneratedRegex(@"^\S+(\{.*\})?")]
     private static partial Regex SeriesName();
 }
+
+[CollectionDefinition(nameof(MetricsLabels_Specs), DisableParallelization = true)]
+public sealed class MetricsLabelsCollection;
