@@ -21,6 +21,7 @@ public static class EncodingRegistration
     /// <summary>The consumer of <see cref="Contracts.EncodeStems"/>.</summary>
     public static IBusRegistrationConfigurator AddEncodingConsumers(this IBusRegistrationConfigurator bus)
     {
+        bus.AddWorkerStop(); // not started while the process stops; the work in hand given a grace period
         bus.AddConsumer<EncodeStemsConsumer, EncodeStemsConsumerDefinition>();
         return bus;
     }

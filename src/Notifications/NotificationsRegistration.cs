@@ -44,6 +44,7 @@ public static class NotificationsRegistration
     /// <summary>The consumer of <see cref="Contracts.DeliverWebhook"/>.</summary>
     public static IBusRegistrationConfigurator AddNotificationConsumers(this IBusRegistrationConfigurator bus)
     {
+        bus.AddWorkerStop(); // not started while the process stops; the work in hand given a grace period
         bus.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
         return bus;
     }

@@ -31,6 +31,7 @@ public static class SeparationRegistration
     /// <summary>The consumer of <see cref="Contracts.SeparateStems"/>, Separation:SongsInParallel songs at a time (one by default).</summary>
     public static IBusRegistrationConfigurator AddSeparationConsumers(this IBusRegistrationConfigurator bus)
     {
+        bus.AddWorkerStop(); // not started while the process stops; the work in hand given a grace period
         bus.AddConsumer<SeparateStemsConsumer, SeparateStemsConsumerDefinition>();
         return bus;
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MSaaS.Contracts;
 using MSaaS.Notifications;
 using MSaaS.Notifications.Consumers;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Tests;
 
@@ -17,6 +18,7 @@ public class DeliverWebhookConsumer_Specs
             .AddSingleton<IWebhookClient>(client)
             .AddSingleton(TimeProvider.System)
             .AddSingleton<IDeliveryLedger, InMemoryDeliveryLedger>()
+            .AddWorkerStop()
             .AddMassTransitTestHarness(x => x.AddConsumer<DeliverWebhookConsumer>())
             .BuildServiceProvider(true);
         var harness = provider.GetRequiredService<ITestHarness>();

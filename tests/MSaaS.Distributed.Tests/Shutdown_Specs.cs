@@ -92,6 +92,44 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
     }
 
     [Fact]
+    public async Task Should_stop_the_embedded_service_with_60_songs_queued_within_30_s_and_separate_each_at_most_once_more()
+    {
+        var settings = Embedded("store");
+        var first = Start("serve-1", ["serve"], settings);
+        await WaitReady(first);
+        var song = (await TestData.SongOf(3)).Mp3;
+        var hashes = new List<string>();
+        for (var i = 0; i < 60; i++) // bytes of their own: 60 songs, not one joined 59 times
+            hashes.Add(await Submit(first, await NewTo(Path.Combine(_work.FullName, $"song-{i}.mp3"), song), callback: false));
+        Assert.True(Separations(first).Count < 30, "the songs were not queued: the first process separated half of them while they were sent");
+
+        var told = System.Diagnostics.Stopwatch.StartNew();
+        await first.SignalAsync("TERM");
+        var code = await first.ExitCodeAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine($"exited {told.Elapsed.TotalSeconds:F1} s after SIGTERM with {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing"}");
+        Assert.True(code == 0, $"exit code {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none within 30 s"}; its log ends:\n" +
+                               string.Join('\n', Log(first).Split('\n').TakeLast(40)));
+        var before = Separations(first);
+        output.WriteLine($"the first process separated {before.Count} songs; {hashes.Count(h => !before.ContainsKey(h))} not started");
+
+        var second = Start("serve-2", ["serve"], settings);
+        await WaitReady(second);
+        await WaitUntil(async () =>
+        {
+            foreach (var hash in hashes)
+                if (await Status(second, hash) is not { } s || s.GetProperty("state").GetString() != "Completed") return false;
+            return true;
+        }, TimeSpan.FromMinutes(10));
+
+        var after = Separations(second);
+        output.WriteLine($"the second process separated {after.Count} songs");
+        Assert.All(hashes, h => Assert.InRange(after.GetValueOrDefault(h), 0, 1)); // each unfinished song at most once more
+        // What the first finished is recorded: only a song it cancelled (its grace period over) is separated again.
+        var cancelled = Log(first).Split('\n').Count(l => l.Contains("cancelled; resumed at the next start", StringComparison.Ordinal));
+        Assert.InRange(hashes.Count(h => before.ContainsKey(h) && after.ContainsKey(h)), 0, cancelled);
+    }
+
+    [Fact]
     public async Task Should_hand_back_the_song_of_a_separation_worker_stopped_mid_song()
     {
         var settings = new Dictionary<string, string>(Repository.DistributedProfile())
@@ -110,8 +148,10 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         var hash = await Submit(api, await NewTo(Path.Combine(_work.FullName, "song.mp3"), (await TestData.SongOf(30)).Mp3));
         await WaitUntil(async () => await Status(api, hash) is { } s && s.GetProperty("progress").GetInt32() > 0, TimeSpan.FromMinutes(2));
 
+        var told = System.Diagnostics.Stopwatch.StartNew();
         await worker.SignalAsync("TERM");
-        Assert.Equal(0, await worker.ExitCodeAsync(TimeSpan.FromSeconds(70))); // within its stop timeout
+        Assert.Equal(0, await worker.ExitCodeAsync(TimeSpan.FromSeconds(30))); // within Kubernetes' default grace period
+        output.WriteLine($"the worker exited {told.Elapsed.TotalSeconds:F1} s after SIGTERM");
         Start("separation-2", ["run", "separation"], settings);
 
         await WaitUntil(async () => await Status(api, hash) is { } s && s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(3));
@@ -156,12 +196,14 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         return path;
     }
 
-    // Uploads the song with a webhook whose data names it; returns its hash.
-    private async Task<string> Submit(ServiceProcess api, string song)
+    // Uploads the song, with a webhook whose data names it unless told otherwise; returns its hash.
+    private async Task<string> Submit(ServiceProcess api, string song, bool callback = true)
     {
         var bytes = await File.ReadAllBytesAsync(song);
         var hash = SongHash.Of(bytes);
-        var body = JsonSerializer.Serialize(new { mp3 = Convert.ToBase64String(bytes), callback = new { url = _hooks.Url + "/hook", data = new { hash } } });
+        var body = callback
+            ? JsonSerializer.Serialize(new { mp3 = Convert.ToBase64String(bytes), callback = new { url = _hooks.Url + "/hook", data = new { hash } } })
+            : JsonSerializer.Serialize(new { mp3 = Convert.ToBase64String(bytes) });
         var reply = await _http.PostAsync(api.Url + "/apiv1/separate", new StringContent(body));
         Assert.True(reply.IsSuccessStatusCode, await reply.Content.ReadAsStringAsync());
         return hash;
@@ -178,6 +220,11 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
             return null; // a busy machine: asked again on the next poll
         }
     }
+
+    // How many times the process began to separate each song, from its log ("separating <hash> (...)").
+    private static Dictionary<string, int> Separations(ServiceProcess process) =>
+        System.Text.RegularExpressions.Regex.Matches(Log(process), @"separating ([0-9a-f]{56}) \(")
+            .GroupBy(m => m.Groups[1].Value).ToDictionary(g => g.Key, g => g.Count());
 
     private static string Log(ServiceProcess process) => File.Exists(process.Log) ? File.ReadAllText(process.Log) : "";
 

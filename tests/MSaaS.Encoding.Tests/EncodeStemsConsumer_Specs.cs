@@ -6,6 +6,7 @@ using MSaaS.Audio;
 using MSaaS.Contracts;
 using MSaaS.Encoding.Consumers;
 using MSaaS.Storage;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Encoding.Tests;
 
@@ -24,6 +25,7 @@ public sealed class EncodeStemsConsumer_Specs : IAsyncDisposable
             .AddSingleton<IObjectStore>(_store)
             .AddSingleton<FfmpegDecoder>()
             .AddSingleton(Options.Create(new Mp3Options()))
+            .AddWorkerStop()
             .AddMassTransitTestHarness(x =>
             {
                 x.AddConsumer<EncodeStemsConsumer>();

@@ -7,6 +7,7 @@ using MSaaS.Contracts;
 using MSaaS.Separation.Consumers;
 using MSaaS.Storage;
 using MSaaS.Testing;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Separation.Tests;
 
@@ -31,6 +32,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
             .AddLogging(logging => logging.AddProvider(_log))
             .AddSingleton<FfmpegDecoder>()
             .AddSingleton<IStemSeparator>(_separator)
+            .AddWorkerStop()
             .AddMassTransitTestHarness(x =>
             {
                 x.AddConsumer<SeparateStemsConsumer>();

@@ -98,7 +98,8 @@ public static class MsaasServices
         services.Configure<MassTransitHostOptions>(o =>
         {
             o.WaitUntilStarted = true;
-            o.StopTimeout = TimeSpan.FromSeconds(50);
+            // After WorkerStop has let the work in hand finish or handed it back: what is left to stop is quick.
+            o.StopTimeout = TimeSpan.FromSeconds(5);
         });
         return options.Transport;
     }

@@ -20,8 +20,9 @@ public static class MsaasWebHost
         builder.Configuration.AddEnvironmentVariables("MSAAS_");
         builder.Configuration.AddCommandLine(args);
         if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
-        // A stopping worker finishes its song or hands it back within this time (Kubernetes' grace period is longer).
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
+        // The whole stop, within Kubernetes' default grace period of 30 s: the work in hand finishes or is handed back
+        // within WorkerStop.Grace (15 s), then the bus stops within MassTransitHostOptions.StopTimeout (5 s).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false); // no "Server: Kestrel" for a scanner
         builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         builder.Services.AddMsaas(builder.Configuration, roles);

@@ -12,7 +12,7 @@ namespace MSaaS.Encoding.Consumers;
 /// Encodes a song's separated stems to MP3 and stores them under the names clients fetch
 /// (output/&lt;hash&gt;-&lt;track&gt;.mp3), then clears the lossless work copies.
 /// </summary>
-public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decoder, IOptions<Mp3Options> settings,
+public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decoder, IOptions<Mp3Options> settings, WorkerStop stop,
     ILogger<EncodeStemsConsumer> logger) : IConsumer<EncodeStems>
 {
     /// <summary>The kind of scratch directory this consumer works in (<see cref="ScratchDirectories"/>).</summary>
@@ -23,7 +23,11 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
     // A stage sent again after it was done answers from the stored stems: no encoding time to count.
     private bool _answeredFromStore;
 
-    public async Task Consume(ConsumeContext<EncodeStems> context)
+    // Not started once the process is stopping; cancelled when the stop's grace period is over (WorkerStop).
+    public Task Consume(ConsumeContext<EncodeStems> context) =>
+        stop.RunAsync(context, $"encoding {context.Message.SongHash}", cancellationToken => Encode(context, cancellationToken));
+
+    private async Task Encode(ConsumeContext<EncodeStems> context, CancellationToken cancellationToken)
     {
         var message = context.Message;
         // Four stems or none of this: an empty list (an older API that missed a worker's final stems) must fail the
@@ -36,18 +40,18 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
         {
             var encoded = new Dictionary<string, StoredObject>();
             await Parallel.ForEachAsync(message.Stems,
-                new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = context.CancellationToken },
-                async (stem, cancellationToken) =>
+                new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
+                async (stem, stemCancellation) =>
                 {
-                    var key = await Produce(message, stem.Key, stem.Value, work.FullName, cancellationToken);
+                    var key = await Produce(message, stem.Key, stem.Value, work.FullName, stemCancellation);
                     lock (encoded) encoded[stem.Key] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
                 });
             logger.LogInformation("encoded {Count} stems of {SongHash}", encoded.Count, message.SongHash);
             if (!_answeredFromStore) EncodingMetrics.Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
 
-            await context.Publish(new StemsEncoded { SongId = message.SongId, SongHash = message.SongHash, Stems = encoded }, context.CancellationToken);
+            await context.Publish(new StemsEncoded { SongId = message.SongId, SongHash = message.SongHash, Stems = encoded }, cancellationToken);
             foreach (var stem in message.Stems.Values)
-                await store.DeleteAsync(new ObjectKey(stem.Bucket, stem.Name), context.CancellationToken);
+                await store.DeleteAsync(new ObjectKey(stem.Bucket, stem.Name), cancellationToken);
         }
         finally
         {

@@ -18,12 +18,16 @@ namespace MSaaS.Separation.Consumers;
 /// final names, so the song needs no encoding stage; otherwise they go losslessly to the work bucket for the encoder.
 /// </summary>
 public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore store, FfmpegDecoder decoder,
-    IOptions<SeparationEngineOptions> engine, IOptions<Mp3Options> mp3, ILogger<SeparateStemsConsumer> logger) : IConsumer<SeparateStems>
+    IOptions<SeparationEngineOptions> engine, IOptions<Mp3Options> mp3, WorkerStop stop, ILogger<SeparateStemsConsumer> logger)
+    : IConsumer<SeparateStems>
 {
-    public async Task Consume(ConsumeContext<SeparateStems> context)
+    // Not started once the process is stopping; cancelled when the stop's grace period is over (WorkerStop).
+    public Task Consume(ConsumeContext<SeparateStems> context) =>
+        stop.RunAsync(context, $"separating {context.Message.SongHash}", cancellationToken => Separate(context, cancellationToken));
+
+    private async Task Separate(ConsumeContext<SeparateStems> context, CancellationToken cancellationToken)
     {
         var message = context.Message;
-        var cancellationToken = context.CancellationToken;
         var work = ScratchDirectories.Create(Purpose);
         try
         {
@@ -42,12 +46,12 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             {
                 // Removed between its announcement and now (a client removed the song as another sent it again).
                 await RefuseAsync(context, "the uploaded song is no longer in storage (it was removed before it was separated): send it again",
-                    inputRejected: false);
+                    inputRejected: false, cancellationToken);
                 return;
             }
             catch (AudioFormatException e)
             {
-                await RefuseAsync(context, e.Message, inputRejected: true);
+                await RefuseAsync(context, e.Message, inputRejected: true, cancellationToken);
                 return;
             }
             logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
@@ -78,7 +82,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 // with no song behind them. (Work stems are not served; the encoder finds the song gone.)
                 if (formats.Count > 0 && await store.StatAsync(Key(message.Upload), cancellationToken) is null)
                 {
-                    await RefuseAsync(context, "the song was removed while it was separated: send it again", inputRejected: false);
+                    await RefuseAsync(context, "the song was removed while it was separated: send it again", inputRejected: false, cancellationToken);
                     return;
                 }
                 var completed = formats.Count > 0
@@ -151,14 +155,14 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
         return stems;
     }
 
-    private async Task RefuseAsync(ConsumeContext<SeparateStems> context, string reason, bool inputRejected)
+    private async Task RefuseAsync(ConsumeContext<SeparateStems> context, string reason, bool inputRejected, CancellationToken cancellationToken)
     {
         logger.LogInformation("not separating {SongHash}: {Reason}", context.Message.SongHash, reason);
         SeparationMetrics.Refused.Add(inputRejected ? "not_audio" : "gone");
         await context.Publish(new SeparationRefused
         {
             SongId = context.Message.SongId, SongHash = context.Message.SongHash, Reason = reason, InputRejected = inputRejected,
-        }, context.CancellationToken);
+        }, cancellationToken);
     }
 
     /// <summary>The kind of scratch directory this consumer works in (<see cref="ScratchDirectories"/>).</summary>
