@@ -80,7 +80,8 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         output.WriteLine($"after SIG{signal}: {leftBehind.Length} work directories of the stopped process");
         if (signal == "KILL") Assert.NotEmpty(leftBehind); // killed mid-song: its work directory stays until the next start
 
-        var second = Start("serve-2", ["serve"], settings);
+        // Both CPUs for the model this time: 59 songs one after another.
+        var second = Start("serve-2", ["serve"], new Dictionary<string, string>(settings) { ["MSAAS_Separation__Threads"] = "2" });
         await WaitReady(second);
         await WaitUntil(async () => await Status(second, hash) is { } s && s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(3));
 
@@ -112,7 +113,8 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         var before = Separations(first);
         output.WriteLine($"the first process separated {before.Count} songs; {hashes.Count(h => !before.ContainsKey(h))} not started");
 
-        var second = Start("serve-2", ["serve"], settings);
+        // Both CPUs for the model this time: 59 songs one after another.
+        var second = Start("serve-2", ["serve"], new Dictionary<string, string>(settings) { ["MSAAS_Separation__Threads"] = "2" });
         await WaitReady(second);
         await WaitUntil(async () =>
         {
