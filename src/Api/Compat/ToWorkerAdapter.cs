@@ -32,8 +32,8 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
 
     private readonly CompatOptions _options = options.Value;
     private readonly string _id = options.Value.InstanceId ?? Environment.MachineName;
-    private readonly Dictionary<string, int> _attempts = []; // failures counted per message (by its SHA-256)
     private DateTimeOffset _nextHousekeeping;
+    private bool _handBackOwn = true; // at start, and after a failure that may have left a message in the processing list
     private int _failuresInARow;
 
     /// <summary>How long to wait before the next read: zero unless the last messages failed.</summary>
@@ -43,6 +43,7 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
     private string Processing(string id) => $"{Queue}:processing:{id}";
     private string Owner(string id) => $"{Queue}:owner:{id}";
     private string Owners => $"{Queue}:owners";
+    private string Attempts => $"{Queue}:attempts"; // SHA-256 of a message -> its counted failures, shared by every adapter
     public string DeadLetters => $"{Queue}:dead";
 
     private IDatabase Db => redis.GetDatabase();
@@ -59,31 +60,23 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         {
             try
             {
-                await Requeue(_id, stoppingToken); // this adapter's own unfinished messages, from before a crash or restart
-                break;
-            }
-            catch (RedisException e)
-            {
-                logger.LogWarning("Redis is not answering ({Reason}); trying again", e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(2), clock, stoppingToken);
-            }
-        }
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
+                // This adapter's own unfinished messages (from before a crash or restart, or left by a failure) go back first.
+                if (_handBackOwn) await Requeue(_id, stoppingToken);
+                _handBackOwn = false;
                 if (!await PollOnce(stoppingToken)) await Task.Delay(_options.PollInterval, clock, stoppingToken);
                 else if (Backoff > TimeSpan.Zero) await Task.Delay(Backoff, clock, stoppingToken);
             }
             catch (RedisException e)
             {
-                // Never stop the host over a Redis outage: what was taken stays in the processing list.
+                // Never stop the host over a Redis outage: what was taken stays in the processing list, handed back next.
+                _handBackOwn = true;
                 logger.LogWarning("reading {Queue} failed ({Reason}); trying again", Queue, e.Message);
                 await Task.Delay(_options.RetryDelay, clock, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 // A fault of this service's own, not of a message: logged whole, and the adapter goes on.
+                _handBackOwn = true;
                 logger.LogError(e, "reading {Queue} failed; trying again", Queue);
                 await Task.Delay(_options.RetryDelay, clock, stoppingToken);
             }
@@ -99,29 +92,36 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         if (message.IsNull) return false;
         try
         {
-            await Handle(message!, cancellationToken);
+            await Handle(message, cancellationToken);
         }
         catch (Exception e) when (e is not RedisException && !cancellationToken.IsCancellationRequested)
         {
-            await Failed(message!, e, cancellationToken);
+            await Failed(message, e, cancellationToken);
             return true;
         }
-        _attempts.Remove(Fingerprint(message!));
         (_failuresInARow, Backoff) = (0, TimeSpan.Zero);
         return true;
     }
 
     // A message that could not be accepted for a reason that may pass: back to the queue, behind the others, unless it
     // has failed too often while the store was answering.
-    private async Task Failed(string message, Exception error, CancellationToken cancellationToken)
+    // Its failures are counted in Redis (every adapter's, across restarts), kept a day after the last.
+    private async Task Failed(RedisValue message, Exception error, CancellationToken cancellationToken)
     {
         var reason = ClientText.Cut(error.Message, 300);
         var fingerprint = Fingerprint(message);
-        var attempts = _attempts.GetValueOrDefault(fingerprint);
-        if (!await IsOutage(error, cancellationToken)) _attempts[fingerprint] = ++attempts;
+        long attempts;
+        if (await IsOutage(error, cancellationToken)) attempts = (long?)await Db.HashGetAsync(Attempts, fingerprint) ?? 0;
+        else
+        {
+            var counting = Db.CreateTransaction();
+            var counted = counting.HashIncrementAsync(Attempts, fingerprint);
+            _ = counting.KeyExpireAsync(Attempts, TimeSpan.FromDays(1));
+            await counting.ExecuteAsync().WaitAsync(CancellationToken.None);
+            attempts = await counted;
+        }
         if (attempts >= _options.MaxAttempts)
         {
-            _attempts.Remove(fingerprint);
             await SetAside(message, $"not accepted in {attempts} attempts while the store answered: {reason}", cancellationToken);
             return;
         }
@@ -147,20 +147,22 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
             await store.StatAsync(SongObjects.Upload(new string('0', 56)), cancellationToken);
             return false;
         }
-        catch (Exception e) when (e is ObjectStoreException or TimeoutException or HttpRequestException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return true;
+            return true; // whatever the store says, it did not answer
         }
     }
 
-    private static string Fingerprint(string message) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(message)));
+    // The message's bytes as Redis holds them (whatever their encoding), hashed.
+    private static string Fingerprint(RedisValue message) => Convert.ToHexStringLower(SHA256.HashData((byte[])message!));
 
-    private async Task Handle(string message, CancellationToken cancellationToken)
+    // Redis commands name the message by its bytes as stored (LREM compares bytes); only parsing decodes it.
+    private async Task Handle(RedisValue message, CancellationToken cancellationToken)
     {
         LegacyRequest request;
         try
         {
-            request = LegacyRequest.Parse(message);
+            request = LegacyRequest.Parse(message!);
         }
         catch (FormatException e)
         {
@@ -187,24 +189,29 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
 
         // Only once the bus has the song may the message leave the processing list.
         await intake.AnnounceAsync(request.SongHash, request.Upload, model, request.Callback, "toWorker", cancellationToken);
-        await Db.ListRemoveAsync(Processing(_id), message, 1).WaitAsync(cancellationToken);
+        var done = Db.CreateTransaction();
+        _ = done.ListRemoveAsync(Processing(_id), message, 1);
+        _ = done.HashDeleteAsync(Attempts, Fingerprint(message));
+        await done.ExecuteAsync().WaitAsync(cancellationToken);
         await log.WriteAsync("worker", "info", $"song {request.SongHash} accepted from {Queue}");
     }
 
     // The record keeps the message's start (a message may be megabytes), its length and SHA-256; the list keeps the newest.
-    private async Task SetAside(string message, string reason, CancellationToken cancellationToken)
+    private async Task SetAside(RedisValue message, string reason, CancellationToken cancellationToken)
     {
         reason = ClientText.Cut(reason, 500);
         logger.LogWarning("setting aside a {Queue} message: {Reason}", Queue, reason);
+        var text = (string)message!;
         var record = JsonSerializer.Serialize(new
         {
-            message = message.Length > DeadLetterMessageLength ? message[..DeadLetterMessageLength] : message,
-            length = message.Length, sha256 = Fingerprint(message).ToLowerInvariant(), reason, at = clock.GetUtcNow(),
+            message = text.Length > DeadLetterMessageLength ? text[..DeadLetterMessageLength] : text,
+            length = text.Length, sha256 = Fingerprint(message), reason, at = clock.GetUtcNow(),
         });
         var transaction = Db.CreateTransaction();
         _ = transaction.ListLeftPushAsync(DeadLetters, record);
         _ = transaction.ListTrimAsync(DeadLetters, 0, _options.DeadLetterCap - 1);
         _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
+        _ = transaction.HashDeleteAsync(Attempts, Fingerprint(message));
         await transaction.ExecuteAsync().WaitAsync(cancellationToken);
         await log.WriteAsync("worker", "error", $"{Queue} message set aside on {DeadLetters}: {reason}");
     }
