@@ -42,14 +42,16 @@ public sealed class ApiOptions : IValidatableObject
     /// <summary>
     /// Uploads read at once from one client address (an IPv6 client by its /64), so that one client cannot hold every
     /// slot of <see cref="MaxUploadsInFlight"/> (the lower of the two counts); more are answered 429 with Retry-After.
+    /// Loopback clients (the embedded mode's own machine) are not held to it; 0 turns it off. Behind a proxy, list it
+    /// in <see cref="TrustedProxies"/>: otherwise every client has the proxy's address and shares one client's share.
     /// </summary>
-    [Range(1, 1024)]
+    [Range(0, 1024)]
     public int MaxUploadsPerClient { get; set; } = 2;
 
     /// <summary>
-    /// The slowest an upload may arrive, on average, once <see cref="UploadGrace"/> has passed: an upload that cannot
-    /// arrive whole in the time its size allows at this rate (its Content-Length, or what has come so far) is ended with
-    /// 408. 16 KiB/s (128 kbit/s) gives a 10 MB song 10 minutes.
+    /// The slowest an upload may arrive, on average, once <see cref="UploadGrace"/> has passed: an upload that falls
+    /// behind this rate (what has come so far against the time taken) is ended with 408, so that none takes longer than
+    /// its size allows. 16 KiB/s (128 kbit/s) gives a 10 MB song 10 minutes.
     /// </summary>
     [Range(1, 1L << 30)]
     public long MinUploadBytesPerSecond { get; set; } = 16 * 1024;

@@ -61,7 +61,7 @@ public static class LegacyRoutes
             try
             {
                 var o = options.Value;
-                var body = new PacedBody(request.Body, request.ContentLength, o.MinUploadBytesPerSecond, o.UploadGrace, clock);
+                var body = new PacedBody(request.Body, o.MinUploadBytesPerSecond, o.UploadGrace, clock);
                 upload = await SeparateRequestReader.ReadAsync(request, body, o.MaxRequestBytes, cancellationToken);
             }
             catch (RequestRefusedException refused)

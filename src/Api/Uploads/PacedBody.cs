@@ -4,12 +4,12 @@ namespace MSaaS.Api.Uploads;
 
 /// <summary>
 /// A request body that must keep pace: after <c>grace</c>, the bytes must arrive at <c>bytesPerSecond</c> on average,
-/// counted against the whole body when its length is declared (it must be able to arrive whole in
-/// <c>grace + length / bytesPerSecond</c>) and against what has come so far otherwise. A read that waits past that
-/// point ends with a 408 <see cref="RequestRefusedException"/>, so that a client sending a few bytes a second (above
-/// Kestrel's own minimum rate) cannot hold an upload slot for minutes.
+/// so the next byte is due by <c>grace + (received + 1) / bytesPerSecond</c>. A read that waits past that point ends
+/// with a 408 <see cref="RequestRefusedException"/>, so that a client sending a few hundred bytes a second (above
+/// Kestrel's own minimum rate) cannot hold an upload slot for minutes, whatever length it declares. A body that
+/// arrives at that rate arrives whole in the time its size allows.
 /// </summary>
-internal sealed class PacedBody(Stream inner, long? length, long bytesPerSecond, TimeSpan grace, TimeProvider clock) : Stream
+internal sealed class PacedBody(Stream inner, long bytesPerSecond, TimeSpan grace, TimeProvider clock) : Stream
 {
     // A CancellationTokenSource takes delays up to about 49 days; a read due later than this waits without one.
     private static readonly TimeSpan LongestTimer = TimeSpan.FromDays(30);
@@ -61,8 +61,8 @@ internal sealed class PacedBody(Stream inner, long? length, long bytesPerSecond,
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    // When the next byte must have arrived by: the whole declared body's time, or the time of what came so far and one more byte.
-    private TimeSpan Due() => grace + TimeSpan.FromSeconds((double)(length ?? Received + 1) / bytesPerSecond);
+    // When the next byte must have arrived by: the time of what came so far and one more byte.
+    private TimeSpan Due() => grace + TimeSpan.FromSeconds((double)(Received + 1) / bytesPerSecond);
 
     private int Count(int read)
     {
@@ -75,6 +75,6 @@ internal sealed class PacedBody(Stream inner, long? length, long bytesPerSecond,
         var seconds = clock.GetElapsedTime(_started).TotalSeconds;
         var rate = bytesPerSecond >= 1024 ? $"{bytesPerSecond / 1024} KiB/s" : $"{bytesPerSecond} bytes/s";
         return new RequestRefusedException(408, string.Create(CultureInfo.InvariantCulture,
-            $"the upload arrived too slowly ({Received} bytes{(length is { } l ? $" of {l}" : "")} in {seconds:0.#} s): this service needs {rate} on average after the first {grace.TotalSeconds:0.#} s"));
+            $"the upload arrived too slowly ({Received} bytes in {seconds:0.#} s): this service needs {rate} on average after the first {grace.TotalSeconds:0.#} s"));
     }
 }

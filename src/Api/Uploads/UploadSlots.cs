@@ -7,7 +7,7 @@ namespace MSaaS.Api.Uploads;
 
 /// <summary>
 /// The uploads read at once (each holds buffers and a scratch file): at most <see cref="ApiOptions.MaxUploadsPerClient"/>
-/// from one client address and <see cref="ApiOptions.MaxUploadsInFlight"/> in all, on System.Threading.RateLimiting's
+/// from one client address (loopback excepted) and <see cref="ApiOptions.MaxUploadsInFlight"/> in all, on System.Threading.RateLimiting's
 /// concurrency limiters (partitioned per client, idle partitions let go by the framework). Nothing waits in line: a
 /// request that finds no slot is answered at once.
 /// </summary>
@@ -19,15 +19,19 @@ public sealed class UploadSlots : IDisposable
     public UploadSlots(IOptions<ApiOptions> options)
     {
         var o = options.Value;
-        _perClient = PartitionedRateLimiter.Create<IPAddress, IPAddress>(client => RateLimitPartition.GetConcurrencyLimiter(
-            ClientAddress.Subscriber(client), _ => new ConcurrencyLimiterOptions { PermitLimit = Math.Min(o.MaxUploadsPerClient, o.MaxUploadsInFlight), QueueLimit = 0 }));
+        var share = Math.Min(o.MaxUploadsPerClient, o.MaxUploadsInFlight);
+        // This machine's own clients (and a request with no address) share only the total.
+        _perClient = PartitionedRateLimiter.Create<IPAddress, IPAddress>(client => ClientAddress.Subscriber(client) is var subscriber
+                                                                                    && (share == 0 || IPAddress.IsLoopback(subscriber))
+            ? RateLimitPartition.GetNoLimiter(IPAddress.Loopback)
+            : RateLimitPartition.GetConcurrencyLimiter(subscriber, _ => new ConcurrencyLimiterOptions { PermitLimit = share, QueueLimit = 0 }));
         _total = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = o.MaxUploadsInFlight, QueueLimit = 0 });
     }
 
     /// <summary>A slot for one upload from <paramref name="client"/>, to dispose when it is read; or why there is none.</summary>
     public (IDisposable? Slot, string? Refusal) TryTake(IPAddress? client)
     {
-        var own = _perClient.AttemptAcquire(client ?? IPAddress.None);
+        var own = _perClient.AttemptAcquire(client ?? IPAddress.Loopback);
         if (!own.IsAcquired)
         {
             own.Dispose();
