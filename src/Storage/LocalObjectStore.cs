@@ -105,7 +105,8 @@ public sealed class LocalObjectStore(string root) : IObjectStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var info = new FileInfo(path);
-            if (info.Exists) yield return new ObjectInfo(new ObjectKey(bucket, name), info.Length, info.LastWriteTimeUtc);
+            // A file no writer here could have made (a name S3 would refuse) is not an object.
+            if (info.Exists && ObjectKey.TryCreate(bucket, name, out var key)) yield return new ObjectInfo(key, info.Length, info.LastWriteTimeUtc);
         }
         await Task.CompletedTask;
     }

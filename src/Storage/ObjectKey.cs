@@ -17,11 +17,16 @@ public readonly partial record struct ObjectKey
     {
         if (!IsBucketName(bucket))
             throw new ArgumentException($"{ClientText.Quote(bucket)} is not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')", nameof(bucket));
-        if (string.IsNullOrEmpty(name) || name.StartsWith('/') || name.Any(char.IsControl) || System.Text.Encoding.UTF8.GetByteCount(name) > MaxNameBytes
-            || name.Split('/').Any(p => p is "" or "." or ".."))
-            throw new ArgumentException($"{ClientText.Quote(name)} is not an object name", nameof(name));
+        if (!IsObjectName(name)) throw new ArgumentException($"{ClientText.Quote(name)} is not an object name", nameof(name));
         Bucket = bucket;
         Name = name;
+    }
+
+    /// <summary>The key, or false for names these rules refuse (what a listing finds that no writer here made).</summary>
+    public static bool TryCreate(string bucket, string name, out ObjectKey key)
+    {
+        key = IsBucketName(bucket) && IsObjectName(name) ? new ObjectKey(bucket, name) : default;
+        return key != default;
     }
 
     public string Bucket { get; }
@@ -30,6 +35,10 @@ public readonly partial record struct ObjectKey
 
     /// <summary>Whether S3 takes <paramref name="bucket"/> as a bucket's name.</summary>
     public static bool IsBucketName(string? bucket) => bucket is not null && BucketName().IsMatch(bucket) && !bucket.Contains("..", StringComparison.Ordinal);
+
+    private static bool IsObjectName(string? name) =>
+        !string.IsNullOrEmpty(name) && !name.StartsWith('/') && !name.Any(char.IsControl) && System.Text.Encoding.UTF8.GetByteCount(name) <= MaxNameBytes
+        && !name.Split('/').Any(p => p is "" or "." or "..");
 
     public override string ToString() => $"{Bucket}/{Name}";
 

@@ -132,8 +132,10 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             {
                 BucketName = bucket, Prefix = prefix, ContinuationToken = token,
             }, cancellationToken), $"listing {bucket}/{prefix}*");
+            // A "folder" marker (a name ending in /) or a name these rules refuse is not an object of the pipeline's.
             foreach (var o in page.S3Objects ?? [])
-                yield return new ObjectInfo(new ObjectKey(bucket, o.Key), o.Size ?? 0, o.LastModified ?? DateTimeOffset.UnixEpoch);
+                if (ObjectKey.TryCreate(bucket, o.Key, out var key))
+                    yield return new ObjectInfo(key, o.Size ?? 0, o.LastModified ?? DateTimeOffset.UnixEpoch);
             token = page.IsTruncated == true ? page.NextContinuationToken : null;
         } while (token is not null);
     }

@@ -30,4 +30,16 @@ public sealed class LocalObjectStore_Specs : ObjectStore_Specs, IAsyncLifetime
         await foreach (var o in _store.ListAsync("queue", "")) names.Add(o.Key.Name);
         Assert.Equal(["abc.mp3"], names);
     }
+
+    [Fact]
+    public async Task Should_list_past_a_file_whose_name_no_object_may_have()
+    {
+        await File.WriteAllBytesAsync(Path.Combine(_store.Root, "queue", "bad\u0001name.mp3"), [1]);
+        await _store.PutAsync(SongObjects.Upload("abc"), new MemoryStream([1]), SongObjects.Mp3ContentType);
+
+        var names = new List<string>();
+        await foreach (var o in _store.ListAsync("queue", "")) names.Add(o.Key.Name);
+
+        Assert.Equal(["abc.mp3"], names);
+    }
 }
