@@ -321,6 +321,34 @@ public class SongStateMachine_Specs
         await saga.WaitFor(upload.SongId, "Completed");
     }
 
+    [Fact]
+    public async Task Should_take_the_answer_for_a_delivery_once_when_the_broker_delivers_it_twice()
+    {
+        await using var saga = await SagaHarness.Start();
+        var other = new Callback { Url = "http://other.example/hook", Data = "\"theirs\"" };
+        var upload = SagaHarness.Upload(NewHash(), Hook);
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(upload with { Callback = other });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        var asked = await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2);
+        var answer = new Notified { SongId = upload.SongId, DeliveryId = asked[0].DeliveryId, Url = asked[0].Callback.Url, Delivered = true, Attempts = 1, StatusCode = 200 };
+
+        await saga.Publish(answer);
+        await saga.WaitFor(upload.SongId, "Notifying", s => s.PendingWebhooks == 1);
+        await saga.Publish(answer); // the same answer again, before the other delivery's
+        await Eventually(() => saga.Harness.Consumed.Select<Notified>().ToList(), 2); // consumed by the saga
+
+        var state = await saga.WaitFor(upload.SongId, "Notifying", s => s.PendingWebhooks == 1);
+        Assert.Single(state.Webhooks);
+        await saga.Publish(answer with { DeliveryId = asked[1].DeliveryId, Url = asked[1].Callback.Url });
+        var done = await saga.WaitFor(upload.SongId, "Completed");
+        Assert.Equal([asked[0].Callback.Url, asked[1].Callback.Url], done.Webhooks.Select(w => w.Url));
+    }
+
     // Uploads a song and answers for the separation and encoding stages, as the services would.
     private static async Task RunToEncoded(SagaHarness saga, SongUploaded upload, string untilState)
     {

@@ -371,28 +371,27 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         SongId = context.Saga.CorrelationId, SongHash = context.Saga.SongHash, Callback = delivery.Callback, DeliveryId = delivery.Id,
     });
 
-    // The webhooks that have no answer yet, asked for again: each under the id it was first asked for with.
+    // The webhooks that have no answer yet, asked for again: each under the id it was first asked for with; those of a
+    // song stored before the ids were kept (no delivery of theirs, no answer) under new ids.
     private async Task Renotify(BehaviorContext<SongState> context)
     {
-        if (context.Saga.Deliveries.Count > 0)
-        {
-            foreach (var delivery in context.Saga.Deliveries) await Deliver(context, delivery);
-            context.Saga.PendingWebhooks = context.Saga.Deliveries.Count;
-            Await(context.Saga, _options.NotifyTimeout);
-            return;
-        }
-        // A song stored before the ids were kept: the webhooks without an answer, under new ids.
-        var answered = context.Saga.Webhooks.Select(w => w.Url).ToHashSet(StringComparer.Ordinal);
-        var pending = context.Saga.Callbacks.Where(c => !answered.Contains(c.Url)).ToList();
-        context.Saga.PendingWebhooks = 0;
-        if (pending.Count > 0) await Notify(context, pending);
+        var saga = context.Saga;
+        var known = saga.Webhooks.Select(w => w.Url).Concat(saga.Deliveries.Select(d => d.Callback.Url)).ToHashSet(StringComparer.Ordinal);
+        var untracked = saga.Callbacks.Where(c => !known.Contains(c.Url)).ToList();
+        foreach (var delivery in saga.Deliveries) await Deliver(context, delivery);
+        saga.PendingWebhooks = saga.Deliveries.Count;
+        if (untracked.Count > 0) await Notify(context, untracked);
+        else if (saga.PendingWebhooks > 0) Await(saga, _options.NotifyTimeout);
     }
 
+    // An answer for a delivery: the delivery is no longer pending. An answer naming a delivery that is not pending (a
+    // broker's redelivery answered twice) changes nothing; one without an id (from a version before them) matches by URL.
     private static void Answered(SongState saga, WebhookOutcome outcome, Guid? deliveryId, bool all = false)
     {
         if (all) saga.Deliveries.Clear();
         else if (saga.Deliveries.FindIndex(d => deliveryId is { } id ? d.Id == id : d.Callback.Url == outcome.Url) is >= 0 and var answered)
             saga.Deliveries.RemoveAt(answered);
+        else if (deliveryId is not null) return;
         saga.Webhooks.Add(outcome);
         if (saga.Webhooks.Count > MaxRecords) saga.Webhooks.RemoveAt(0);
         saga.PendingWebhooks = all ? 0 : Math.Max(0, saga.PendingWebhooks - 1);
