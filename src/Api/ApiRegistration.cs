@@ -91,7 +91,7 @@ public static class ApiRegistration
             },
         });
         app.UseStatusCodePages(context => Reply.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
-            $"no route {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}"));
+            $"no route {context.HttpContext.Request.Method} {ClientText.Cut(context.HttpContext.Request.Path.Value ?? "", 200)}"));
         app.UseMiddleware<RequestGuard>();
 
         app.UseWebPage(); // its scripts and styles, /ui/...

@@ -21,6 +21,7 @@ public sealed class EchoBound_Specs : IAsyncLifetime
     [InlineData("DELETE", "/apiv1/remove/{0}")]
     [InlineData("GET", "/apiv1/status/{0}")]
     [InlineData("GET", "/apiv1/mix/{0}")]
+    [InlineData("GET", "/no/such/route/{0}")]
     public async Task Should_quote_a_little_of_a_long_path_in_a_404(string method, string route)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), string.Format(System.Globalization.CultureInfo.InvariantCulture, route, Long));
