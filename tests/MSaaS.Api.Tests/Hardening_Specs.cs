@@ -313,7 +313,7 @@ public sealed class Hardening_Specs : IAsyncLifetime
     [InlineData("203.0.113.7", "203.0.113.8", false)]
     public void Should_count_key_guesses_per_subscriber(string first, string second, bool same)
     {
-        var attempts = new MSaaS.Api.Security.KeyAttempts(TimeProvider.System);
+        using var attempts = new MSaaS.Api.Security.KeyAttempts();
         for (var i = 0; i < MSaaS.Api.Security.KeyAttempts.Limit; i++) attempts.Failed(IPAddress.Parse(first));
 
         Assert.Equal(same, attempts.Wait(IPAddress.Parse(second)) > TimeSpan.Zero);
