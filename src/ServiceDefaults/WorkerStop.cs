@@ -156,7 +156,9 @@ public sealed class WorkerStop : IHostedLifecycleService, IDisposable
             return;
         }
         _logger.LogInformation("stopping: {What} {Done}; handed back to the broker", what, started ? "cancelled" : "not started");
-        // Unacknowledged until the bus stops and cancels the consumer: the broker then delivers the message again.
+        // Unacknowledged until the bus stops and cancels the consumer: the broker then delivers the message again. This
+        // relies on MassTransit cancelling consume tokens as soon as the bus stops (ConsumerStopTimeout unset): with that
+        // option set, every stop would wait for it in full here.
         await Task.Delay(Timeout.Infinite, context.CancellationToken);
     }
 }

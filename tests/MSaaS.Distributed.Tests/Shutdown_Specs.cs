@@ -80,8 +80,7 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         output.WriteLine($"after SIG{signal}: {leftBehind.Length} work directories of the stopped process");
         if (signal == "KILL") Assert.NotEmpty(leftBehind); // killed mid-song: its work directory stays until the next start
 
-        // Both CPUs for the model this time: 59 songs one after another.
-        var second = Start("serve-2", ["serve"], new Dictionary<string, string>(settings) { ["MSAAS_Separation__Threads"] = "2" });
+        var second = Start("serve-2", ["serve"], settings);
         await WaitReady(second);
         await WaitUntil(async () => await Status(second, hash) is { } s && s.GetProperty("state").GetString() == "Completed", TimeSpan.FromMinutes(3));
 
