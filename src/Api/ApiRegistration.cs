@@ -16,7 +16,7 @@ using MSaaS.Api.Routes;
 using MSaaS.Api.Security;
 using MSaaS.Api.Uploads;
 using MSaaS.Api.Web;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MSaaS.Audio;
+using MSaaS.Audio.Mp3;
 using MSaaS.Encoding;
 using MSaaS.Separation;
 

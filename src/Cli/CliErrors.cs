@@ -2,6 +2,7 @@ using MSaaS.Audio;
 using MSaaS.Separation;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Cli;
 
@@ -26,7 +27,7 @@ internal static class CliErrors
         {
             return Fail(setting, e);
         }
-        catch (Exception e) when (e is AudioFormatException or SeparationException or MSaaS.Encoding.EncodingException or FileNotFoundException
+        catch (Exception e) when (e is AudioFormatException or SeparationException or EncodingException or FileNotFoundException
                                       or DirectoryNotFoundException or ArgumentException or InvalidOperationException
                                       or IOException or UnauthorizedAccessException or ObjectStoreException or TimeoutException)
         {

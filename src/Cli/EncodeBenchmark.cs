@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MSaaS.Audio;
+using MSaaS.Audio.Mp3;
 using MSaaS.Encoding;
 using MSaaS.Storage;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using MSaaS.Audio;
 using MSaaS.Encoding.Consumers;
 using MSaaS.ServiceDefaults;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Encoding;
 

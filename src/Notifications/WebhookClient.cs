@@ -9,6 +9,7 @@ using MSaaS.Contracts;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Notifications;
 

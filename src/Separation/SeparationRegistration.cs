@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MSaaS.Audio;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 using MSaaS.Separation.Consumers;
 using MSaaS.Separation.Demucs;
 using MSaaS.ServiceDefaults;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using MSaaS.Audio;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 using MSaaS.Storage;
 using MSaaS.Testing;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MSaaS.Contracts;
 using MSaaS.Notifications;
 using MSaaS.Testing;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Tests;
 

@@ -7,6 +7,7 @@ using MSaaS.Contracts;
 using MSaaS.Encoding.Consumers;
 using MSaaS.Storage;
 using MSaaS.ServiceDefaults;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Encoding.Tests;
 

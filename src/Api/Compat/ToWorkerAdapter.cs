@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Uploads;
 using MSaaS.Contracts;
-using MSaaS.Notifications;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 using StackExchange.Redis;

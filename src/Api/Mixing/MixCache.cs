@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Audio;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 

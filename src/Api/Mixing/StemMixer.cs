@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using MSaaS.Audio;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Api.Mixing;
 

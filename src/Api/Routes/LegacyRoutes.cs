@@ -8,7 +8,6 @@ using MSaaS.Api.Mixing;
 using MSaaS.Api.Persistence;
 using MSaaS.Api.Uploads;
 using MSaaS.Audio;
-using MSaaS.Notifications;
 using MSaaS.Storage;
 using MSaaS.ServiceDefaults;
 

@@ -5,6 +5,7 @@ using MSaaS.Audio;
 using MSaaS.Contracts;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Encoding.Consumers;
 

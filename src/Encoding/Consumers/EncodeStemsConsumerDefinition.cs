@@ -1,5 +1,6 @@
 using MassTransit;
 using MSaaS.Audio;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Encoding.Consumers;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MSaaS.Audio;
 using MSaaS.Contracts;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 

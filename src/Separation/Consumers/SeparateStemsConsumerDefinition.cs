@@ -1,7 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using MSaaS.Audio;
-using MSaaS.Encoding;
+using MSaaS.Audio.Mp3;
 
 namespace MSaaS.Separation.Consumers;
 

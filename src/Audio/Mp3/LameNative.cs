@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MSaaS.Encoding.Lame;
+namespace MSaaS.Audio.Mp3;
 
 /// <summary>The entries of LAME 3.100's API (lame.h) that MSaaS uses; the library is Debian's libmp3lame.so.0.</summary>
 internal static partial class LameNative

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MSaaS.Encoding;
+namespace MSaaS.Audio.Mp3;
 
 /// <summary>
 /// How stems are encoded (configuration section "Mp3"). The default is what <c>demucs --mp3</c> produces: CBR

@@ -1,4 +1,4 @@
-namespace MSaaS.Encoding;
+namespace MSaaS.Audio.Mp3;
 
 /// <summary>LAME is missing, refused its settings, or failed while encoding.</summary>
 public sealed class EncodingException : Exception

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace MSaaS.Notifications;
+namespace MSaaS.ServiceDefaults;
 
 /// <summary>
 /// Which callback URLs and addresses MSaaS will not call, so that clients cannot aim it at the inside: loopback,

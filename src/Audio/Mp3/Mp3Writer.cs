@@ -1,6 +1,5 @@
-using MSaaS.Encoding.Lame;
 
-namespace MSaaS.Encoding;
+namespace MSaaS.Audio.Mp3;
 
 /// <summary>
 /// Encodes stereo float samples to MP3 as they arrive, into a seekable stream. On <see cref="Complete"/> LAME's

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
-using MSaaS.Audio;
+using MSaaS.Audio.Mp3;
 using Xunit.Abstractions;
 
-namespace MSaaS.Encoding.Tests;
+namespace MSaaS.Audio.Tests;
 
 public class Mp3Writer_Specs(ITestOutputHelper output)
 {

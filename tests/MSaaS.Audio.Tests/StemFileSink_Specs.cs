@@ -1,7 +1,7 @@
-using MSaaS.Audio;
+using MSaaS.Audio.Mp3;
 using Xunit.Abstractions;
 
-namespace MSaaS.Encoding.Tests;
+namespace MSaaS.Audio.Tests;
 
 public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
 {

@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
-using MSaaS.Audio;
 
-namespace MSaaS.Encoding;
+
+namespace MSaaS.Audio.Mp3;
 
 /// <summary>
 /// Writes the stems, as the separator hands them on, to DIR/&lt;stem&gt;.wav and/or DIR/&lt;stem&gt;.mp3. WAV is
