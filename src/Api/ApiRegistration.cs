@@ -27,10 +27,9 @@ public static class ApiRegistration
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>, ILoggerFactory>((k, api, loggers) =>
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
         {
             k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;
-            k.ConfigureEndpointDefaults(listen => listen.UseProtocolErrorBodies(loggers)); // Kestrel's own refusals answer JSON too
             k.AddServerHeader = false; // a scanner learns nothing from "Server: Kestrel"
         });
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ApiOptions>>((forwarded, api) =>
@@ -86,7 +85,7 @@ public static class ApiRegistration
             {
                 var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
                 return failure is Microsoft.AspNetCore.Http.BadHttpRequestException bad
-                    ? Reply.WriteAsync(context, bad.StatusCode, ProtocolErrorBodies.Reason(bad.StatusCode))
+                    ? Reply.WriteAsync(context, bad.StatusCode, Reply.ProtocolReason(bad.StatusCode))
                     : Reply.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal error; the song, if accepted, is not lost");
             },
         });

@@ -131,15 +131,15 @@ public sealed class Hardening_Specs : IAsyncLifetime
         Assert.DoesNotContain(_api.Log.Entries, IsHttpError);
     }
 
-    // Requests Kestrel refuses before any of the service's code runs.
+    // Requests Kestrel refuses before any of the service's code runs: its own status, with no body (docs/security.md).
     [Theory]
-    [InlineData("a request line that is not HTTP", "GARBAGE\r\n\r\n", 400, "the request is malformed")]
-    [InlineData("a header without a colon", "GET /apiv1/queue HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n", 400, "the request is malformed")]
-    [InlineData("two Content-Lengths", "POST /apiv1/separate HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", 400, "the request is malformed")]
-    [InlineData("a URL of 20,000 characters", "GET /{long} HTTP/1.1\r\nHost: h\r\n\r\n", 414, "the URL is longer than this service accepts")]
-    [InlineData("headers of 40,000 bytes", "GET /apiv1/queue HTTP/1.1\r\nHost: h\r\nX-Big: {long}{long}\r\n\r\n", 431, "the request's headers are too large")]
-    [InlineData("HTTP/3.0 on an HTTP/1 connection", "GET /apiv1/queue HTTP/3.0\r\nHost: h\r\n\r\n", 505, "this service speaks HTTP/1.0, HTTP/1.1 and HTTP/2")]
-    public async Task Should_give_the_answers_kestrel_makes_itself_a_json_reason(string what, string request, int status, string reason)
+    [InlineData("a request line that is not HTTP", "GARBAGE\r\n\r\n", 400)]
+    [InlineData("a header without a colon", "GET /apiv1/queue HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n", 400)]
+    [InlineData("two Content-Lengths", "POST /apiv1/separate HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", 400)]
+    [InlineData("a URL of 20,000 characters", "GET /{long} HTTP/1.1\r\nHost: h\r\n\r\n", 414)]
+    [InlineData("headers of 40,000 bytes", "GET /apiv1/queue HTTP/1.1\r\nHost: h\r\nX-Big: {long}{long}\r\n\r\n", 431)]
+    [InlineData("HTTP/3.0 on an HTTP/1 connection", "GET /apiv1/queue HTTP/3.0\r\nHost: h\r\n\r\n", 505)]
+    public async Task Should_answer_what_kestrel_refuses_itself_with_its_own_status(string what, string request, int status)
     {
         _ = what;
         var uri = _api.Client.BaseAddress!;
@@ -147,13 +147,6 @@ public sealed class Hardening_Specs : IAsyncLifetime
         var answer = await Raw(uri, request.Replace("{long}", new string('a', 20_000), StringComparison.Ordinal), closeAfterSending: false);
 
         Assert.StartsWith($"HTTP/1.1 {status} ", answer);
-        var (head, body) = (answer[..answer.IndexOf("\r\n\r\n", StringComparison.Ordinal)], answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
-        Assert.Contains("Content-Type: application/json; charset=utf-8", head);
-        Assert.Contains($"Content-Length: {System.Text.Encoding.UTF8.GetByteCount(body)}", head);
-        var json = JsonDocument.Parse(body).RootElement;
-        Assert.Equal(reason, json.GetProperty("reason").GetString());
-        Assert.Equal(status, json.GetProperty("status").GetInt32());
-        Assert.Contains(_api.Log.Entries, e => e.Category == "MSaaS.Api.Refusals" && e.Message.Contains($": {status} ", StringComparison.Ordinal));
         Assert.DoesNotContain(_api.Log.Entries, IsHttpError);
     }
 

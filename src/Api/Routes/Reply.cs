@@ -15,6 +15,15 @@ internal static class Reply
 
     public static IResult NotFound(string reason) => Error(StatusCodes.Status404NotFound, reason);
 
+    /// <summary>The reason given for a status that reading the request's body raised (Kestrel's BadHttpRequestException); no setting is named.</summary>
+    public static string ProtocolReason(int status) => status switch
+    {
+        StatusCodes.Status408RequestTimeout => "the request arrived too slowly",
+        StatusCodes.Status411LengthRequired => "the request has a body without a length",
+        StatusCodes.Status413PayloadTooLarge => "the request is larger than this service accepts",
+        _ => "the request is malformed",
+    };
+
     /// <summary>Answers <paramref name="context"/> with a refusal from middleware, outside any route.</summary>
     public static Task WriteAsync(HttpContext context, int status, string reason) => new Refusal(status, reason).ExecuteAsync(context);
 
