@@ -27,6 +27,7 @@ public static class ApiRegistration
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
+        services.TryAddSingleton<SongIntake>(); // every song enters by it, from REST or the legacy queue
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
         {
             k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;
@@ -66,7 +67,7 @@ public static class ApiRegistration
     /// <summary>The msaas_songs gauges: the saga store's songs counted by state every Api:CensusInterval (one API process per store is enough).</summary>
     public static IServiceCollection AddSongCensus(this IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, StateMachines.SongCensus>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SongCensus>());
         return services;
     }
 

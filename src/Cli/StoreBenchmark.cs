@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using MSaaS.Api.Persistence;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga.Persistence;
+using MSaaS.Saga;
 using StackExchange.Redis;
 
 namespace MSaaS.Cli;

@@ -348,7 +348,7 @@ public sealed class Hardening_Specs : IAsyncLifetime
         var saga = await _api.SupportGet($"/apiv1/support/songs/{hash}");
         var status = await Http.GetStringAsync($"/apiv1/status/{hash}");
 
-        Assert.InRange(saga.GetProperty("history").GetArrayLength(), 1, MSaaS.Api.StateMachines.SongStateMachine.MaxRecords);
+        Assert.InRange(saga.GetProperty("history").GetArrayLength(), 1, MSaaS.Saga.SongStateMachine.MaxRecords);
         Assert.True(status.Length < 16_000, $"the status is {status.Length} bytes");
     }
 

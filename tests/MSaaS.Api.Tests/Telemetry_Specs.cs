@@ -45,7 +45,7 @@ public sealed partial class Telemetry_Specs : IAsyncLifetime
 
         // The census: the store's songs by state, every state reported.
         var census = await WaitFor(async () => Samples(await Scrape()), s => Sum(s, "msaas_songs", "state=\"Completed\"") >= 1);
-        foreach (var state in MSaaS.Api.StateMachines.SongStates.All)
+        foreach (var state in MSaaS.Saga.SongStates.All)
             Assert.Contains(census, s => s.Name == "msaas_songs" && s.Labels.Contains($"state=\"{state}\"", StringComparison.Ordinal));
     }
 

@@ -18,7 +18,7 @@ namespace MSaaS.Api.Tests;
 /// <summary>The legacy toWorker adapter against a real Redis, with the bus on MassTransit's test harness.</summary>
 public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
 {
-    private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
+    private readonly ConnectionMultiplexer _redis = TestRedis.Connect();
     private readonly string _prefix = $"test-{Guid.NewGuid():N}:";
     private readonly LocalObjectStore _store = new(Path.Combine(Path.GetTempPath(), "msaas-compat-" + Guid.NewGuid().ToString("N")));
     private ServiceProvider _provider = null!;

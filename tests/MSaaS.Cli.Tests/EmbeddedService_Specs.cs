@@ -56,7 +56,7 @@ public sealed class EmbeddedService_Specs
 
             // Every instrument of the project's has a series by now, under the name the deploy specs expect.
             var expected = MsaasMetricNames.Of(typeof(MSaaS.Separation.SeparationMetrics), typeof(MSaaS.Encoding.EncodingMetrics),
-                typeof(MSaaS.Notifications.WebhookMetrics), typeof(MSaaS.Api.StateMachines.SongMetrics));
+                typeof(MSaaS.Notifications.WebhookMetrics), typeof(MSaaS.Saga.SongMetrics));
             // A refusal and a deadline are not part of a song that goes well; its stems are encoded while it is separated,
             // so the encoding stage does not run (its histogram is checked on the encoding service, in the distributed specs).
             var notInThisSong = new[] { "msaas_separation_refused", "msaas_deadlines_fired", "msaas_songs_failed", "msaas_encoding_duration" };

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using MassTransit;
 using MSaaS.Api;
 using MSaaS.Api.Compat;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using MSaaS.Encoding;
 using MSaaS.Encoding.Consumers;
 using MSaaS.Notifications;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using MSaaS.Encoding;
 using MSaaS.Notifications;
 using MSaaS.Separation;

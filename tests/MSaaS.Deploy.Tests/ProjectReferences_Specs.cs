@@ -9,7 +9,7 @@ namespace MSaaS.Deploy.Tests;
 public sealed class ProjectReferences_Specs
 {
     private static readonly string[] Services = ["Api", "Separation", "Encoding", "Notifications"];
-    private static readonly string[] Libraries = ["Audio", "Contracts", "ServiceDefaults", "Storage"];
+    private static readonly string[] Libraries = ["Audio", "Contracts", "Saga", "ServiceDefaults", "Storage"];
 
     public static TheoryData<string> Projects => new(Services.Concat(Libraries));
 

@@ -21,8 +21,7 @@ public sealed class LegacyQueue_Specs : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _redis = await ConnectionMultiplexer.ConnectAsync(Environment.GetEnvironmentVariable("MSAAS_REDIS_ENDPOINT")
-                                                          ?? throw new InvalidOperationException("MSAAS_REDIS_ENDPOINT is not set: run the tests with ./msaas test"));
+        _redis = TestRedis.Connect();
         _hooks = await WebhookReceiver.StartAsync();
     }
 

@@ -5,7 +5,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
 using MSaaS.Api.Mixing;
-using MSaaS.Api.Persistence;
+using MSaaS.Saga.Persistence;
 using MSaaS.Api.Uploads;
 using MSaaS.Audio;
 using MSaaS.Storage;

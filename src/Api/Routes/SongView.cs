@@ -1,4 +1,4 @@
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
 namespace MSaaS.Api.Routes;
 

@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using MSaaS.Api.Persistence;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga.Persistence;
+using MSaaS.Saga;
 using MSaaS.Storage;
 using MSaaS.ServiceDefaults;
 

@@ -1,5 +1,5 @@
 using MassTransit;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MSaaS.Api.Compat;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using MSaaS.Encoding;
 using MSaaS.Notifications;
 using MSaaS.Separation;

@@ -1,7 +1,7 @@
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using MSaaS.Contracts;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 [CollectionDefinition(nameof(SongMetrics_Specs), DisableParallelization = true)]
 public sealed class SongMetricsCollection;

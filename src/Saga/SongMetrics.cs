@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
-using MSaaS.Api.Persistence;
+using MSaaS.Saga.Persistence;
 using MSaaS.ServiceDefaults;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>The API's instruments (meter "MSaaS.Api"; Prometheus names msaas_songs_*, msaas_deadlines_*).</summary>
 public static class SongMetrics

@@ -2,9 +2,9 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Middleware;
 using MassTransit.Saga;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.Persistence;
+namespace MSaaS.Saga.Persistence;
 
 /// <summary>
 /// MassTransit's saga repository over an <see cref="ISongStateStore"/>: loads by correlation id, inserts new

@@ -1,14 +1,15 @@
 using System.Security.Cryptography;
-using MSaaS.Api.Persistence;
+using MSaaS.Saga.Persistence;
 using MSaaS.Contracts;
 using StackExchange.Redis;
+using MSaaS.Testing;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 /// <summary>The saga on MassTransit with its state in a real Redis (and, where both must hold, in memory).</summary>
 public sealed class RedisSagaRepository_Specs : IDisposable
 {
-    private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
+    private readonly ConnectionMultiplexer _redis = TestRedis.Connect();
 
     private RedisSongStateStore NewStore() => new(_redis, $"test-{Guid.NewGuid():N}:");
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>
 /// A song's journey: uploaded -> Separating -> Encoding -> Notifying -> Completed, or Failed. Each stage has a

@@ -1,6 +1,6 @@
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.Persistence;
+namespace MSaaS.Saga.Persistence;
 
 /// <summary>
 /// Where song sagas live: in memory (embedded mode) or in Redis (distributed). Optimistic concurrency: every

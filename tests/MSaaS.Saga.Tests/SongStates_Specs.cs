@@ -1,8 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 public sealed class SongStates_Specs
 {

@@ -1,7 +1,7 @@
 using MassTransit;
 using MSaaS.Contracts;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>One song's journey through the pipeline: the saga instance, stored as JSON with a version.</summary>
 public sealed class SongState : SagaStateMachineInstance, ISagaVersion

@@ -1,4 +1,4 @@
-namespace MSaaS.Api.Uploads;
+namespace MSaaS.Contracts;
 
 /// <summary>
 /// Model names clients send. Every demucs model name maps to htdemucs, the model this service runs; the

@@ -1,4 +1,4 @@
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>The states a stored song can be in (<see cref="SongStateMachine"/>'s, without Initial and Final, which are never stored).</summary>
 public static class SongStates

@@ -1,11 +1,11 @@
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using MSaaS.Api.Persistence;
+using MSaaS.Saga.Persistence;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>
 /// For the embedded mode, whose in-memory bus loses the commands in flight when the process stops: at start, every
@@ -31,7 +31,7 @@ public sealed class SongRecovery(ISongStateStore songs, IObjectStore store, IBus
             await bus.Publish(new SongUploaded
             {
                 SongId = SongHash.Id(hash), SongHash = hash, Upload = new StoredObject { Bucket = upload.Key.Bucket, Name = upload.Key.Name },
-                Model = Uploads.Models.Default, Source = "recovered", UploadedAt = clock.GetUtcNow(),
+                Model = Models.Default, Source = "recovered", UploadedAt = clock.GetUtcNow(),
             }, cancellationToken);
             orphans++;
         }

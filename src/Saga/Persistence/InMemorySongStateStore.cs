@@ -1,7 +1,7 @@
 using MassTransit;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.Persistence;
+namespace MSaaS.Saga.Persistence;
 
 /// <summary>
 /// Songs in this process's memory, for the saga specs and as the table under <see cref="FileSongStateStore"/>. Each

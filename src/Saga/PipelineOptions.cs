@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>Deadlines and attempts of the song pipeline (configuration section "Pipeline").</summary>
 public sealed class PipelineOptions

@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 using MSaaS.Testing;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 public class DeadlineWatcher_Specs
 {

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.Persistence;
+namespace MSaaS.Saga.Persistence;
 
 /// <summary>
 /// Songs kept on disk, one JSON file per song in a directory (the embedded mode's store, beside its local object

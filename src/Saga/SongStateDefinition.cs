@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>The saga endpoint's policy.</summary>
 public sealed class SongStateDefinition : SagaDefinition<SongState>

@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MSaaS.Api.Persistence;
+using MSaaS.Saga.Persistence;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Api;
 
 /// <summary>
 /// Counts the songs in each state every <see cref="ApiOptions.CensusInterval"/> for the msaas_songs gauges (a scrape

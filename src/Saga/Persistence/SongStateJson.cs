@@ -1,7 +1,7 @@
 using System.Text.Json;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 
-namespace MSaaS.Api.Persistence;
+namespace MSaaS.Saga.Persistence;
 
 /// <summary>How a song saga is written in a store: JSON, camel case.</summary>
 internal static class SongStateJson

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using MassTransit;
 using MSaaS.Contracts;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 public class SongStateMachine_Specs
 {

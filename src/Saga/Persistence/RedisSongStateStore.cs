@@ -1,8 +1,8 @@
 using MassTransit;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga;
 using StackExchange.Redis;
 
-namespace MSaaS.Api.Persistence;
+namespace MSaaS.Saga.Persistence;
 
 /// <summary>
 /// Songs in Redis: a hash per song (version and JSON) changed only inside transactions whose condition is the

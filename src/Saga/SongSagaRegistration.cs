@@ -4,22 +4,21 @@ using MassTransit.Saga;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using MSaaS.Api.Persistence;
-using MSaaS.Api.Uploads;
+using MSaaS.Saga.Persistence;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 public static class SongSagaRegistration
 {
     /// <summary>
     /// What the song saga needs around it: its store (in Redis when the process has a Redis connection, else in files
-    /// beside the local object store: <c>&lt;Storage:Root&gt;/sagas</c>), the "Pipeline" deadlines and attempts, the
-    /// deadline watcher, and the intake every song enters by.
+    /// beside the local object store: <c>&lt;Storage:Root&gt;/sagas</c>), the "Pipeline" deadlines and attempts, and the
+    /// deadline watcher.
     /// </summary>
     public static IServiceCollection AddSongSaga(this IServiceCollection services)
     {
@@ -30,7 +29,6 @@ public static class SongSagaRegistration
             ? new RedisSongStateStore(redis)
             : new FileSongStateStore(SagaDirectory(sp.GetRequiredService<IOptions<StorageOptions>>().Value),
                 sp.GetRequiredService<ILogger<FileSongStateStore>>()));
-        services.TryAddSingleton<SongIntake>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeadlineWatcher>());
         return services;
     }

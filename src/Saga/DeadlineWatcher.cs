@@ -2,11 +2,11 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MSaaS.Api.Persistence;
+using MSaaS.Saga.Persistence;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 
-namespace MSaaS.Api.StateMachines;
+namespace MSaaS.Saga;
 
 /// <summary>
 /// Fires stage deadlines: every few seconds it asks the saga store for songs past their deadline and tells each

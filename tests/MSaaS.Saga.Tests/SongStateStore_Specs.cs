@@ -1,11 +1,11 @@
 using MassTransit;
-using MSaaS.Api.Persistence;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga.Persistence;
+using MSaaS.Saga;
 using MSaaS.Contracts;
 using MSaaS.Testing;
 using StackExchange.Redis;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 /// <summary>The contract of a saga store, run on the in-memory store and on a real Redis.</summary>
 public abstract class SongStateStore_Specs
@@ -251,7 +251,7 @@ public sealed class FileSongStateStore_Specs : SongStateStore_Specs, IDisposable
 /// <summary>The same contract on Redis with the per-state index built, as the api's census builds it: queries by state read the index.</summary>
 public sealed class IndexedRedisSongStateStore_Specs : SongStateStore_Specs, IAsyncLifetime
 {
-    private readonly ConnectionMultiplexer _redis = RedisSongStateStore_Specs.Connect();
+    private readonly ConnectionMultiplexer _redis = TestRedis.Connect();
     private readonly RedisSongStateStore _store;
 
     public IndexedRedisSongStateStore_Specs() => _store = new RedisSongStateStore(_redis, $"test-{Guid.NewGuid():N}:");
@@ -266,7 +266,7 @@ public sealed class IndexedRedisSongStateStore_Specs : SongStateStore_Specs, IAs
 /// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS_ENDPOINT); fails, never skips, without it.</summary>
 public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposable
 {
-    private readonly ConnectionMultiplexer _redis = Connect();
+    private readonly ConnectionMultiplexer _redis = TestRedis.Connect();
 
     public RedisSongStateStore_Specs() => Store = new RedisSongStateStore(_redis, $"test-{Guid.NewGuid():N}:");
 
@@ -335,13 +335,5 @@ public sealed class RedisSongStateStore_Specs : SongStateStore_Specs, IDisposabl
         Assert.Equal(Enumerable.Reverse(songs).Select(s => s.CorrelationId), separating.Select(s => s.CorrelationId)); // each once
         Assert.Empty(encoding); // listed, but not in that state
         Assert.Equal(Enumerable.Reverse(songs[1..]).Select(s => s.CorrelationId), twoSeparating.Select(s => s.CorrelationId));
-    }
-
-    internal static ConnectionMultiplexer Connect()
-    {
-        var address = Environment.GetEnvironmentVariable("MSAAS_REDIS_ENDPOINT");
-        if (string.IsNullOrEmpty(address))
-            throw new InvalidOperationException("MSAAS_REDIS_ENDPOINT is not set: run the tests with ./msaas test, or ./msaas services up and eval \"$(./msaas services env)\"");
-        return ConnectionMultiplexer.Connect(address + ",abortConnect=false,connectTimeout=2000");
     }
 }

@@ -2,11 +2,11 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using MSaaS.Api.Persistence;
-using MSaaS.Api.StateMachines;
+using MSaaS.Saga.Persistence;
+using MSaaS.Saga;
 using MSaaS.Contracts;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Saga.Tests;
 
 /// <summary>The song saga on MassTransit's test harness, over an in-memory store and a clock the test moves.</summary>
 internal sealed class SagaHarness : IAsyncDisposable
