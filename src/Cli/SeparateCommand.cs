@@ -144,10 +144,10 @@ internal static class SeparateCommand
                 song = await songs.LoadAsync(id, cancellationToken);
                 if (song is null) continue;
                 progress.Update(song.Progress / 100.0, song.CurrentState.ToLowerInvariant());
-                if (song.CurrentState is "Completed" or "Failed") break;
+                if (song.CurrentState is SongStates.Completed or SongStates.Failed) break;
             }
         }
-        if (song.CurrentState == "Failed")
+        if (song.CurrentState == SongStates.Failed)
             throw new SeparationException(Describe(song.LastError, upload.Name, file.Name));
 
         Directory.CreateDirectory(directory);

@@ -40,7 +40,7 @@ internal static class StoreBenchmark
                 await Fill(store, done, running, cancellationToken);
                 Console.WriteLine($"store: {done} finished songs and {running} in flight in Redis {connection.Configuration.Split(',')[0]} " +
                                   $"(filled in {filling.Elapsed.TotalSeconds:F1} s)");
-                var query = new SongQuery { States = ["Separating", "Encoding", "Notifying"], Limit = 10_000 };
+                var query = new SongQuery { States = [.. SongStates.InFlight], Limit = 10_000 };
 
                 var walked = await Time(store, query, running, times, cancellationToken);
                 var indexing = Stopwatch.StartNew();
@@ -81,9 +81,9 @@ internal static class StoreBenchmark
     private static async Task Fill(RedisSongStateStore store, int finished, int inFlight, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow.AddDays(-1);
-        string[] states = ["Separating", "Encoding", "Notifying"];
+        string[] states = [.. SongStates.InFlight];
         var songs = Enumerable.Range(0, inFlight).Select(i => Song(states[i % states.Length], start.AddSeconds(i)))
-            .Concat(Enumerable.Range(0, finished).Select(i => Song("Completed", start.AddSeconds(inFlight + i))));
+            .Concat(Enumerable.Range(0, finished).Select(i => Song(SongStates.Completed, start.AddSeconds(inFlight + i))));
         foreach (var chunk in songs.Chunk(500))
             await Task.WhenAll(chunk.Select(song => store.InsertAsync(song, cancellationToken)));
     }

@@ -61,7 +61,7 @@ public sealed class DeadlineWatcher(ISongStateStore store, IObjectStore objects,
     {
         var old = await store.QueryAsync(new SongQuery
         {
-            States = ["Failed"], UpdatedBefore = clock.GetUtcNow() - pipeline.Value.FailedRetention, Limit = 1000,
+            States = [SongStates.Failed], UpdatedBefore = clock.GetUtcNow() - pipeline.Value.FailedRetention, Limit = 1000,
         }, cancellationToken);
         foreach (var song in old)
         {

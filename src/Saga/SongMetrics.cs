@@ -10,7 +10,7 @@ public static class SongMetrics
     public const string MeterName = MsaasTelemetry.MeterPrefix + ".Api";
 
     private static readonly Meter Meter = new(MeterName);
-    private static readonly string[] Stages = ["Separating", "Encoding", "Notifying"];
+    private static readonly string[] Stages = [.. SongStates.InFlight];
     private static volatile Census _census = new([], DateTimeOffset.MinValue);
 
     /// <summary>Submissions accepted (HTTP, and the legacy queue), duplicates of a song included.</summary>
@@ -37,8 +37,8 @@ public static class SongMetrics
     {
         if (after.CurrentState != before.State)
         {
-            if (after.CurrentState == "Completed") Completed.Add();
-            else if (after.CurrentState == "Failed") Failed.Add(after.FailedStage);
+            if (after.CurrentState == SongStates.Completed) Completed.Add();
+            else if (after.CurrentState == SongStates.Failed) Failed.Add(after.FailedStage);
         }
         var acted = after.CurrentState != before.State || after.SeparationAttempts != before.SeparationAttempts ||
             after.EncodingAttempts != before.EncodingAttempts;

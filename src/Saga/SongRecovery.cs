@@ -19,7 +19,7 @@ public sealed class SongRecovery(ISongStateStore songs, IObjectStore store, IBus
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var unfinished = await songs.QueryAsync(new SongQuery { States = ["Separating", "Encoding", "Notifying"], Limit = MaxSongs }, cancellationToken);
+        var unfinished = await songs.QueryAsync(new SongQuery { States = [.. SongStates.InFlight], Limit = MaxSongs }, cancellationToken);
         foreach (var song in unfinished)
             await bus.Publish(new ResumeSong { SongId = song.CorrelationId, Reason = "the service restarted while the song was in this stage" }, cancellationToken);
 

@@ -67,15 +67,15 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             NotifyOrFinish(When(Separated, c => IsComplete(c.Message.Encoded))
                 .Then(c => OnSeparatedAndEncoded(c.Saga, c.Message))),
             When(Separated, c => c.Message.Encoded is not null && !IsComplete(c.Message.Encoded))
-                .Then(c => Fail(c.Saga, "Separating", "the separation worker reported stems that are not the four: " +
+                .Then(c => Fail(c.Saga, SongStates.Separating, "the separation worker reported stems that are not the four: " +
                                                       string.Join(", ", c.Message.Encoded!.Keys.Order(StringComparer.Ordinal))))
                 .TransitionTo(Failed),
             When(Refused)
-                .Then(c => Fail(c.Saga, "Separating", c.Message.Reason))
+                .Then(c => Fail(c.Saga, SongStates.Separating, c.Message.Reason))
                 .Then(c => c.Saga.InputRejected = c.Message.InputRejected)
                 .TransitionTo(Failed),
             When(SeparationFaulted)
-                .Then(c => Fail(c.Saga, "Separating", FaultText(c.Message)))
+                .Then(c => Fail(c.Saga, SongStates.Separating, FaultText(c.Message)))
                 .Then(c => c.Saga.InputRejected = c.Message.Exceptions.Any(e => e.ExceptionType == typeof(MSaaS.Audio.AudioFormatException).FullName))
                 .TransitionTo(Failed),
             RetryOrFail(Separating, "separation", s => s.SeparationAttempts, StartSeparation, SeparateCommand));
@@ -84,7 +84,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             NotifyOrFinish(When(Encoded)
                 .Then(c => OnEncoded(c.Saga, c.Message))),
             When(EncodingFaulted)
-                .Then(c => Fail(c.Saga, "Encoding", FaultText(c.Message)))
+                .Then(c => Fail(c.Saga, SongStates.Encoding, FaultText(c.Message)))
                 .TransitionTo(Failed),
             RetryOrFail(Encoding, "encoding", s => s.EncodingAttempts, StartEncoding, EncodeCommand));
 

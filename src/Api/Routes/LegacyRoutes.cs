@@ -10,6 +10,7 @@ using MSaaS.Api.Uploads;
 using MSaaS.Audio;
 using MSaaS.Storage;
 using MSaaS.ServiceDefaults;
+using MSaaS.Saga;
 
 namespace MSaaS.Api.Routes;
 
@@ -89,7 +90,7 @@ public static class LegacyRoutes
             return Reply.Error(400, target);
         if (await songs.LoadAsync(SongHash.Id(upload.Song.Hash), cancellationToken) is not { } known) return null;
         // The same bytes again: what the song's saga already knows answers them.
-        if (known is { CurrentState: "Failed", InputRejected: true })
+        if (known is { CurrentState: SongStates.Failed, InputRejected: true })
             return Reply.Error(422, $"this song was refused before, and the same bytes will be again: {known.LastError}");
         if (upload.Callback is { } hook && !known.Callbacks.Contains(hook) && known.Callbacks.Count >= options.MaxCallbacksPerSong)
             return Reply.Error(409, $"this song has {known.Callbacks.Count} webhooks already, the most one song may have; follow its status instead");
@@ -98,7 +99,7 @@ public static class LegacyRoutes
 
     private static async Task<IResult> Queue(ISongStateStore songs, CancellationToken cancellationToken)
     {
-        var inFlight = await songs.QueryAsync(new SongQuery { States = ["Separating", "Encoding", "Notifying"], Limit = 10_000 }, cancellationToken);
+        var inFlight = await songs.QueryAsync(new SongQuery { States = [.. SongStates.InFlight], Limit = 10_000 }, cancellationToken);
         return Results.Ok(new QueueReply(inFlight.OrderBy(s => s.CreatedAt).Select(s => s.SongHash).ToList()));
     }
 
@@ -136,7 +137,7 @@ public static class LegacyRoutes
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
         var song = await songs.LoadAsync(SongHash.Id(songhash), cancellationToken);
-        if (song is { CurrentState: not ("Completed" or "Failed") })
+        if (song is { CurrentState: not (SongStates.Completed or SongStates.Failed) })
             return Reply.Error(409, $"the song is {song.CurrentState}: it can be removed once it is finished");
         var removed = new List<string>();
         foreach (var track in Stems.Names)

@@ -26,10 +26,10 @@ public sealed record SongStatus(
         song.CurrentState,
         song.CurrentState switch
         {
-            "Separating" => "separation",
-            "Encoding" => "encoding",
-            "Notifying" => "webhook",
-            "Failed" => (song.FailedStage ?? "").ToLowerInvariant() switch { "encoding" => "encoding", _ => "separation" },
+            SongStates.Separating => "separation",
+            SongStates.Encoding => "encoding",
+            SongStates.Notifying => "webhook",
+            SongStates.Failed => (song.FailedStage ?? "").ToLowerInvariant() switch { "encoding" => "encoding", _ => "separation" },
             _ => "done",
         },
         song.Progress,

@@ -58,7 +58,7 @@ public static class StatusRoutes
                     var data = JsonSerializer.Serialize(SongStatus.From(song, TrackBase), json.Value.SerializerOptions);
                     await http.Response.WriteAsync($"event: status\nid: {song.Version}\ndata: {data}\n\n", cancellationToken);
                     await http.Response.Body.FlushAsync(cancellationToken);
-                    if (song.CurrentState is "Completed" or "Failed") return;
+                    if (song.CurrentState is SongStates.Completed or SongStates.Failed) return;
                 }
                 await Task.Delay(options.Value.ProgressInterval, cancellationToken);
             }

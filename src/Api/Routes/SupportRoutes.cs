@@ -78,7 +78,7 @@ public static class SupportRoutes
     private static async Task<IResult> Retry(string songhash, ISongStateStore songs, IPublishEndpoint bus, HttpContext http, CancellationToken cancellationToken)
     {
         if (await StatusRoutes.Find(songhash, songs, cancellationToken) is not { } song) return Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
-        if (song.CurrentState != "Failed") return Reply.Error(409, $"the song is {song.CurrentState}, not Failed: nothing to retry");
+        if (song.CurrentState != SongStates.Failed) return Reply.Error(409, $"the song is {song.CurrentState}, not Failed: nothing to retry");
         await bus.Publish(new RetrySong { SongId = song.CorrelationId, RequestedBy = "support via " + http.Connection.RemoteIpAddress }, cancellationToken);
         return Results.Accepted($"/apiv1/status/{songhash}", SongSummary.From(song));
     }
