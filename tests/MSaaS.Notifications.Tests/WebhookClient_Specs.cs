@@ -5,7 +5,7 @@ using MSaaS.Notifications;
 using MSaaS.Testing;
 using MSaaS.ServiceDefaults;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Notifications.Tests;
 
 /// <summary>The webhook client as the notifications service registers it: real HTTP to a receiver on 127.0.0.1.</summary>
 public sealed class WebhookClient_Specs : IAsyncDisposable

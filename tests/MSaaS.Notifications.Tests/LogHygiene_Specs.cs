@@ -7,7 +7,7 @@ using MSaaS.Contracts;
 using MSaaS.Notifications;
 using MSaaS.Testing;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Notifications.Tests;
 
 /// <summary>
 /// What a client's misbehaviour puts in the log (issue 25, 6): a line at Information or Warning, without a stack trace.

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using MSaaS.ServiceDefaults;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.ServiceDefaults.Tests;
 
 /// <summary>Work directories left by processes that are gone are removed; those of processes still running are kept.</summary>
 public sealed class ScratchDirectories_Specs : IDisposable

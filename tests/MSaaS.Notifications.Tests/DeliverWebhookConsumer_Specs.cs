@@ -6,7 +6,7 @@ using MSaaS.Notifications;
 using MSaaS.Notifications.Consumers;
 using MSaaS.ServiceDefaults;
 
-namespace MSaaS.Api.Tests;
+namespace MSaaS.Notifications.Tests;
 
 public class DeliverWebhookConsumer_Specs
 {
