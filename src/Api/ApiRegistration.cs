@@ -48,7 +48,7 @@ public static class ApiRegistration
         });
         services.AddSingleton<KeyAttempts>();
         services.AddSingleton<UploadSlots>();
-        services.AddScratchCleanup(UploadSpool.Purpose);
+        services.AddScratchCleanup();
         services.AddOptions<FormOptions>().Configure<IOptions<ApiOptions>>((f, api) => f.MultipartBodyLengthLimit = api.Value.MaxRequestBytes);
         services.ConfigureHttpJsonOptions(o =>
         {
@@ -58,7 +58,6 @@ public static class ApiRegistration
         services.AddValidatedOptions<Mp3Options>(Mp3Options.Section);
         services.TryAddSingleton(new StemMixer());
         services.TryAddSingleton<MixCache>();
-        services.AddScratchCleanup(MixCache.Purpose);
         services.AddOpenApi();
         services.AddHealthChecks();
         return services;

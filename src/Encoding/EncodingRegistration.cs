@@ -15,7 +15,7 @@ public static class EncodingRegistration
     {
         services.AddValidatedOptions<Mp3Options>(Mp3Options.Section);
         services.TryAddSingleton<FfmpegDecoder>();
-        services.AddScratchCleanup(EncodeStemsConsumer.Purpose);
+        services.AddScratchCleanup();
         return services;
     }
 

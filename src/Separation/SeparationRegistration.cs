@@ -24,7 +24,7 @@ public static class SeparationRegistration
         services.TryAddSingleton<FfmpegDecoder>();
         services.TryAddSingleton<IStemSeparator>(sp => DemucsSeparator.Open(sp.GetRequiredService<IOptions<SeparationEngineOptions>>().Value));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SeparationEngineStartup>());
-        services.AddScratchCleanup(SeparateStemsConsumer.Purpose);
+        services.AddScratchCleanup();
         return services;
     }
 

@@ -1,143 +1,127 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace MSaaS.ServiceDefaults;
 
 /// <summary>
-/// Temporary directories for one piece of work (a song being separated or encoded), named after the process that
-/// made them: msaas-&lt;purpose&gt;-&lt;pid&gt;.&lt;owner&gt;-&lt;random&gt;, the owner a token this process draws once. While it
-/// runs, the process holds an exclusive lock on msaas-owner-&lt;pid&gt;.&lt;owner&gt;.lock beside them; the lock goes with the
-/// process however it ends. A process that dies (SIGKILL, a crash) cannot remove its directories; the next process of
-/// the same kind removes those whose owner's lock it can take, when it starts. PIDs decide nothing, so a restarted
-/// container's PID 1 (its temp directory kept) and containers sharing one temp directory each see the others right.
+/// Temporary directories for one piece of work (a song being separated or encoded, an upload, a mix), all under one
+/// root per process: &lt;temp&gt;/msaas-scratch-&lt;pid&gt;.&lt;token&gt;/ (the temp directory is TMPDIR's, an emptyDir on
+/// Kubernetes). The process holds an exclusive lock on the root's owner.lock while it runs, and removes the root when it
+/// exits; a process that dies (SIGKILL, a crash) leaves it, and the next process removes every root whose lock it can
+/// take. PIDs decide nothing, so a restarted container's PID 1 and containers sharing a temp directory see each other
+/// right. A root is made and locked under another name and then renamed into place, so no process ever sees a root of
+/// a live process without its lock. A process whose file system keeps no locks marks its root so (no-lock), and such a
+/// root is never removed by another; nor does that process remove any.
 /// </summary>
 public static class ScratchDirectories
 {
-    private static readonly Lazy<Owner> Self = new(Owner.Take);
+    private const string Prefix = "msaas-scratch-";
+    private const string Starting = ".msaas-starting-"; // not matched by Prefix: a root being made and locked
+    private const string LockName = "owner.lock";
+    private const string NoLockName = "no-lock";
 
-    public static DirectoryInfo Create(string purpose) => Directory.CreateTempSubdirectory($"msaas-{purpose}-{Self.Value.Name}-");
+    private static readonly Lazy<Root> Self = new(Root.Take);
 
-    /// <summary>Removes the directories of <paramref name="purpose"/> left behind by processes that no longer run.</summary>
-    public static IReadOnlyList<string> RemoveStale(string purpose)
+    /// <summary>This process's root.</summary>
+    public static string RootPath => Self.Value.Path;
+
+    /// <summary>A new directory for one piece of work of <paramref name="purpose"/> (separate, encode, upload, mix).</summary>
+    public static DirectoryInfo Create(string purpose)
     {
+        var root = Self.Value.Path;
+        // Never made again in passing: a root that is gone was removed by someone, and its work with it.
+        if (!Directory.Exists(root)) throw new IOException($"this process's scratch directory {root} was removed");
+        return Directory.CreateDirectory(Path.Combine(root, $"{purpose}-{Guid.NewGuid():N}"));
+    }
+
+    /// <summary>Removes the roots of processes that no longer run; returns them.</summary>
+    public static IReadOnlyList<string> RemoveStale() => RemoveStale(Path.GetTempPath());
+
+    /// <summary>The same in <paramref name="directory"/> (a spec's own, so that no other process's roots are judged).</summary>
+    internal static IReadOnlyList<string> RemoveStale(string directory)
+    {
+        var self = Self.Value;
+        if (!self.Locks) return []; // this file system keeps no locks: another root's lock says nothing
         var removed = new List<string>();
-        var prefix = $"msaas-{purpose}-";
-        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), prefix + "*"))
+        foreach (var root in Directory.EnumerateDirectories(directory, Prefix + "*"))
         {
-            var rest = Path.GetFileName(directory)[prefix.Length..];
-            var dash = rest.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0 || !Gone(rest[..dash])) continue;
+            if (root == self.Path || !Gone(root)) continue;
             try
             {
-                Directory.Delete(directory, recursive: true);
-                removed.Add(directory);
+                Directory.Delete(root, recursive: true);
+                removed.Add(root);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Someone else's, or already going: leave it.
             }
         }
-        Owner.RemoveStaleLocks();
         return removed;
     }
 
-    // Whether the process a directory is named after has ended. A name with an owner token: its lock can be taken, or its
-    // lock file is gone (judged only where this process could lock its own: elsewhere locks say nothing). The PID alone
-    // (older versions, or a process that could not lock): no process has it, or it is this one's while this one names
-    // its directories otherwise.
-    private static bool Gone(string name)
+    // Whether the process of a root has ended: its lock can be taken, or is gone. A root marked no-lock is never judged.
+    private static bool Gone(string root)
     {
-        var self = Self.Value;
-        if (name.Contains('.', StringComparison.Ordinal)) return name != self.Name && self.Locks && Owner.Gone(name);
-        if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return false;
-        return pid == Environment.ProcessId ? self.Locks : !Running(pid);
-    }
-
-    private static bool Running(int pid)
-    {
-        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
+        if (File.Exists(Path.Combine(root, NoLockName))) return false;
         try
         {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
+            using var probe = new FileStream(Path.Combine(root, LockName), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return true;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return false;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // held: it runs
         }
     }
 
-    /// <summary>This process as the owner of its directories: the name it gives them, and the lock it holds until it ends.</summary>
-    private sealed class Owner
+    /// <summary>This process's root, and the lock on it that it holds until it ends.</summary>
+    private sealed class Root
     {
-        private const string LockPrefix = "msaas-owner-";
         private readonly FileStream? _held; // open for the life of the process: the lock is what says it runs
 
-        private Owner(string name, FileStream? held) => (Name, _held) = (name, held);
+        private Root(string path, FileStream? held) => (Path, _held) = (path, held);
 
-        public string Name { get; }
+        public string Path { get; }
 
         /// <summary>Whether this process holds its lock, and so may judge others by theirs.</summary>
         public bool Locks => _held is not null;
 
-        public static Owner Take()
+        public static Root Take()
         {
             var name = string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}.{Guid.NewGuid():N}");
-            var path = LockPath(name);
+            var temp = System.IO.Path.GetTempPath();
+            var (starting, path) = (System.IO.Path.Combine(temp, Starting + name), System.IO.Path.Combine(temp, Prefix + name));
+            Directory.CreateDirectory(starting);
+            FileStream? held = null;
+            var lockPath = System.IO.Path.Combine(starting, LockName);
             try
             {
-                var held = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-                if (Refused(path))
+                held = new FileStream(lockPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+                if (!Refused(lockPath))
                 {
-                    AppDomain.CurrentDomain.ProcessExit += (_, _) => Quietly(() => File.Delete(path));
-                    return new Owner(name, held);
+                    held.Dispose(); // this file system, or DOTNET_SYSTEM_IO_DISABLEFILELOCKING, keeps no lock
+                    held = null;
                 }
-                held.Dispose(); // this file system, or DOTNET_SYSTEM_IO_DISABLEFILELOCKING, keeps no lock
-                Quietly(() => File.Delete(path));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                held = null;
             }
-            // No lock: named by the PID alone, kept while a process has that PID.
-            return new Owner(Environment.ProcessId.ToString(CultureInfo.InvariantCulture), null);
-        }
-
-        /// <summary>Whether the owner named so has ended: its lock can be taken, or its lock file is gone.</summary>
-        public static bool Gone(string name)
-        {
-            try
+            if (held is null)
             {
-                using var probe = new FileStream(LockPath(name), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-                return true;
+                Quietly(() => File.Delete(lockPath));
+                File.WriteAllBytes(System.IO.Path.Combine(starting, NoLockName), []);
             }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                return true;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return false; // held: it runs
-            }
-        }
-
-        /// <summary>Removes the lock files of owners that have ended (their directories are judged by the lock first).</summary>
-        public static void RemoveStaleLocks()
-        {
-            if (!Self.Value.Locks) return;
-            foreach (var path in Directory.EnumerateFiles(Path.GetTempPath(), LockPrefix + "*.lock"))
-            {
-                if (path == LockPath(Self.Value.Name)) continue;
-                try
-                {
-                    using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-                    File.Delete(path); // while held, so that no other process takes it for a live one's meanwhile
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                }
-            }
+            Directory.Move(starting, path); // the lock, held on the open file, moves with it
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => Quietly(() => Directory.Delete(path, recursive: true));
+            return new Root(path, held);
         }
 
         // Whether a second open of the held file is refused: .NET keeps FileShare.None with flock on Unix.
@@ -164,19 +148,20 @@ public static class ScratchDirectories
             {
             }
         }
-
-        private static string LockPath(string name) => Path.Combine(Path.GetTempPath(), $"{LockPrefix}{name}.lock");
     }
 
-    /// <summary>Removes stale directories of <paramref name="purpose"/> when the host starts.</summary>
-    public static IServiceCollection AddScratchCleanup(this IServiceCollection services, string purpose) =>
-        services.AddSingleton<IHostedService>(sp => new Cleanup(purpose, sp.GetRequiredService<ILogger<Cleanup>>()));
+    /// <summary>Removes the roots of processes that died when the host starts (once, whichever services the host runs).</summary>
+    public static IServiceCollection AddScratchCleanup(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Cleanup>());
+        return services;
+    }
 
-    internal sealed class Cleanup(string purpose, ILogger<Cleanup> logger) : IHostedService
+    internal sealed class Cleanup(ILogger<Cleanup> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            var removed = RemoveStale(purpose);
+            var removed = RemoveStale();
             if (removed.Count > 0) logger.LogWarning("removed {Count} work directories left by processes that died: {Directories}", removed.Count, removed);
             return Task.CompletedTask;
         }

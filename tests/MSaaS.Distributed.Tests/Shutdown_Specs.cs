@@ -76,9 +76,11 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
 
         await first.SignalAsync(signal);
         Assert.NotNull(await first.ExitCodeAsync(TimeSpan.FromSeconds(signal == "KILL" ? 5 : 30)));
-        var leftBehind = Directory.GetDirectories(Path.GetTempPath(), $"msaas-separate-{first.Pid}.*");
+        var leftBehind = Directory.GetDirectories(Temp, $"msaas-scratch-{first.Pid}.*");
         output.WriteLine($"after SIG{signal}: {leftBehind.Length} work directories of the stopped process");
-        if (signal == "KILL") Assert.NotEmpty(leftBehind); // killed mid-song: its work directory stays until the next start
+        // Killed mid-song, its scratch root stays until the next start; stopped, the process removes it as it exits.
+        if (signal == "KILL") Assert.NotEmpty(leftBehind);
+        else Assert.Empty(leftBehind);
 
         var second = Start("serve-2", ["serve"], settings);
         await WaitReady(second);
@@ -86,7 +88,7 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
 
         await _hooks.WaitForAsync(1, TimeSpan.FromSeconds(10));
         Assert.Equal([hash], _hooks.Bodies.Select(b => JsonDocument.Parse(b).RootElement.GetProperty("hash").GetString()));
-        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), $"msaas-separate-{first.Pid}.*")); // removed at the second start
+        Assert.Empty(Directory.GetDirectories(Temp, $"msaas-scratch-{first.Pid}.*")); // removed at the second start
         var history = (await Status(second, hash))!.Value.GetProperty("transitions");
         output.WriteLine(history.ToString());
     }
@@ -164,7 +166,10 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
     {
         ["MSAAS_Storage__Root"] = Path.Combine(_work.FullName, store),
         ["MSAAS_Separation__Threads"] = "1",
+        ["TMPDIR"] = Temp, // the processes' scratch roots, apart from every other process's
     };
+
+    private string Temp => Directory.CreateDirectory(Path.Combine(_work.FullName, "tmp")).FullName;
 
     private ServiceProcess Start(string name, string[] command, Dictionary<string, string> environment, bool listens = true)
     {

@@ -1,21 +1,23 @@
 using System.Diagnostics;
-using MSaaS.ServiceDefaults;
 
 namespace MSaaS.ServiceDefaults.Tests;
 
-/// <summary>Work directories left by processes that are gone are removed; those of processes still running are kept.</summary>
+/// <summary>
+/// Each process works under one root of its own; the roots of processes that are gone are removed, those of processes
+/// still running are kept. The roots judged are made in a directory of this spec's own, so that no other process's are.
+/// </summary>
 public sealed class ScratchDirectories_Specs : IDisposable
 {
-    // A purpose and owners of this run alone, so that no other spec's directories or locks are looked at.
-    private readonly string _purpose = "spec" + Guid.NewGuid().ToString("N")[..10];
-    private readonly string _running = $"4000001.{Guid.NewGuid():N}";
+    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("msaas-spec-");
+    private readonly string _running;
     private readonly Process _holder;
 
     public ScratchDirectories_Specs()
     {
-        // Another process holding an owner's lock, as a running msaas process holds its own (util-linux flock takes the
+        // Another process holding its root's lock, as a running msaas process holds its own (util-linux flock takes the
         // same kind of lock as .NET's FileShare.None).
-        _holder = Process.Start(new ProcessStartInfo("flock", [LockPath(_running), "sleep", "60"]) { UseShellExecute = false })!;
+        _running = Root($"{Environment.ProcessId}.{Guid.NewGuid():N}"); // a PID like this one's: PIDs decide nothing
+        _holder = Process.Start(new ProcessStartInfo("flock", [Path.Combine(_running, "owner.lock"), "sleep", "60"]) { UseShellExecute = false })!;
     }
 
     public void Dispose()
@@ -23,36 +25,41 @@ public sealed class ScratchDirectories_Specs : IDisposable
         _holder.Kill();
         _holder.WaitForExit();
         _holder.Dispose();
-        File.Delete(LockPath(_running));
-        foreach (var left in Directory.EnumerateDirectories(Path.GetTempPath(), $"msaas-{_purpose}-*")) Directory.Delete(left, recursive: true);
+        _temp.Delete(recursive: true);
     }
 
     [Fact]
-    public async Task Should_remove_the_directories_of_owners_that_ended_and_keep_those_of_owners_that_run()
+    public async Task Should_remove_the_roots_of_processes_that_ended_and_keep_those_that_run()
     {
-        await WaitUntilHeld(LockPath(_running));
-        var mine = ScratchDirectories.Create(_purpose).FullName;
-        var running = Make(_running);
-        var ended = $"{Environment.ProcessId}.{Guid.NewGuid():N}"; // an earlier process with this PID (a restarted container)
-        File.WriteAllBytes(LockPath(ended), []);                   // its lock file left, no longer held
-        var endedDirectory = Make(ended);
-        var noLockFile = Make($"{_holder.Id}.{Guid.NewGuid():N}"); // a running PID, but not that owner
-        var olderVersionRunning = Make($"{_holder.Id}");           // named by the PID alone: judged by the PID
-        var olderVersionMine = Make($"{Environment.ProcessId}");   // this process names none so: an earlier one's
-        var olderVersionGone = Make($"{int.MaxValue}");
-        var unknown = Make("not-an-owner");
+        await WaitUntilHeld(Path.Combine(_running, "owner.lock"));
+        var ended = Root($"{_holder.Id}.{Guid.NewGuid():N}"); // its lock file left, no longer held (a running PID)
+        await File.WriteAllBytesAsync(Path.Combine(ended, "owner.lock"), []);
+        var noLock = Root($"4000001.{Guid.NewGuid():N}"); // a process whose file system keeps no locks
+        await File.WriteAllBytesAsync(Path.Combine(noLock, "no-lock"), []);
+        var nothing = Root($"4000002.{Guid.NewGuid():N}"); // neither: no process ever ran under it
+        var starting = Directory.CreateDirectory(Path.Combine(_temp.FullName, $".msaas-starting-4000003.{Guid.NewGuid():N}")).FullName;
+        var notARoot = Directory.CreateDirectory(Path.Combine(_temp.FullName, "msaas-home-x")).FullName; // a test's, another tool's
 
-        var removed = ScratchDirectories.RemoveStale(_purpose);
+        var removed = ScratchDirectories.RemoveStale(_temp.FullName);
 
-        Assert.Equal(new[] { endedDirectory, noLockFile, olderVersionMine, olderVersionGone }.Order(), removed.Order());
-        Assert.All(new[] { mine, running, olderVersionRunning, unknown }, d => Assert.True(Directory.Exists(d), d));
-        Assert.False(File.Exists(LockPath(ended)), "an ended owner's lock file stays");
-        Assert.True(File.Exists(LockPath(_running)));
+        Assert.Equal(new[] { ended, nothing }.Order(), removed.Order());
+        Assert.All(new[] { _running, noLock, starting, notARoot }, d => Assert.True(Directory.Exists(d), d));
     }
 
-    private string Make(string owner) => Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"msaas-{_purpose}-{owner}-x{Guid.NewGuid():N}")).FullName;
+    [Fact]
+    public void Should_keep_this_processs_own_root_and_work_under_it()
+    {
+        var mine = ScratchDirectories.Create("spec");
 
-    private static string LockPath(string owner) => Path.Combine(Path.GetTempPath(), $"msaas-owner-{owner}.lock");
+        ScratchDirectories.RemoveStale();
+
+        Assert.True(mine.Exists);
+        Assert.Equal(ScratchDirectories.RootPath, mine.Parent!.FullName);
+        Assert.True(File.Exists(Path.Combine(ScratchDirectories.RootPath, "owner.lock")));
+        mine.Delete();
+    }
+
+    private string Root(string owner) => Directory.CreateDirectory(Path.Combine(_temp.FullName, $"msaas-scratch-{owner}")).FullName;
 
     private static async Task WaitUntilHeld(string path)
     {
@@ -68,7 +75,7 @@ public sealed class ScratchDirectories_Specs : IDisposable
             }
             catch (IOException)
             {
-                return;
+                return; // held
             }
         }
         throw new TimeoutException($"flock did not take {path}");
