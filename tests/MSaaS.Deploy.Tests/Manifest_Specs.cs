@@ -162,6 +162,19 @@ public partial class Manifest_Specs
         foreach (var name in new[] { "api", "separation", "encoding", "notifications" }) Assert.Contains(name, budgets);
     }
 
+    [Theory]
+    [InlineData("api")]
+    [InlineData("separation")]
+    [InlineData("encoding")]
+    public void Should_give_each_service_that_writes_work_files_a_bounded_scratch_directory(string service)
+    {
+        var pod = Map(Map(Map(Base.Single("Deployment", service), "spec"), "template"), "spec");
+        var scratch = Seq(pod, "volumes").Cast<YamlMappingNode>().Single(v => Text(v, "name") == "scratch");
+        Assert.False(string.IsNullOrEmpty(Text(Map(scratch, "emptyDir"), "sizeLimit")));
+        var container = Containers(pod, initToo: false).Single();
+        Assert.Contains(Seq(container, "volumeMounts").Cast<YamlMappingNode>(), m => Text(m, "name") == "scratch" && Text(m, "mountPath") == "/tmp");
+    }
+
     [Fact]
     public void Should_run_separation_on_a_gpu_node_with_the_gpu_image_in_the_gpu_overlay()
     {
