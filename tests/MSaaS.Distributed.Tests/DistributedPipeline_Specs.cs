@@ -255,18 +255,7 @@ public sealed class DistributedPipeline_Specs(ITestOutputHelper output) : IAsync
     private static async Task WaitHealthy(ServiceProcess service)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await WaitUntil(async () =>
-        {
-            if (!service.Running) throw new InvalidOperationException($"{service.Name} exited: {await File.ReadAllTextAsync(service.Log)}");
-            try
-            {
-                return (await http.GetAsync($"{service.Url}/health/ready")).IsSuccessStatusCode;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                return false; // not listening yet, or too busy starting to answer within the try's 2 s
-            }
-        }, TimeSpan.FromSeconds(60));
+        await service.WaitReadyAsync(http);
     }
 
     private void Say(string line)

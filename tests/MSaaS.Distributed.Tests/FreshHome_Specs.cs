@@ -33,7 +33,7 @@ public sealed class FreshHome_Specs : IDisposable
         };
         using var serve = ServiceProcess.Start("serve", ["serve"], environment, _work.FullName, workingDirectory: cwd);
 
-        await WaitReady(serve);
+        await serve.WaitReadyAsync(_http);
         using var reply = await _http.GetAsync(serve.Url + "/apiv1/queue"); // read from the saga store
 
         Assert.Equal(System.Net.HttpStatusCode.OK, reply.StatusCode);
@@ -49,25 +49,6 @@ public sealed class FreshHome_Specs : IDisposable
         Environment.GetEnvironmentVariable("MSAAS_CACHE") is { Length: > 0 } cache ? cache
         : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "msaas");
-
-    private async Task WaitReady(ServiceProcess process)
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        while (true)
-        {
-            if (!process.Running) Assert.Fail($"{process.Name} exited: {Log(process)}");
-            try
-            {
-                if ((await _http.GetAsync(process.Url + "/health/ready")).IsSuccessStatusCode) return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                // not listening yet
-            }
-            if (DateTime.UtcNow > until) Assert.Fail($"{process.Name} not ready within a minute: {Log(process)}");
-            await Task.Delay(250); // polls the health route: the next look, not a wait for a guessed time
-        }
-    }
 
     private static string Log(ServiceProcess process) => File.Exists(process.Log) ? File.ReadAllText(process.Log) : "";
 }

@@ -34,7 +34,7 @@ public sealed partial class ReadmeCommands_Specs : IDisposable
         {
             ["MSAAS_Storage__Root"] = Path.Combine(_work.FullName, "store"), ["MSAAS_Separation__Threads"] = "1",
         }, _work.FullName);
-        await WaitReady(serve);
+        await serve.WaitReadyAsync(_http);
 
         var submitted = JsonDocument.Parse(await Run(commands[0], serve)).RootElement;
         var hash = submitted.GetProperty("hash").GetString()!;
@@ -68,25 +68,6 @@ public sealed partial class ReadmeCommands_Specs : IDisposable
     }
 
     private static string WithoutComment(string line) => line.Split(" #")[0].Trim();
-
-    private async Task WaitReady(ServiceProcess process)
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        while (true)
-        {
-            if (!process.Running) Assert.Fail($"{process.Name} exited: {File.ReadAllText(process.Log)}");
-            try
-            {
-                if ((await _http.GetAsync(process.Url + "/health/ready")).IsSuccessStatusCode) return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                // not listening yet
-            }
-            Assert.True(DateTime.UtcNow < until, $"{process.Name} not ready within a minute");
-            await Task.Delay(250); // the next look at the health route
-        }
-    }
 
     [GeneratedRegex(@"```sh\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CodeBlocks();

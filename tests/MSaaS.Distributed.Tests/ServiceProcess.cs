@@ -55,6 +55,26 @@ internal sealed class ServiceProcess : IDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>Waits (polling /health/ready) until the process is ready; fails with its log if it exits or is not ready in time.</summary>
+    public async Task WaitReadyAsync(HttpClient http, TimeSpan? within = null)
+    {
+        var until = DateTime.UtcNow + (within ?? TimeSpan.FromMinutes(1));
+        while (true)
+        {
+            if (!Running) Assert.Fail($"{Name} exited: {(File.Exists(Log) ? File.ReadAllText(Log) : "")}");
+            try
+            {
+                if ((await http.GetAsync(Url + "/health/ready")).IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // not listening yet, or too busy starting to answer in time
+            }
+            Assert.True(DateTime.UtcNow < until, $"{Name} not ready within {within ?? TimeSpan.FromMinutes(1)}: {(File.Exists(Log) ? File.ReadAllText(Log) : "")}");
+            await Task.Delay(250); // the next look at the health route
+        }
+    }
+
     /// <summary>SIGKILL: no chance to finish or hand anything back.</summary>
     public void Kill() => _process.Kill();
 

@@ -178,19 +178,7 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         return process;
     }
 
-    private async Task WaitReady(ServiceProcess process) =>
-        await WaitUntil(async () =>
-        {
-            if (!process.Running) Assert.Fail($"{process.Name} exited: {Log(process)}");
-            try
-            {
-                return (await _http.GetAsync(process.Url + "/health/ready")).IsSuccessStatusCode;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                return false; // not listening yet, or too busy starting to answer in time
-            }
-        }, TimeSpan.FromMinutes(1));
+    private Task WaitReady(ServiceProcess process) => process.WaitReadyAsync(_http);
 
     // A copy of the song with a tag of its own (the audio untouched): bytes, and so a hash, no server has seen.
     private static async Task<string> NewTo(string path, string song)
