@@ -297,16 +297,7 @@ public class SongStateMachine_Specs
     public async Task Should_ask_for_a_webhook_again_after_a_restart_under_the_same_delivery_id()
     {
         await using var saga = await SagaHarness.Start();
-        var other = new Callback { Url = "http://other.example/hook", Data = "\"theirs\"" };
-        var upload = SagaHarness.Upload(NewHash(), Hook);
-        await saga.Publish(upload);
-        await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(upload with { Callback = other });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
-        await saga.WaitFor(upload.SongId, "Encoding");
-        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
-        var first = await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2);
+        var (upload, other, first) = await ToTwoWebhooks(saga);
         Assert.NotEqual(first[0].DeliveryId, first[1].DeliveryId);
         await saga.Publish(new Notified { SongId = upload.SongId, Url = Hook.Url, Delivered = true, Attempts = 1, StatusCode = 200 });
         await saga.WaitFor(upload.SongId, "Notifying", s => s.PendingWebhooks == 1);
@@ -325,16 +316,7 @@ public class SongStateMachine_Specs
     public async Task Should_take_the_answer_for_a_delivery_once_when_the_broker_delivers_it_twice()
     {
         await using var saga = await SagaHarness.Start();
-        var other = new Callback { Url = "http://other.example/hook", Data = "\"theirs\"" };
-        var upload = SagaHarness.Upload(NewHash(), Hook);
-        await saga.Publish(upload);
-        await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(upload with { Callback = other });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
-        await saga.WaitFor(upload.SongId, "Encoding");
-        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
-        var asked = await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2);
+        var (upload, _, asked) = await ToTwoWebhooks(saga);
         var answer = new Notified { SongId = upload.SongId, DeliveryId = asked[0].DeliveryId, Url = asked[0].Callback.Url, Delivered = true, Attempts = 1, StatusCode = 200 };
 
         await saga.Publish(answer);
@@ -347,6 +329,21 @@ public class SongStateMachine_Specs
         await saga.Publish(answer with { DeliveryId = asked[1].DeliveryId, Url = asked[1].Callback.Url });
         var done = await saga.WaitFor(upload.SongId, "Completed");
         Assert.Equal([asked[0].Callback.Url, asked[1].Callback.Url], done.Webhooks.Select(w => w.Url));
+    }
+
+    // A song with two webhooks (its own and another client's), separated and encoded: both deliveries asked for.
+    private static async Task<(SongUploaded Upload, Callback Other, IReadOnlyList<DeliverWebhook> Asked)> ToTwoWebhooks(SagaHarness saga)
+    {
+        var other = new Callback { Url = "http://other.example/hook", Data = "\"theirs\"" };
+        var upload = SagaHarness.Upload(NewHash(), Hook);
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        await saga.Publish(upload with { Callback = other });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
+        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.WaitFor(upload.SongId, "Encoding");
+        await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
+        return (upload, other, await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2));
     }
 
     // Uploads a song and answers for the separation and encoding stages, as the services would.
