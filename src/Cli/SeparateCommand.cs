@@ -50,7 +50,7 @@ internal static class SeparateCommand
                 {
                     ["Storage:Root"] = store.FullName,
                     // One song: a warm-up run would cost a segment's time and save the first segment's extra (measured
-                    // in docs/benchmarks.md, issue 12); a service warms up, a one-song command does not.
+                    // in docs/benchmarks.md, "Separation"); a service warms up, a one-song command does not.
                     ["Separation:WarmUp"] = "false",
                     ["Mp3:BitrateKbps"] = result.GetValue(bitrate).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 };

@@ -42,7 +42,7 @@ public sealed class SeparationEngineOptions : IValidatableObject
     /// the CPUs in the process's scheduler affinity mask, and the cgroup CPU quota (v1 cpu.cfs_quota_us /
     /// cpu.cfs_period_us or v2 cpu.max, which a Kubernetes CPU limit sets) rounded up, at least 1; DOTNET_PROCESSOR_COUNT
     /// overrides it. Checked on this machine (taskset -c 0: 1; a cgroup v1 quota of 0.5 CPU: 1, of 1.5: 2; see
-    /// docs/benchmarks.md, issue 12), so MSaaS reads no cgroup file itself. ONNX Runtime's own default (0) counts
+    /// docs/benchmarks.md, "Threads = CPUs"), so MSaaS reads no cgroup file itself. ONNX Runtime's own default (0) counts
     /// physical cores and ignores quotas: one thread on a 2-vCPU VM, 1.8x slower.
     /// </summary>
     public static int DefaultThreads => Environment.ProcessorCount;
@@ -106,9 +106,10 @@ public sealed class SeparationEngineOptions : IValidatableObject
 
     /// <summary>
     /// Encode the stems while the song is separated, on LAME threads beside the model, and store them under their final
-    /// names: the song skips the encoding stage (and the lossless copies it reads). On by default: on this project's
-    /// 2-CPU bench a 3-minute song's MP3s cost under 5 % over WAV this way, against about 25 % as a stage after it
-    /// (docs/benchmarks.md, issue 12). Off, the worker stores lossless work stems and the encoding service encodes them.
+    /// names: the song skips the encoding stage (and the lossless copies it reads, and their peak memory). On by default:
+    /// on this project's 2-CPU bench a 3-minute song's MP3s cost 13-26 % over WAV this way, the model holding both CPUs
+    /// (docs/benchmarks.md, "MP3 while separating"). Off, the worker stores lossless work stems and the encoding service
+    /// encodes them.
     /// </summary>
     public bool EncodeWhileSeparating { get; set; } = true;
 

@@ -70,7 +70,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
 
     /// <summary>
     /// One LAME thread per two CPUs, one to four, shared out among the songs separated at once: on a 2-CPU machine one
-    /// thread for a song, taking what the model leaves idle (docs/benchmarks.md, issue 12); with more CPUs (or a GPU
+    /// thread for a song, taking what the model leaves idle (docs/benchmarks.md, "MP3 while separating"); with more CPUs (or a GPU
     /// doing the separation) more of them keep up.
     /// </summary>
     public static int EncoderThreadsFor(int songsInParallel) => Math.Clamp(Environment.ProcessorCount / 2 / Math.Max(1, songsInParallel), 1, Stems.Count);

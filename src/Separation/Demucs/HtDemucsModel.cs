@@ -131,7 +131,7 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
             using var options = new RunOptions();
             // The shared arena keeps its memory between segments and stages, so that no page is faulted in twice. By
             // default it keeps it between songs too: handed back after a song, the next song's first segment faults
-            // about 125,000 pages (0.5 GB) in again and takes 1.5-2x a steady one (docs/benchmarks.md, issue 12).
+            // about 125,000 pages (0.5 GB) in again and takes 1.5-1.6x a steady one (docs/benchmarks.md).
             // When asked to (Separation:ReleaseMemoryAfterSong), it shrinks once, at the end of the song's last stage.
             using var last = lastOfSong && _releaseAfterSong ? new RunOptions() : null;
             last?.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
