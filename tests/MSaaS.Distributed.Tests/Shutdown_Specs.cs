@@ -102,7 +102,7 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         var song = (await TestData.SongOf(3)).Mp3;
         var hashes = new List<string>();
         for (var i = 0; i < 60; i++) // bytes of their own: 60 songs, not one joined 59 times
-            hashes.Add(await Submit(first, await NewTo(Path.Combine(_work.FullName, $"song-{i}.mp3"), song), callback: false));
+            hashes.Add(await Submit(first, await FreshSong.CopyTo(Path.Combine(_work.FullName, $"song-{i}.mp3"), song), callback: false));
         Assert.True(Separations(first).Count < 30, "the songs were not queued: the first process separated half of them while they were sent");
 
         var told = System.Diagnostics.Stopwatch.StartNew();
@@ -148,7 +148,7 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
         // would send it again, hours later). The worker warms its model up before its bus starts.
         foreach (var process in _processes) await WaitReady(process);
         // The servers outlive a run: a song they already know would join its old saga instead of being separated now.
-        var hash = await Submit(api, await NewTo(Path.Combine(_work.FullName, "song.mp3"), (await TestData.SongOf(30)).Mp3));
+        var hash = await Submit(api, await FreshSong.CopyTo(Path.Combine(_work.FullName, "song.mp3"), (await TestData.SongOf(30)).Mp3));
         await WaitUntil(async () => await Status(api, hash) is { } s && s.GetProperty("progress").GetInt32() > 0, TimeSpan.FromMinutes(2));
 
         var told = System.Diagnostics.Stopwatch.StartNew();
@@ -179,16 +179,6 @@ public sealed class Shutdown_Specs(ITestOutputHelper output) : IAsyncLifetime, I
     }
 
     private Task WaitReady(ServiceProcess process) => process.WaitReadyAsync(_http);
-
-    // A copy of the song with a tag of its own (the audio untouched): bytes, and so a hash, no server has seen.
-    private static async Task<string> NewTo(string path, string song)
-    {
-        using var ffmpeg = System.Diagnostics.Process.Start("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", song, "-c", "copy",
-            "-metadata", $"comment={Guid.NewGuid():N}", path])!;
-        await ffmpeg.WaitForExitAsync();
-        Assert.Equal(0, ffmpeg.ExitCode);
-        return path;
-    }
 
     // Uploads the song, with a webhook whose data names it unless told otherwise; returns its hash.
     private async Task<string> Submit(ServiceProcess api, string song, bool callback = true)
