@@ -200,17 +200,17 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
     {
         reason = ClientText.Cut(reason, 500);
         logger.LogWarning("setting aside a {Queue} message: {Reason}", Queue, reason);
-        var text = (string)message!;
+        var (text, fingerprint) = ((string)message!, Fingerprint(message));
         var record = JsonSerializer.Serialize(new
         {
             message = text.Length > DeadLetterMessageLength ? text[..DeadLetterMessageLength] : text,
-            length = text.Length, sha256 = Fingerprint(message), reason, at = clock.GetUtcNow(),
+            length = text.Length, sha256 = fingerprint, reason, at = clock.GetUtcNow(),
         });
         var transaction = Db.CreateTransaction();
         _ = transaction.ListLeftPushAsync(DeadLetters, record);
         _ = transaction.ListTrimAsync(DeadLetters, 0, _options.DeadLetterCap - 1);
         _ = transaction.ListRemoveAsync(Processing(_id), message, 1);
-        _ = transaction.HashDeleteAsync(Attempts, Fingerprint(message));
+        _ = transaction.HashDeleteAsync(Attempts, fingerprint);
         await transaction.ExecuteAsync().WaitAsync(cancellationToken);
         await log.WriteAsync("worker", "error", $"{Queue} message set aside on {DeadLetters}: {reason}");
     }
