@@ -11,6 +11,8 @@ public static class MsaasCommand
             SeparateCommand.Create(),
             ServeCommand.Create(),
             RunCommand.Create(),
-            BenchCommand.Create(),
+#if WITH_BENCH
+            Bench.BenchCommand.Create(),
+#endif
         };
 }

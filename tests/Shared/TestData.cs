@@ -1,4 +1,4 @@
-using MSaaS.Audio.Synthesis;
+using MSaaS.Synthesis;
 
 namespace MSaaS.Testing;
 

@@ -5,7 +5,7 @@ using MSaaS.Audio;
 using MSaaS.Separation;
 using MSaaS.Separation.Demucs;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench worker</c>: songs per hour of a separation worker for each arrangement of songs in parallel x

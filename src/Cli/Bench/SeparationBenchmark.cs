@@ -5,7 +5,7 @@ using MSaaS.Audio;
 using MSaaS.Separation;
 using MSaaS.Separation.Demucs;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench separate</c>: real-time factor, time outside ONNX Runtime and peak memory for songs of given

@@ -1,4 +1,6 @@
-namespace MSaaS.Cli.Tests;
+using MSaaS.Cli.Bench;
+
+namespace MSaaS.Cli.Tests.Bench;
 
 /// <summary>`msaas bench worker`: the arrangements it measures, and arguments it refuses before loading anything.</summary>
 [Collection("console")]

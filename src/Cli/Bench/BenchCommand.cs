@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary><c>msaas bench ...</c>: benchmarks that print the figures docs/benchmarks.md records.</summary>
 internal static class BenchCommand

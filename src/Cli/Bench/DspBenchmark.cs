@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using MSaaS.Separation.Dsp;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary><c>msaas bench dsp</c>: cost of the spectrogram and its inverse for one model segment, on one thread.</summary>
 internal static class DspBenchmark

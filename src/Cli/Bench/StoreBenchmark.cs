@@ -5,7 +5,7 @@ using MSaaS.Saga.Persistence;
 using MSaaS.Saga;
 using StackExchange.Redis;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench store</c>: how long the Redis saga store takes to list the songs in flight (the query of

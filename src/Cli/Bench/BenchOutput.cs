@@ -4,7 +4,7 @@ using MSaaS.Audio.Mp3;
 using MSaaS.Encoding;
 using MSaaS.Separation;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>The stems a separation bench writes, as a worker writes them: WAV, or MP3 encoded while separating.</summary>
 internal static class BenchOutput

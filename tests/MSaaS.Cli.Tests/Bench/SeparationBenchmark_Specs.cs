@@ -1,4 +1,6 @@
-namespace MSaaS.Cli.Tests;
+using MSaaS.Cli.Bench;
+
+namespace MSaaS.Cli.Tests.Bench;
 
 /// <summary>
 /// `bench separate`: the figures a measuring child hands over, and the minor page faults it counts per segment, read

@@ -1,8 +1,8 @@
 using MSaaS.Audio;
-using MSaaS.Audio.Synthesis;
+using MSaaS.Synthesis;
 using MSaaS.Separation;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// The song benchmarks use unless told otherwise: the 20 s synthetic song (drums, bass, chords, an espeak-ng voice),

@@ -1,7 +1,8 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using MSaaS.Audio;
 
-namespace MSaaS.Audio.Synthesis;
+namespace MSaaS.Synthesis;
 
 /// <summary>
 /// A song with known stems, made here: drums (kick, snare, hi-hats), a bass line, decaying piano-like chords and a

@@ -5,7 +5,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench api</c>: many concurrent clients uploading songs and polling their status against an API

@@ -1,7 +1,8 @@
-using MSaaS.Audio.Synthesis;
+using MSaaS.Audio;
+using MSaaS.Synthesis;
 using MSaaS.Testing;
 
-namespace MSaaS.Audio.Tests;
+namespace MSaaS.Synthesis.Tests;
 
 public class SyntheticSong_Specs
 {

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using MSaaS.Audio;
-using MSaaS.Audio.Synthesis;
+using MSaaS.Synthesis;
 using MSaaS.Separation;
 using MSaaS.Separation.Demucs;
 using MSaaS.Separation.Onnx;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench precision</c>: what int8 costs in quality. One song separated with fp32 and then with int8 in this

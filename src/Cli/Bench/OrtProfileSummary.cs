@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// ONNX Runtime's session profiles (Chrome traces, one per stage: <c>Separation:ProfileDirectory</c>) summed by

@@ -5,7 +5,7 @@ using MSaaS.Audio.Mp3;
 using MSaaS.Encoding;
 using MSaaS.Storage;
 
-namespace MSaaS.Cli;
+namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench encode</c>: LAME encoding speed (times real time on one core) and upload throughput to the local
