@@ -15,8 +15,8 @@ public sealed record SeparateStems
 
     /// <summary>
     /// The formats the song's stems are wanted in ("mp3" and/or "wav"). When given, a worker that encodes while it
-    /// separates (Separation:EncodeWhileSeparating) stores the stems under their final names itself and says so in
-    /// <see cref="SeparationCompleted.Encoded"/>; empty (a command from before this field) for lossless work stems only.
+    /// separates (Separation:EncodeWhileSeparating) stores the stems under their final names itself and says so with
+    /// <see cref="StemsSeparatedAndEncoded"/>; empty (a command from before this field) for lossless work stems only.
     /// </summary>
     public IReadOnlyList<string> Formats { get; init; } = [];
 

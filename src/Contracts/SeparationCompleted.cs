@@ -1,22 +1,22 @@
 namespace MSaaS.Contracts;
 
 /// <summary>
-/// The song is separated: either its stems exist losslessly in the work area (<see cref="Stems"/>) and encoding comes
-/// next, or the worker encoded them while it separated and they are stored under their final names (<see cref="Encoded"/>).
+/// What separation workers released before 2026-12-06 publish: one event for two meanings, told apart by
+/// <see cref="Encoded"/>. The saga's process turns each into <see cref="StemsSeparated"/> or
+/// <see cref="StemsSeparatedAndEncoded"/>; nothing publishes it any more. Delete it once no such worker runs and no
+/// such message waits in a queue (docs/operations.md, "Upgrading").
 /// </summary>
+[Obsolete("Published only by workers from before 2026-12-06: publish StemsSeparated or StemsSeparatedAndEncoded.")]
 public sealed record SeparationCompleted
 {
     public required Guid SongId { get; init; }
 
     public required string SongHash { get; init; }
 
-    /// <summary>Track name (drums, bass, other, vocals) -> the 16-bit WAV stem in the work area; empty when <see cref="Encoded"/> is set.</summary>
+    /// <summary>Track -> the WAV stem in the work area; empty when <see cref="Encoded"/> is set.</summary>
     public required IReadOnlyDictionary<string, StoredObject> Stems { get; init; }
 
-    /// <summary>
-    /// Set when the stems are already stored in every format the command asked for: track -> the MP3 stem (or the WAV
-    /// when only WAV was asked for), as <see cref="StemsEncoded.Stems"/>. The encoding stage is then skipped.
-    /// </summary>
+    /// <summary>Set when the worker stored the final stems itself.</summary>
     public IReadOnlyDictionary<string, StoredObject>? Encoded { get; init; }
 
     public double DurationSeconds { get; init; }

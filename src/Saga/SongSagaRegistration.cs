@@ -50,6 +50,7 @@ public static class SongSagaRegistration
                     SongStateRepositoryContextFactory>();
                 r.RegisterLoadSagaRepository<SongState, SongStateRepositoryContextFactory>();
             });
+        bus.AddConsumer<SeparationCompletedUpgrade>();
         return bus;
     }
 }

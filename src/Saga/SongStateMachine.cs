@@ -35,6 +35,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         Event(() => Uploaded, e => e.CorrelateById(m => m.Message.SongId));
         Event(() => Progressed, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Separated, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => SeparatedAndEncoded, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Encoded, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => WebhookDone, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => TimedOut, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
@@ -59,16 +60,16 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         During(Separating,
             When(Progressed)
                 .Then(c => OnProgress(c.Saga, c.Message)),
-            When(Separated, c => c.Message.Encoded is null)
+            When(Separated)
                 .Then(c => OnSeparated(c.Saga, c.Message))
                 .Publish(c => EncodeCommand(c.Saga))
                 .TransitionTo(Encoding),
             // The worker encoded the stems as it separated them: they are final, no encoding stage.
-            NotifyOrFinish(When(Separated, c => IsComplete(c.Message.Encoded))
+            NotifyOrFinish(When(SeparatedAndEncoded, c => IsComplete(c.Message.Stems))
                 .Then(c => OnSeparatedAndEncoded(c.Saga, c.Message))),
-            When(Separated, c => c.Message.Encoded is not null && !IsComplete(c.Message.Encoded))
+            When(SeparatedAndEncoded, c => !IsComplete(c.Message.Stems))
                 .Then(c => Fail(c.Saga, SongStates.Separating, "the separation worker reported stems that are not the four: " +
-                                                      string.Join(", ", c.Message.Encoded!.Keys.Order(StringComparer.Ordinal))))
+                                                      string.Join(", ", c.Message.Stems.Keys.Order(StringComparer.Ordinal))))
                 .TransitionTo(Failed),
             When(Refused)
                 .Then(c => Fail(c.Saga, SongStates.Separating, c.Message.Reason))
@@ -121,11 +122,11 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
                         .TransitionTo(Notifying)));
         // A worker given up on (its deadline passed) that still finished stored the final stems: the song is done after all.
         During(Failed,
-            NotifyOrFinish(When(Separated, c => c.Saga.FailedStage == nameof(Separating) && IsComplete(c.Message.Encoded))
+            NotifyOrFinish(When(SeparatedAndEncoded, c => c.Saga.FailedStage == nameof(Separating) && IsComplete(c.Message.Stems))
                 .Then(c => Note(c.Saga, c.Saga.CurrentState, "a separation given up on finished after all, its stems stored"))
                 .Then(c => OnSeparatedAndEncoded(c.Saga, c.Message))
                 .Then(c => (c.Saga.FailedStage, c.Saga.LastError) = (null, null))),
-            When(Separated, c => c.Saga.FailedStage != nameof(Separating) || !IsComplete(c.Message.Encoded)));
+            When(SeparatedAndEncoded, c => c.Saga.FailedStage != nameof(Separating) || !IsComplete(c.Message.Stems)));
         During(Failed,
             // The same bytes that did not decode will not decode now: the song stays failed (support can retry it).
             When(Uploaded, c => c.Saga.InputRejected)
@@ -174,7 +175,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
 
         // Late answers from an attempt that was given up on, or a stage's events after the song moved on.
         IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Refused, SeparationFaulted);
-        IgnoreIn([Encoding, Notifying, Completed], Separated);
+        IgnoreIn([Encoding, Notifying, Completed, Failed], Separated);
+        IgnoreIn([Encoding, Notifying, Completed], SeparatedAndEncoded);
         IgnoreIn([Separating, Notifying, Completed, Failed], Encoded, EncodingFaulted);
         IgnoreIn([Separating, Encoding, Completed, Failed], WebhookDone, WebhookFaulted);
         IgnoreIn([Completed, Failed], TimedOut);
@@ -191,7 +193,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
 
     public Event<SongUploaded> Uploaded { get; private set; } = null!;
     public Event<SeparationProgressed> Progressed { get; private set; } = null!;
-    public Event<SeparationCompleted> Separated { get; private set; } = null!;
+    public Event<StemsSeparated> Separated { get; private set; } = null!;
+    public Event<StemsSeparatedAndEncoded> SeparatedAndEncoded { get; private set; } = null!;
     public Event<StemsEncoded> Encoded { get; private set; } = null!;
     public Event<Notified> WebhookDone { get; private set; } = null!;
     public Event<StageTimedOut> TimedOut { get; private set; } = null!;
@@ -277,7 +280,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.UpdatedAt = _clock.GetUtcNow(); // heard of now: a song waiting in the queue is one that is not
     }
 
-    private void OnSeparated(SongState saga, SeparationCompleted message)
+    private void OnSeparated(SongState saga, StemsSeparated message)
     {
         saga.WorkStems = new Dictionary<string, StoredObject>(message.Stems);
         saga.DurationSeconds = message.DurationSeconds;
@@ -291,14 +294,14 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     }
 
     // All four stems, and nothing else: a worker's report that is not is refused rather than taken as a song without stems.
-    private static bool IsComplete(IReadOnlyDictionary<string, StoredObject>? encoded) =>
-        encoded is not null && encoded.Count == MSaaS.Audio.Stems.Names.Count && MSaaS.Audio.Stems.Names.All(encoded.ContainsKey);
+    private static bool IsComplete(IReadOnlyDictionary<string, StoredObject> stems) =>
+        stems.Count == MSaaS.Audio.Stems.Names.Count && MSaaS.Audio.Stems.Names.All(stems.ContainsKey);
 
-    private static void OnSeparatedAndEncoded(SongState saga, SeparationCompleted message)
+    private static void OnSeparatedAndEncoded(SongState saga, StemsSeparatedAndEncoded message)
     {
         saga.WorkStems = null;
         saga.DurationSeconds = message.DurationSeconds;
-        saga.Stems = new Dictionary<string, StoredObject>(message.Encoded!);
+        saga.Stems = new Dictionary<string, StoredObject>(message.Stems);
         saga.Progress = EncodedProgress;
     }
 

@@ -162,7 +162,7 @@ internal sealed class ApiHost : IAsyncDisposable
                 await store.PutAsync(key, new MemoryStream("RIFF"u8.ToArray()), SongObjects.WavContentType);
                 stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
             }
-            await context.Publish(new SeparationCompleted { SongId = m.SongId, SongHash = m.SongHash, Stems = stems, DurationSeconds = 20 });
+            await context.Publish(new StemsSeparated { SongId = m.SongId, SongHash = m.SongHash, Stems = stems, DurationSeconds = 20 });
         }
     }
 

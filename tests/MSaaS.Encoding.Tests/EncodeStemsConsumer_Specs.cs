@@ -76,7 +76,7 @@ public sealed class EncodeStemsConsumer_Specs : IAsyncDisposable
     [Fact]
     public async Task Should_fail_rather_than_complete_a_song_when_the_command_names_no_stems()
     {
-        // What an API replica from before SeparationCompleted.Encoded sends when a new worker has already stored the stems.
+        // What an API replica from before workers encoded while separating sends when a new worker has already stored the stems.
         var command = await SeparatedSong() with { Stems = new Dictionary<string, StoredObject>() };
         await _harness.Start();
 

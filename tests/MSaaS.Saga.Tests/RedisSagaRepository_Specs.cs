@@ -55,7 +55,7 @@ public sealed class RedisSagaRepository_Specs : IDisposable
         await saga.Publish(upload);
         await saga.WaitFor(upload.SongId, "Separating");
         var stems = new Dictionary<string, StoredObject> { ["drums"] = new() { Bucket = "work", Name = "d.wav" } };
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
         await saga.WaitFor(upload.SongId, "Encoding");
         await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
         await saga.WaitFor(upload.SongId, "Completed");

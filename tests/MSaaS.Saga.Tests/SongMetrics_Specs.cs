@@ -53,7 +53,7 @@ public sealed class SongMetrics_Specs
         var stems = new Dictionary<string, StoredObject> { ["vocals"] = new() { Bucket = "output", Name = "v.mp3" } };
         await saga.Publish(upload);
         await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = stems });
         await saga.WaitFor(upload.SongId, "Encoding");
         var completed = SongMetrics.Completed.Count();
 

@@ -27,7 +27,7 @@ public class SongStateMachine_Specs
         await saga.Publish(new SeparationProgressed { SongId = id, SegmentsDone = 2, SegmentsTotal = 4 });
         await saga.WaitFor(id, "Separating", s => s.Progress == 45);
 
-        await saga.Publish(new SeparationCompleted { SongId = id, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav"), DurationSeconds = 20 });
+        await saga.Publish(new StemsSeparated { SongId = id, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav"), DurationSeconds = 20 });
         await saga.WaitFor(id, "Encoding");
         Assert.Equal(4, (await Eventually(() => saga.PublishedFor<EncodeStems>(id, m => m.SongId))).Single().Stems.Count);
 
@@ -61,7 +61,7 @@ public class SongStateMachine_Specs
         Assert.Equal(["mp3", "wav"], (await Eventually(() => saga.PublishedFor<SeparateStems>(id, m => m.SongId))).Single().Formats);
 
         var final = Stems(upload.SongHash, "output", "mp3");
-        await saga.Publish(new SeparationCompleted { SongId = id, SongHash = upload.SongHash, Stems = new Dictionary<string, StoredObject>(), Encoded = final, DurationSeconds = 20 });
+        await saga.Publish(new StemsSeparatedAndEncoded { SongId = id, SongHash = upload.SongHash, Stems = final, DurationSeconds = 20 });
         var song = await saga.WaitFor(id, webhook ? "Notifying" : "Completed");
 
         Assert.Equal(final, song.Stems);
@@ -71,6 +71,31 @@ public class SongStateMachine_Specs
         Assert.DoesNotContain("Encoding", song.History.Select(h => h.State));
         if (webhook) Assert.Equal(Hook, (await Eventually(() => saga.PublishedFor<DeliverWebhook>(id, m => m.SongId))).Single().Callback);
         else Assert.Equal(100, song.Progress);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Should_still_move_on_from_the_two_meaning_event_of_workers_before_it_was_split(bool encoded)
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+
+        var final = Stems(upload.SongHash, "output", "mp3");
+        var work = Stems(upload.SongHash, "work", "wav");
+#pragma warning disable CS0618 // what an old worker publishes
+        await saga.Publish(new SeparationCompleted
+        {
+            SongId = upload.SongId, SongHash = upload.SongHash, Stems = encoded ? [] : work, Encoded = encoded ? final : null, DurationSeconds = 20,
+        });
+#pragma warning restore CS0618
+
+        var song = await saga.WaitFor(upload.SongId, encoded ? "Completed" : "Encoding");
+        Assert.Equal(20, song.DurationSeconds);
+        if (encoded) Assert.Equal(final, song.Stems);
+        else Assert.Equal(work, (await Eventually(() => saga.PublishedFor<EncodeStems>(upload.SongId, m => m.SongId))).Single().Stems);
     }
 
     [Fact]
@@ -83,7 +108,7 @@ public class SongStateMachine_Specs
 
         var three = Stems(upload.SongHash, "output", "mp3");
         three.Remove("vocals");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = new Dictionary<string, StoredObject>(), Encoded = three });
+        await saga.Publish(new StemsSeparatedAndEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = three });
 
         var failed = await saga.WaitFor(upload.SongId, "Failed");
         Assert.Contains("not the four", failed.LastError);
@@ -103,7 +128,7 @@ public class SongStateMachine_Specs
         Assert.Equal("Separating", failed.FailedStage);
 
         var final = Stems(upload.SongHash, "output", "mp3");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = new Dictionary<string, StoredObject>(), Encoded = final });
+        await saga.Publish(new StemsSeparatedAndEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = final });
 
         var done = await saga.WaitFor(upload.SongId, "Completed");
         Assert.Equal(final, done.Stems);
@@ -151,7 +176,7 @@ public class SongStateMachine_Specs
         var upload = SagaHarness.Upload(NewHash());
         await saga.Publish(upload);
         await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
 
         var failed = await saga.WaitFor(upload.SongId, "Failed");
         Assert.Equal("Encoding", failed.FailedStage);
@@ -232,11 +257,11 @@ public class SongStateMachine_Specs
         var upload = SagaHarness.Upload(NewHash());
         await saga.Publish(upload);
         await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
 
         await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = DateTimeOffset.MaxValue });
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await Task.Delay(300);
 
         var song = await saga.WaitFor(upload.SongId, "Encoding");
@@ -256,7 +281,7 @@ public class SongStateMachine_Specs
         await saga.WaitFor(upload.SongId, "Separating", s => s.History.Any(h => h.What.Contains("duplicate")));
         Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
 
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
         await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
         await saga.WaitFor(upload.SongId, "Completed");
@@ -279,7 +304,7 @@ public class SongStateMachine_Specs
         await saga.Publish(upload); // the same client again: one webhook, not two
         await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
 
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
         await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
         var hooks = await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2);
@@ -340,7 +365,7 @@ public class SongStateMachine_Specs
         await saga.WaitFor(upload.SongId, "Separating");
         await saga.Publish(upload with { Callback = other });
         await saga.WaitFor(upload.SongId, "Separating", s => s.Callbacks.Count == 2);
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
         await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
         return (upload, other, await Eventually(() => saga.PublishedFor<DeliverWebhook>(upload.SongId, m => m.SongId), 2));
@@ -351,7 +376,7 @@ public class SongStateMachine_Specs
     {
         await saga.Publish(upload);
         await saga.WaitFor(upload.SongId, "Separating");
-        await saga.Publish(new SeparationCompleted { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
+        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
         await saga.Publish(new StemsEncoded { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "output", "mp3") });
         await saga.WaitFor(upload.SongId, untilState);

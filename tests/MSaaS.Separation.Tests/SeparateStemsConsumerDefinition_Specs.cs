@@ -49,8 +49,8 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
             });
         }
 
-        Assert.True(await harness.Published.Any<SeparationCompleted>(m => m.Context.Message.SongHash == SongHash.Of([3])), "the third song was not separated");
-        Assert.Equal(3, harness.Published.Select<SeparationCompleted>().Count());
+        Assert.True(await harness.Published.Any<StemsSeparated>(m => m.Context.Message.SongHash == SongHash.Of([3])), "the third song was not separated");
+        Assert.Equal(3, harness.Published.Select<StemsSeparated>().Count());
         Assert.Equal(songsInParallel, separator.MostAtOnce);
     }
 

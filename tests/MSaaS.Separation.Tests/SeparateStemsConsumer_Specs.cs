@@ -52,9 +52,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
         await _harness.Bus.Publish(Command(hash, upload));
 
-        Assert.True(await _harness.Published.Any<SeparationCompleted>(), "no SeparationCompleted");
-        Assert.False(await _harness.Published.Any<Fault<SeparateStems>>(), "the song faulted");
-        var completed = _harness.Published.Select<SeparationCompleted>().Single().Context.Message;
+        var completed = await Completed<StemsSeparated>();
         Assert.Equal(Stems.Names.Order(), completed.Stems.Keys.Order());
         Assert.InRange(completed.DurationSeconds, 19.9, 20.1);
     }
@@ -66,13 +64,12 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
         await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
 
-        var completed = await Completed();
-        Assert.Empty(completed.Stems);
-        Assert.NotNull(completed.Encoded);
-        Assert.Equal(Stems.Names.Order(), completed.Encoded.Keys.Order());
+        var completed = await Completed<StemsSeparatedAndEncoded>();
+        Assert.False(await _harness.Published.Any<StemsSeparated>(), "the work stems were announced too");
+        Assert.Equal(Stems.Names.Order(), completed.Stems.Keys.Order());
         foreach (var track in Stems.Names)
         {
-            Assert.Equal(SongObjects.Stem(hash, track), new ObjectKey(completed.Encoded[track].Bucket, completed.Encoded[track].Name));
+            Assert.Equal(SongObjects.Stem(hash, track), new ObjectKey(completed.Stems[track].Bucket, completed.Stems[track].Name));
             var decoded = await Decode(SongObjects.Stem(hash, track));
             Assert.InRange(decoded.Duration.TotalSeconds, 19.99, 20.01);
         }
@@ -89,8 +86,8 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
         await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["wav", "MP3"] });
 
-        var completed = await Completed();
-        Assert.Equal(SongObjects.Stem(hash, "vocals").Name, completed.Encoded!["vocals"].Name);
+        var completed = await Completed<StemsSeparatedAndEncoded>();
+        Assert.Equal(SongObjects.Stem(hash, "vocals").Name, completed.Stems["vocals"].Name);
         foreach (var track in Stems.Names)
         {
             Assert.NotNull(await _store.StatAsync(SongObjects.Stem(hash, track, "wav")));
@@ -106,8 +103,8 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
         await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
 
-        var completed = await Completed();
-        Assert.Null(completed.Encoded);
+        var completed = await Completed<StemsSeparated>();
+        Assert.False(await _harness.Published.Any<StemsSeparatedAndEncoded>(), "announced as encoded");
         Assert.Equal(SongObjects.WorkStem(hash, "bass").Name, completed.Stems["bass"].Name);
         Assert.Null(await _store.StatAsync(SongObjects.Stem(hash, "bass")));
     }
@@ -122,7 +119,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
         Assert.True(await _harness.Published.Any<SeparationRefused>(), "not refused");
         Assert.Contains("removed while it was separated", _harness.Published.Select<SeparationRefused>().Single().Context.Message.Reason);
-        Assert.False(await _harness.Published.Any<SeparationCompleted>());
+        Assert.False(await _harness.Published.Any<StemsSeparatedAndEncoded>());
         foreach (var track in Stems.Names) Assert.Null(await _store.StatAsync(SongObjects.Stem(hash, track)));
     }
 
@@ -135,7 +132,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
         await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
 
-        await Completed();
+        await Completed<StemsSeparatedAndEncoded>();
         for (var i = 0; i < 100 && await _store.ListAsync(SongObjects.WorkBucket, "").AnyAsync(); i++) await Task.Delay(50);
         Assert.Empty(await _store.ListAsync(SongObjects.WorkBucket, "").ToListAsync());
     }
@@ -191,13 +188,13 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         return (hash, await Store(hash + ".mp3", bytes));
     }
 
-    private async Task<SeparationCompleted> Completed()
+    private async Task<T> Completed<T>() where T : class
     {
-        var completed = await _harness.Published.Any<SeparationCompleted>();
+        var completed = await _harness.Published.Any<T>();
         var fault = _harness.Published.Select<Fault<SeparateStems>>().FirstOrDefault()?.Context.Message.Exceptions[0];
         Assert.True(fault is null, $"the song faulted: {fault?.ExceptionType}: {fault?.Message}");
-        Assert.True(completed, "no SeparationCompleted");
-        return _harness.Published.Select<SeparationCompleted>().Single().Context.Message;
+        Assert.True(completed, $"no {typeof(T).Name}");
+        return _harness.Published.Select<T>().Single().Context.Message;
     }
 
     private async Task<AudioBuffer> Decode(ObjectKey key)

@@ -5,18 +5,22 @@ namespace MSaaS.Api.Compat;
 
 /// <summary>Puts the pipeline's milestones on the legacy "logging" list, where existing log readers look.</summary>
 public sealed class LegacyLogConsumer(LegacyLog log) :
-    IConsumer<SongUploaded>, IConsumer<SeparationCompleted>, IConsumer<StemsEncoded>, IConsumer<Notified>,
+    IConsumer<SongUploaded>, IConsumer<StemsSeparated>, IConsumer<StemsSeparatedAndEncoded>, IConsumer<StemsEncoded>, IConsumer<Notified>,
     IConsumer<Fault<SeparateStems>>, IConsumer<Fault<EncodeStems>>
 {
     public Task Consume(ConsumeContext<SongUploaded> context) =>
         log.WriteAsync("rest", "info", $"song {context.Message.SongHash} enqueued from {context.Message.Source} (model {context.Message.Model})");
 
-    public async Task Consume(ConsumeContext<SeparationCompleted> context)
+    public Task Consume(ConsumeContext<StemsSeparated> context) => Separated(context.Message.SongHash, context.Message.DurationSeconds);
+
+    public async Task Consume(ConsumeContext<StemsSeparatedAndEncoded> context)
     {
-        await log.WriteAsync("worker", "info", $"song {context.Message.SongHash} separated ({context.Message.DurationSeconds:F1} s of audio)");
-        // Encoded while separated: the line the encoding stage would have written.
-        if (context.Message.Encoded is { } stems) await log.WriteAsync("worker", "info", $"song {context.Message.SongHash}: {stems.Count} stems stored");
+        await Separated(context.Message.SongHash, context.Message.DurationSeconds);
+        // The line the encoding stage would have written.
+        await log.WriteAsync("worker", "info", $"song {context.Message.SongHash}: {context.Message.Stems.Count} stems stored");
     }
+
+    private Task Separated(string hash, double seconds) => log.WriteAsync("worker", "info", $"song {hash} separated ({seconds:F1} s of audio)");
 
     public Task Consume(ConsumeContext<StemsEncoded> context) =>
         log.WriteAsync("worker", "info", $"song {context.Message.SongHash}: {context.Message.Stems.Count} stems stored");

@@ -85,20 +85,23 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                     await RefuseAsync(context, "the song was removed while it was separated: send it again", inputRejected: false, cancellationToken);
                     return;
                 }
-                var completed = formats.Count > 0
-                    ? new SeparationCompleted
+                if (formats.Count > 0)
+                {
+                    await context.Publish(new StemsSeparatedAndEncoded
                     {
-                        SongId = message.SongId, SongHash = message.SongHash, Stems = new Dictionary<string, StoredObject>(),
-                        Encoded = await StoreFinal(message.SongHash, sink, cancellationToken),
+                        SongId = message.SongId, SongHash = message.SongHash, Stems = await StoreFinal(message.SongHash, sink, cancellationToken),
                         DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
-                    }
-                    : new SeparationCompleted
+                    }, cancellationToken);
+                    await DeleteWorkStems(message.SongHash, cancellationToken);
+                }
+                else
+                {
+                    await context.Publish(new StemsSeparated
                     {
                         SongId = message.SongId, SongHash = message.SongHash, Stems = await StoreWork(message.SongHash, sink, cancellationToken),
                         DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
-                    };
-                await context.Publish(completed, cancellationToken);
-                if (formats.Count > 0) await DeleteWorkStems(message.SongHash, cancellationToken);
+                    }, cancellationToken);
+                }
             }
         }
         finally
