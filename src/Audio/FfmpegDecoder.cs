@@ -1,8 +1,5 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace MSaaS.Audio;
@@ -16,6 +13,7 @@ namespace MSaaS.Audio;
 public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ffprobe")
 {
     private const int BlockSamples = 1 << 18;
+    private const string Purpose = "to decode audio";
 
     /// <summary>
     /// Decodes <paramref name="path"/> to <paramref name="channels"/> channels at <paramref name="sampleRate"/> Hz. Errors
@@ -38,30 +36,20 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         // ffmpeg starts decoding while ffprobe reads the header (its output waits in the pipe until the channel
         // count is known); one after the other, the two process start-ups cost a 30 s song a tenth of a second.
         var probing = ProbeAsync(path, name, cancellationToken);
-        using var process = Start(ffmpeg, args);
-        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-        List<float[]>[] blocks;
-        long frames;
-        Probe probe;
-        try
+        List<float[]>[] blocks = [];
+        long frames = 0;
+        var exit = await ExternalProgram.StreamAsync(ffmpeg, args, Purpose, async (pcm, token) =>
         {
-            probe = await probing;
-            var sourceChannels = probe.Channels;
-            (blocks, frames) = await ReadInterleavedAsync(
-                process.StandardOutput.BaseStream, sourceChannels, Math.Min(sourceChannels, channels), cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (Exception e) when (e is OperationCanceledException or AudioFormatException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+            var sourceChannels = (await probing).Channels;
+            (blocks, frames) = await ReadPlanesAsync(pcm, sourceChannels, Math.Min(sourceChannels, channels), token);
+        }, cancellationToken);
+        var probe = await probing;
         // ffmpeg names the file by its path here (a scratch directory): the error names it as the caller knows it.
-        var stderr = (await errors).Trim().Replace(path, name, StringComparison.Ordinal);
+        var stderr = exit.Errors.Trim().Replace(path, name, StringComparison.Ordinal);
         // Killed (128 + the signal: out of memory, a stop) says nothing about the song: not a refusal of its bytes.
-        if (process.ExitCode > 128 && stderr.Length == 0)
-            throw new InvalidOperationException($"ffmpeg stopped with exit code {process.ExitCode} while decoding {name}");
-        if (process.ExitCode != 0)
+        if (exit.Code > 128 && stderr.Length == 0)
+            throw new InvalidOperationException($"ffmpeg stopped with exit code {exit.Code} while decoding {name}");
+        if (exit.Code != 0)
             throw new AudioFormatException($"{name} could not be decoded: {LastLine(stderr, "ffmpeg failed")}");
         var decodedSeconds = frames / (double)sampleRate;
         // ffmpeg also complains about junk after the last frame, which real files often carry: decode errors
@@ -82,19 +70,16 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
 
     private async Task<Probe> ProbeAsync(string path, string name, CancellationToken cancellationToken)
     {
-        using var process = Start(ffprobe,
+        var (exit, stdout) = await ExternalProgram.RunAsync(ffprobe,
         [
             "-v", "warning", "-hide_banner", "-select_streams", "a:0",
             "-show_entries", "stream=channels,sample_rate,duration:format=duration", "-of", "json", path,
-        ]);
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        var warnings = (await stderr).Trim();
-        if (process.ExitCode != 0)
+        ], Purpose, cancellationToken);
+        var warnings = exit.Errors.Trim();
+        if (exit.Code != 0)
             throw new AudioFormatException($"{name} is not audio that ffmpeg can read ({LastLine(warnings, "ffprobe failed").Replace(path, name, StringComparison.Ordinal)})");
 
-        using var json = JsonDocument.Parse(await stdout);
+        using var json = JsonDocument.Parse(stdout);
         if (!json.RootElement.TryGetProperty("streams", out var streams) || streams.GetArrayLength() == 0)
             throw new AudioFormatException($"{name} has no audio stream");
         var stream = streams[0];
@@ -109,22 +94,15 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         return new Probe(channels, declared);
     }
 
-    private static async Task<(List<float[]>[] Blocks, long Frames)> ReadInterleavedAsync(
-        Stream stdout, int channels, int kept, CancellationToken cancellationToken)
+    // The first <paramref name="kept"/> channels of ffmpeg's interleaved output, into blocks of each channel.
+    private static async Task<(List<float[]>[] Blocks, long Frames)> ReadPlanesAsync(
+        Stream pcm, int channels, int kept, CancellationToken cancellationToken)
     {
         var blocks = new List<float[]>[kept];
         for (var c = 0; c < kept; c++) blocks[c] = [];
-        var frameBytes = channels * sizeof(float);
-        var buffer = new byte[frameBytes * 8192];
-        var carried = 0;
         long frames = 0;
-        while (true)
+        await InterleavedPcm.ReadAsync(pcm, channels, 8192, (samples, whole) =>
         {
-            var read = await stdout.ReadAsync(buffer.AsMemory(carried), cancellationToken);
-            if (read == 0) break;
-            var available = carried + read;
-            var whole = available / frameBytes;
-            var samples = MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, whole * frameBytes));
             for (var f = 0; f < whole; f++, frames++)
             {
                 var block = (int)(frames / BlockSamples);
@@ -135,9 +113,7 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
                     blocks[c][block][at] = samples[f * channels + c];
                 }
             }
-            carried = available - whole * frameBytes;
-            buffer.AsSpan(whole * frameBytes, carried).CopyTo(buffer);
-        }
+        }, cancellationToken);
         return (blocks, frames);
     }
 
@@ -163,25 +139,6 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
             result[c] = target;
         }
         return result;
-    }
-
-    private static Process Start(string program, IEnumerable<string> args)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        try
-        {
-            return Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
-        }
-        catch (Win32Exception e)
-        {
-            throw new InvalidOperationException($"{program} is needed to decode audio and was not found ({e.Message}); install ffmpeg", e);
-        }
     }
 
     private static double? Seconds(JsonElement element) =>

@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using MSaaS.Audio;
 
 namespace MSaaS.Synthesis;
@@ -218,23 +216,7 @@ public sealed class SyntheticSong
 
     private static async Task RunAsync(string program, IEnumerable<string> args, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
-        }
-        catch (Win32Exception e)
-        {
-            throw new InvalidOperationException($"{program} is needed to make the synthetic song and was not found: apt-get install {(program == "ffmpeg" ? "ffmpeg" : "espeak-ng")}", e);
-        }
-        using (process)
-        {
-            var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-            _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            if (process.ExitCode != 0) throw new InvalidOperationException($"{program} failed: {(await errors).Trim()}");
-        }
+        var (exit, _) = await ExternalProgram.RunAsync(program, args, "to make the synthetic song", cancellationToken);
+        if (exit.Code != 0) throw new InvalidOperationException($"{program} failed: {exit.Errors.Trim()}");
     }
 }

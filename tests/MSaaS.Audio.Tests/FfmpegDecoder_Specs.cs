@@ -187,7 +187,7 @@ public class FfmpegDecoder_Specs
     public async Task Should_say_when_ffmpeg_is_missing()
     {
         var song = (await TestData.Song).Mp3;
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+        var error = await Assert.ThrowsAsync<ProgramMissingException>(() =>
             new FfmpegDecoder("/nonexistent/ffmpeg", "/nonexistent/ffprobe").DecodeAsync(song));
         Assert.Contains("install ffmpeg", error.Message);
     }

@@ -1,7 +1,4 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using MSaaS.Audio;
 using MSaaS.Audio.Mp3;
 
@@ -30,63 +27,36 @@ public sealed class StemMixer(string ffmpeg = "ffmpeg")
         args.AddRange(["-filter_complex", $"amix=inputs={used.Count}:weights={weights}:normalize=0:duration=longest",
             "-f", "f32le", "-acodec", "pcm_f32le", "-ar", options.SampleRate.ToString(CultureInfo.InvariantCulture), "-ac", "2", "pipe:1"]);
 
-        using var process = Start(args);
-        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var writer = new Mp3Writer(mp3, options);
+        ExternalProgram.Exit exit;
         try
         {
-            using var writer = new Mp3Writer(mp3, options);
-            await EncodeAsync(process.StandardOutput.BaseStream, writer, cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            if (process.ExitCode != 0)
-                throw new MixException($"ffmpeg could not mix the stems: {LastLine(await errors)}");
-            writer.Complete();
+            exit = await ExternalProgram.StreamAsync(ffmpeg, args, "to mix stems", (pcm, token) => EncodeAsync(pcm, writer, token), cancellationToken);
         }
-        catch
+        catch (ProgramMissingException e)
         {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            throw;
+            throw new MixException(e.Message, e);
         }
+        if (exit.Code != 0)
+            throw new MixException($"ffmpeg could not mix the stems: {LastLine(exit.Errors)}");
+        writer.Complete();
     }
 
     // Interleaved stereo float from ffmpeg, split into the two channels LAME takes, a block at a time.
     private static async Task EncodeAsync(Stream pcm, Mp3Writer writer, CancellationToken cancellationToken)
     {
-        const int frameBytes = 2 * sizeof(float);
-        var buffer = new byte[BlockFrames * frameBytes];
         var left = new float[BlockFrames];
         var right = new float[BlockFrames];
-        var carried = 0;
-        while (true)
+        var trailing = await InterleavedPcm.ReadAsync(pcm, 2, BlockFrames, (samples, frames) =>
         {
-            var read = await pcm.ReadAsync(buffer.AsMemory(carried), cancellationToken);
-            if (read == 0) break;
-            var available = carried + read;
-            var frames = available / frameBytes;
-            var samples = MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, frames * frameBytes));
             for (var f = 0; f < frames; f++)
             {
                 left[f] = Math.Clamp(samples[2 * f], -1f, 1f);
                 right[f] = Math.Clamp(samples[2 * f + 1], -1f, 1f);
             }
             writer.Write(left.AsSpan(0, frames), right.AsSpan(0, frames));
-            carried = available - frames * frameBytes;
-            buffer.AsSpan(frames * frameBytes, carried).CopyTo(buffer);
-        }
-        if (carried != 0) throw new MixException("ffmpeg's output ended within a sample");
-    }
-
-    private Process Start(IEnumerable<string> args)
-    {
-        var info = new ProcessStartInfo(ffmpeg) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        try
-        {
-            return Process.Start(info) ?? throw new MixException($"could not start {ffmpeg}");
-        }
-        catch (Win32Exception e)
-        {
-            throw new MixException($"{ffmpeg} is needed to mix stems and was not found ({e.Message}); install ffmpeg", e);
-        }
+        }, cancellationToken);
+        if (trailing != 0) throw new MixException("ffmpeg's output ended within a sample");
     }
 
     private static string LastLine(string text) =>
