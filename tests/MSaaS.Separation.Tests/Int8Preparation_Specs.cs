@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using MSaaS.Separation.Onnx;
 
@@ -100,12 +101,12 @@ public sealed class Int8Preparation_Specs : IDisposable
     }
 
     private IEnumerable<string> StageOps(string prepared) =>
-        Directory.GetFiles(Path.Combine(_directory, "prepared", prepared), "stage*.onnx").SelectMany(f => OnnxModelFile.Read(f).Nodes).Select(n => n.OpType);
+        Directory.GetFiles(Path.Combine(_directory, "prepared", prepared), "stage*.onnx").SelectMany(f => OnnxModelFile.Read(f).Graph.Node).Select(n => n.OpType);
 
     private string WriteModel()
     {
         var path = Path.Combine(_directory, "model.onnx");
-        File.WriteAllBytes(path, TinyLinearOnnx.Model());
+        File.WriteAllBytes(path, TinyLinearOnnx.Model().ToByteArray());
         return path;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using MSaaS.Separation.Onnx;
+using Onnx;
 
 namespace MSaaS.Separation.Tests;
 
@@ -12,36 +13,41 @@ public sealed class OnnxWeightQuantizer_Specs : IDisposable
     [Fact]
     public void Should_turn_the_weight_MatMul_and_Gemm_into_DynamicQuantizeMatMul_and_leave_the_product_of_two_inputs()
     {
-        var (report, path) = Quantize();
+        var (report, model) = Quantize();
 
         Assert.Equal(new WeightQuantization(MatMuls: 1, Gemms: 1, Weights: 2), report);
-        var nodes = OnnxModelFile.Read(path).Nodes;
+        var nodes = model.Graph.Node;
         Assert.Equal(["/dense1/MatMul", "/dense2/Gemm", "/attn/MatMul"], nodes.Select(n => n.Name));
         Assert.Equal(["DynamicQuantizeMatMul", "DynamicQuantizeMatMul", "MatMul"], nodes.Select(n => n.OpType));
-        Assert.Equal(["x", "W1_int8", "W1_scale", "W1_zero_point"], nodes[0].Inputs);
-        Assert.Equal(["h1", "W2_transposed_int8", "W2_transposed_scale", "W2_transposed_zero_point", "b2"], nodes[1].Inputs);
-        Assert.Equal(["h2", "y"], nodes[2].Inputs);
-        Assert.Equal(["h1", "h2", "out"], nodes.Select(n => n.Outputs.Single()));
+        Assert.Equal(["com.microsoft", "com.microsoft", ""], nodes.Select(n => n.Domain));
+        Assert.Equal(["x", "W1_int8", "W1_scale", "W1_zero_point"], nodes[0].Input);
+        Assert.Equal(["h1", "W2_transposed_int8", "W2_transposed_scale", "W2_transposed_zero_point", "b2"], nodes[1].Input);
+        Assert.Equal(["h2", "y"], nodes[2].Input);
+        Assert.Equal(["h1", "h2", "out"], nodes.Select(n => n.Output.Single()));
+        Assert.Empty(nodes[1].Attribute); // transB and alpha are the Gemm's, not the quantized product's
+        Assert.Contains(model.OpsetImport, o => o is { Domain: "com.microsoft", Version: 1 });
     }
 
     [Fact]
-    public void Should_refuse_a_file_it_cannot_read_as_invalid_data_not_with_a_crash()
+    public void Should_refuse_a_model_it_cannot_read_as_invalid_data_not_with_a_crash_and_leave_it_as_it_was()
     {
-        // Two graphs in one model: the rewrite's reading fails, and a worker must get its one-line refusal from it.
-        var graph = new ProtoWriter();
-        var model = new ProtoWriter();
-        model.Message(7, graph);
-        model.Message(7, graph);
+        // A weight whose shape claims 2^80 values: counting them overflows, and a worker must get its one-line refusal.
+        var model = TinyLinearOnnx.Model();
+        var weight = model.Graph.Initializer.Single(t => t.Name == "W1");
+        weight.Dims.Clear();
+        weight.Dims.Add([1L << 40, 1L << 40]);
+        var before = model.Clone();
 
-        var error = Assert.Throws<InvalidDataException>(() => OnnxWeightQuantizer.Quantize(model.WrittenSpan.ToArray(), new MemoryStream()));
+        var error = Assert.Throws<InvalidDataException>(() => OnnxWeightQuantizer.Quantize(model));
         Assert.StartsWith("cannot quantize the model", error.Message);
+        Assert.Equal(before, model);
     }
 
     [Fact]
     public void Should_quantize_each_column_symmetrically_to_127_steps_and_drop_the_float_weights()
     {
-        var (_, path) = Quantize();
-        var tensors = Initializers(path);
+        var (_, model) = Quantize();
+        var tensors = new OnnxTensors(model.Graph.Initializer);
 
         Assert.DoesNotContain("W1", tensors.Names);
         Assert.DoesNotContain("W2", tensors.Names);
@@ -65,8 +71,9 @@ public sealed class OnnxWeightQuantizer_Specs : IDisposable
     public void Should_give_a_model_that_ONNX_Runtime_runs_with_the_fp32_results_within_the_int8_error()
     {
         var fp32 = Path.Combine(_directory, "fp32.onnx");
-        File.WriteAllBytes(fp32, TinyLinearOnnx.Model());
-        var (_, int8) = Quantize();
+        OnnxModelFile.Write(TinyLinearOnnx.Model(), fp32);
+        var int8 = Path.Combine(_directory, "int8.onnx");
+        OnnxModelFile.Write(Quantize().Model, int8);
         var random = new Random(7);
         var x = Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var y = Enumerable.Range(0, 20).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -81,18 +88,10 @@ public sealed class OnnxWeightQuantizer_Specs : IDisposable
         Assert.True(error > 0, "the int8 model gave exactly the fp32 output: was anything quantized?");
     }
 
-    private (WeightQuantization Report, string Path) Quantize()
+    private static (WeightQuantization Report, ModelProto Model) Quantize()
     {
-        var path = Path.Combine(_directory, "int8.onnx");
-        using var stream = File.Create(path);
-        return (OnnxWeightQuantizer.Quantize(TinyLinearOnnx.Model(), stream), path);
-    }
-
-    private static OnnxTensors Initializers(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var graph = Protobuf.Fields(bytes, 0, bytes.Length).Single(f => f.Number == 7);
-        return new OnnxTensors(bytes, Protobuf.Fields(bytes, graph.Start, graph.End).Where(f => f.Number == 5));
+        var model = TinyLinearOnnx.Model();
+        return (OnnxWeightQuantizer.Quantize(model), model);
     }
 
     private static float[] Run(string model, float[] x, float[] y)

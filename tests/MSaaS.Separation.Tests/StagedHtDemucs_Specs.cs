@@ -48,7 +48,7 @@ public class StagedHtDemucs_Specs
         var prepared = StagedModelCache.PreparedDirectory(AssetPaths.CacheDirectory, settings.ResolvedModelPath, HtDemucsModel.Staging,
             OrtRuntime.Version, OrtPrecision.Fp32);
 
-        var nodes = Directory.GetFiles(prepared, "stage*.onnx").SelectMany(f => OnnxModelFile.Read(f).Nodes).ToList();
+        var nodes = Directory.GetFiles(prepared, "stage*.onnx").SelectMany(f => OnnxModelFile.Read(f).Graph.Node).ToList();
 
         // A DConv in each of the 8 frequency encoders and decoders and the 8 time ones: two layers of two GroupNorms each.
         var fused = nodes.Where(n => n.OpType == "LayerNormalization" && n.Name.EndsWith("/InstanceNormalization/LayerNormalization", StringComparison.Ordinal)).ToList();

@@ -1,6 +1,8 @@
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using MSaaS.Separation.Demucs;
 using MSaaS.Separation.Onnx;
+using Onnx;
 
 namespace MSaaS.Separation.Tests;
 
@@ -80,6 +82,29 @@ public sealed class StagedSession_Specs : IDisposable
 
         Assert.Equal(1, session.StageCount);
         Assert.Equal([1f, 2f, 3f, 4f], Run(session, [-1f, 2f, -3f, 4f]));
+    }
+
+    [Fact]
+    public void Should_write_each_stage_with_the_model_s_own_nodes_attributes_of_zero_included()
+    {
+        // Softmax over axis 0, which is not its default (-1): a value of 0 is not written by the generated messages, and
+        // ONNX Runtime must still read it as 0 from the attribute's type.
+        var softmax = OnnxProto.Node("/a/softmax", "Softmax", ["x"], "t1");
+        softmax.Attribute.Add(OnnxProto.IntAttribute("axis", 0));
+        var graph = new GraphProto
+        {
+            Name = "softmax", Node = { softmax, OnnxProto.Node("/b/neg", "Neg", ["t1"], "y") },
+            Input = { OnnxProto.Value("x", [2, 2]) }, Output = { OnnxProto.Value("y", [2, 2]) },
+        };
+        var model = Write("softmax.onnx", OnnxProto.Model(graph).ToByteArray());
+
+        using var staged = OrtStagedSession.Open(model, Settings, ByPrefix, _directory);
+
+        var prepared = Directory.GetDirectories(Path.Combine(_directory, "prepared")).Single();
+        var stages = Directory.GetFiles(prepared, "stage*.onnx").Order().Select(OnnxModelFile.Read).ToArray();
+        Assert.Equal(graph.Node, stages.SelectMany(s => s.Graph.Node));
+        var e = MathF.Exp(2);
+        Assert.Equal([-1 / (1 + e), -1 / (1 + e), -e / (1 + e), -e / (1 + e)], Run(staged, [0f, 1f, 2f, 3f]), new FloatTolerance(1e-6f));
     }
 
     [Fact]

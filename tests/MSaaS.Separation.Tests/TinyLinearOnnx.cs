@@ -1,12 +1,12 @@
-using MSaaS.Separation.Onnx;
+using Onnx;
 using static MSaaS.Separation.Tests.OnnxProto;
 
 namespace MSaaS.Separation.Tests;
 
 /// <summary>
-/// A small ONNX model with the three kinds of matrix product the int8 rewrite meets, written with the project's own
-/// <see cref="ProtoWriter"/>: x [3, 8] -> MatMul(x, W1 [8, 6]) -> Gemm(., W2 [4, 6] transposed, b2 [4]) -> MatMul(., y)
-/// with y [4, 5] a second input (not a weight) -> out [3, 5]. W1's column 2 is all zeros. Weights from a fixed seed.
+/// A small ONNX model with the three kinds of matrix product the int8 rewrite meets: x [3, 8] -> MatMul(x, W1 [8, 6])
+/// -> Gemm(., W2 [4, 6] transposed, b2 [4]) -> MatMul(., y) with y [4, 5] a second input (not a weight) -> out [3, 5].
+/// W1's column 2 is all zeros. Weights from a fixed seed.
 /// </summary>
 internal static class TinyLinearOnnx
 {
@@ -21,28 +21,19 @@ internal static class TinyLinearOnnx
     public static float[] B2 { get; } = Weights(4, seed: 3);
 
     /// <param name="initializersAsInputs">List the weights among the graph's inputs too, as older exporters did.</param>
-    public static byte[] Model(bool initializersAsInputs = false)
+    public static ModelProto Model(bool initializersAsInputs = false)
     {
-        var graph = new ProtoWriter();
-        graph.Message(1, Node("/dense1/MatMul", "MatMul", ["x", "W1"], "h1"));
         var gemm = Node("/dense2/Gemm", "Gemm", ["h1", "W2", "b2"], "h2");
-        gemm.Message(5, IntAttribute("transB", 1));
-        gemm.Message(5, FloatAttribute("alpha", 1f));
-        graph.Message(1, gemm);
-        graph.Message(1, Node("/attn/MatMul", "MatMul", ["h2", "y"], "out"));
-        graph.String(2, "tiny-linear");
-        graph.Message(5, Tensor("W1", [8, 6], W1));
-        graph.Message(5, Tensor("W2", [4, 6], W2));
-        graph.Message(5, Tensor("b2", [4], B2));
-        graph.Message(11, Value("x", XShape));
-        graph.Message(11, Value("y", YShape));
-        if (initializersAsInputs)
+        gemm.Attribute.Add([IntAttribute("transB", 1), FloatAttribute("alpha", 1f)]);
+        var graph = new GraphProto
         {
-            graph.Message(11, Value("W1", [8, 6]));
-            graph.Message(11, Value("b2", [4]));
-        }
-        graph.Message(12, Value("out", OutShape));
-
+            Name = "tiny-linear",
+            Node = { Node("/dense1/MatMul", "MatMul", ["x", "W1"], "h1"), gemm, Node("/attn/MatMul", "MatMul", ["h2", "y"], "out") },
+            Initializer = { Tensor("W1", [8, 6], W1), Tensor("W2", [4, 6], W2), Tensor("b2", [4], B2) },
+            Input = { Value("x", XShape), Value("y", YShape) },
+            Output = { Value("out", OutShape) },
+        };
+        if (initializersAsInputs) graph.Input.Add([Value("W1", [8, 6]), Value("b2", [4])]);
         return OnnxProto.Model(graph);
     }
 

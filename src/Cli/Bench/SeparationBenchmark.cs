@@ -152,8 +152,8 @@ internal static class SeparationBenchmark
     // One segment of htdemucs (343,980 samples, stereo) is 334.9 GFLOP: 2 x the multiply-adds of its 164 MatMul, Gemm
     // and Conv nodes (attention 38 %, MLP 25 %, decoders 27 %, encoders 9 %), as counted in issue 12 from the
     // nodes' shapes. Hard-coded: counting it here would need every node's input shapes, i.e. shape inference over
-    // the graph, which neither ONNX Runtime's managed API nor OnnxModelFile gives. It holds for the fetched model
-    // only (another --model is divided by the same figure).
+    // the graph, which neither ONNX Runtime's managed API nor the generated ONNX types give. It holds for the fetched
+    // model only (another --model is divided by the same figure).
     private const double GflopPerSegment = 334.9;
 
     private static double Gflops(double segmentSeconds) => GflopPerSegment / segmentSeconds;

@@ -1,3 +1,5 @@
+using Onnx;
+
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>
@@ -26,16 +28,13 @@ internal static class OnnxGroupNormFusion
     public const int MinimumRows = 2;
     public const long MaximumRow = 1 << 20;
 
-    /// <summary>Writes <paramref name="source"/> with its GroupNorms fused to <paramref name="destination"/>.</summary>
-    public static GroupNormFusion Fuse(string source, string destination) => OnnxGraphRewrite.RewriteFile(source, destination, Fuse);
-
     /// <summary>
-    /// Rewrites the model in <paramref name="bytes"/> into <paramref name="destination"/>; a file the rewrite cannot read
-    /// is an <see cref="InvalidDataException"/>.
+    /// Fuses the GroupNorms of <paramref name="model"/>, in place; a model the rewrite cannot read is an
+    /// <see cref="InvalidDataException"/>, and is left as it was.
     /// </summary>
-    public static GroupNormFusion Fuse(byte[] bytes, Stream destination) => OnnxGraphRewrite.Guard("fuse the GroupNorms of", () =>
+    public static GroupNormFusion Fuse(ModelProto model) => OnnxGraphRewrite.Guard("fuse the GroupNorms of", () =>
     {
-        var graph = OnnxGraphRewrite.Read(bytes);
+        var graph = OnnxGraphRewrite.Of(model);
         var removedUses = new Dictionary<string, int>(StringComparer.Ordinal);
         void Removed(string value) => removedUses[value] = removedUses.GetValueOrDefault(value) + 1;
         int norms = 0, layerScales = 0;
@@ -84,7 +83,7 @@ internal static class OnnxGroupNormFusion
         }
         foreach (var (value, count) in removedUses)
             if (graph.Uses(value) == count && graph.Tensors.Contains(value)) graph.Drop(value);
-        graph.WriteTo(destination);
+        graph.Apply();
         return new GroupNormFusion(norms, layerScales);
     });
 

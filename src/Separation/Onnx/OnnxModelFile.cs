@@ -1,318 +1,134 @@
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Onnx;
 
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>
-/// An ONNX model file read just far enough to cut its graph into consecutive stages, each written out as a model
-/// of its own. Node, initializer and attribute bytes are copied verbatim; only the graph's inputs and outputs
-/// are new.
+/// ONNX model files as the messages generated from onnx.proto (OnnxSharp's <see cref="ModelProto"/>, on Google.Protobuf):
+/// read whole for a rewrite or the stage cut, or only as far as the interface they declare.
 /// </summary>
-internal sealed class OnnxModelFile
+internal static class OnnxModelFile
 {
-    // Field numbers from onnx.proto.
-    private const int ModelGraph = 7;
-    private const int GraphNode = 1;
-    private const int GraphInitializer = 5;
-    private const int GraphInput = 11;
-    private const int GraphOutput = 12;
-    private const int GraphValueInfo = 13;
-    private const int GraphSparseInitializer = 15;
-    private const int NodeInput = 1;
-    private const int NodeOutput = 2;
-    private const int NodeName = 3;
-    private const int NodeOpType = 4;
-    private const int TensorName = 8;
-    private const int ValueInfoName = 1;
-    private const int ValueInfoType = 2;
-    private const int TypeTensor = 1;
-    private const int TensorTypeElement = 1;
-    private const int TensorTypeShape = 2;
-    private const int ShapeDim = 1;
-    private const int DimValue = 1;
+    private static readonly uint GraphTag = WireFormat.MakeTag(ModelProto.GraphFieldNumber, WireFormat.WireType.LengthDelimited);
 
-    private static readonly HashSet<string> SubgraphOperators = new(StringComparer.Ordinal) { "If", "Loop", "Scan" };
-
-    private readonly byte[] _bytes;
-    private readonly List<ProtoField> _modelFields = [];
-    private readonly List<ProtoField> _graphFields = [];
-    private readonly Dictionary<string, ProtoField> _initializers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ProtoField> _inputs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ProtoField> _outputs = new(StringComparer.Ordinal);
-    private readonly List<string> _inputOrder = [];
-    private readonly List<string> _outputOrder = [];
-    private readonly List<Node> _nodes = [];
-
-    private OnnxModelFile(byte[] bytes)
+    /// <summary>
+    /// The model in <paramref name="path"/>, weights and all (each initializer's values held once, as read); a file that
+    /// is not an ONNX model with a graph is an <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static ModelProto Read(string path)
     {
-        _bytes = bytes;
-        ProtoField? graph = null;
-        foreach (var field in Protobuf.Fields(bytes, 0, bytes.Length))
-        {
-            if (field.Number == ModelGraph) graph = field;
-            else _modelFields.Add(field);
-        }
-        if (graph is not { } g) throw new InvalidDataException("the model has no graph");
-
-        foreach (var field in Protobuf.Fields(bytes, g.Start, g.End))
-        {
-            switch (field.Number)
-            {
-                case GraphNode: _nodes.Add(ReadNode(field)); break;
-                case GraphInitializer: _initializers[NameOf(field, TensorName)] = field; break;
-                case GraphInput:
-                    var input = NameOf(field, ValueInfoName);
-                    _inputs[input] = field;
-                    _inputOrder.Add(input);
-                    break;
-                case GraphOutput:
-                    var output = NameOf(field, ValueInfoName);
-                    _outputs[output] = field;
-                    _outputOrder.Add(output);
-                    break;
-                case GraphValueInfo: break; // shape hints for intermediate values: each stage infers its own
-                case GraphSparseInitializer: throw new NotSupportedException("the model has sparse initializers");
-                default: _graphFields.Add(field); break;
-            }
-        }
-        // Older exporters list initializers among the inputs too; those are not fed at run time.
-        foreach (var name in _initializers.Keys) _inputs.Remove(name);
-        _inputOrder.RemoveAll(_initializers.ContainsKey);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        var model = Parse(() => ModelProto.Parser.ParseFrom(stream));
+        return model.Graph is null ? throw new InvalidDataException("the model has no graph") : model;
     }
 
-    public IReadOnlyList<Node> Nodes => _nodes;
-
-    /// <summary>The graph's inputs fed at run time (not initializers), in declaration order.</summary>
-    public IReadOnlyList<string> Inputs => _inputOrder;
-
-    /// <summary>The graph's outputs, in declaration order.</summary>
-    public IReadOnlyList<string> Outputs => _outputOrder;
-
-    public static OnnxModelFile Read(string path) => new(File.ReadAllBytes(path));
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>.</summary>
+    public static void Write(ModelProto model, string path)
+    {
+        using var stream = File.Create(path);
+        model.WriteTo(stream);
+    }
 
     /// <summary>
     /// The graph's inputs fed at run time and its outputs, with what the file declares of each, read without loading
-    /// the file: the nodes and weights are skipped. Cheap enough to check a model before anything is made of it.
+    /// the file: of the nodes and weights only the initializers' names are read, the rest is skipped. Cheap enough to
+    /// check a model before anything is made of it.
     /// </summary>
     public static OnnxInterface ReadInterface(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-        var reader = new ProtoStreamReader(stream);
-        while (reader.Next(stream.Length, out var number, out var wireType))
+        using var input = new CodedInputStream(stream, leaveOpen: true);
+        return Parse(() =>
         {
-            if (number == ModelGraph && wireType == ProtoField.LengthDelimitedType) return ReadInterface(reader, reader.ValueEnd(stream.Length));
-            reader.Skip(wireType, stream.Length);
-        }
-        throw new InvalidDataException("the model has no graph");
+            for (var tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                if (tag == GraphTag) return ReadInterface(input, End(input));
+                input.SkipLastField();
+            }
+            throw new InvalidDataException("the model has no graph");
+        });
     }
 
-    // Names and types are small: a declaration or a name larger than this is not one.
-    private const int MaxDeclarationBytes = 1 << 20;
-
-    private static OnnxInterface ReadInterface(ProtoStreamReader reader, long graphEnd)
+    private static OnnxInterface ReadInterface(CodedInputStream input, long graphEnd)
     {
         var inputs = new List<OnnxPort>();
         var outputs = new List<OnnxPort>();
         var initializers = new HashSet<string>(StringComparer.Ordinal);
-        while (reader.Next(graphEnd, out var number, out var wireType))
+        while (input.Position < graphEnd)
         {
-            if (wireType != ProtoField.LengthDelimitedType)
+            var tag = NextTag(input);
+            if (WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
             {
-                reader.Skip(wireType, graphEnd);
+                input.SkipLastField();
                 continue;
             }
-            switch (number)
+            switch (WireFormat.GetTagFieldNumber(tag))
             {
-                case GraphInput: inputs.Add(Port(reader.ReadValue(graphEnd, MaxDeclarationBytes))); break;
-                case GraphOutput: outputs.Add(Port(reader.ReadValue(graphEnd, MaxDeclarationBytes))); break;
-                case GraphInitializer:
-                    var end = reader.ValueEnd(graphEnd);
-                    while (reader.Next(end, out var field, out var fieldWireType))
+                case GraphProto.InputFieldNumber: inputs.Add(Port(input)); break;
+                case GraphProto.OutputFieldNumber: outputs.Add(Port(input)); break;
+                case GraphProto.InitializerFieldNumber:
+                    // Its name; its values are skipped.
+                    var end = End(input);
+                    while (input.Position < end)
                     {
-                        if (field == TensorName && fieldWireType == ProtoField.LengthDelimitedType)
-                            initializers.Add(System.Text.Encoding.UTF8.GetString(reader.ReadValue(end, MaxDeclarationBytes)));
-                        else reader.Skip(fieldWireType, end);
+                        if (NextTag(input) == WireFormat.MakeTag(TensorProto.NameFieldNumber, WireFormat.WireType.LengthDelimited))
+                            initializers.Add(input.ReadString());
+                        else input.SkipLastField();
                     }
+                    Within(input, end);
                     break;
-                default: reader.Skip(wireType, graphEnd); break;
+                default: input.SkipLastField(); break;
             }
         }
+        Within(input, graphEnd);
         // Older exporters list initializers among the inputs too; those are not fed at run time.
         return new OnnxInterface([.. inputs.Where(i => !initializers.Contains(i.Name))], outputs);
     }
 
     // A ValueInfoProto: its name, and its tensor type where it declares one (-1 for a dimension without a value).
-    private static OnnxPort Port(byte[] info)
+    private static OnnxPort Port(CodedInputStream input)
     {
-        var all = new ProtoField(0, ProtoField.LengthDelimitedType, 0, 0, info.Length);
-        var name = Child(info, all, ValueInfoName) is { WireType: ProtoField.LengthDelimitedType } n ? Protobuf.String(info, n)
-            : throw new InvalidDataException("a graph value has no name");
-        if (Child(info, all, ValueInfoType) is not { } type || Child(info, type, TypeTensor) is not { } tensor) return new OnnxPort(name, null, []);
+        var info = new ValueInfoProto();
+        input.ReadMessage(info);
+        if (info.Name.Length == 0) throw new InvalidDataException("a graph value has no name");
         // Without a shape the rank is open too: the value is left open as a whole, like one without a type.
-        if (Child(info, tensor, TensorTypeShape) is not { } shape) return new OnnxPort(name, null, []);
+        if (info.Type?.TensorType is not { Shape: { } shape } tensor) return new OnnxPort(info.Name, null, []);
         // ONNX's element type numbers are ONNX Runtime's; 0 is "undefined".
-        TensorElementType? element = Child(info, tensor, TensorTypeElement) is { Varint: > 0 and var number } ? (TensorElementType)number : null;
-        var dimensions = new List<long>();
-        foreach (var dim in Protobuf.Fields(info, shape.Start, shape.End))
-            if (dim.Number == ShapeDim && dim.WireType == ProtoField.LengthDelimitedType)
-                dimensions.Add(Child(info, dim, DimValue) is { WireType: ProtoField.VarintType } value ? value.Varint : -1);
-        return new OnnxPort(name, element, [.. dimensions]);
+        TensorElementType? element = tensor.ElemType > 0 ? (TensorElementType)tensor.ElemType : null;
+        return new OnnxPort(info.Name, element,
+            [.. shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : -1)]);
     }
 
-    /// <summary>
-    /// Assigns every node a stage: at least <paramref name="stageHint"/> of its name, and never before a stage
-    /// that produces one of its inputs. Throws NotSupportedException for graphs that cannot be cut
-    /// (control-flow subgraphs read values of the enclosing graph by name).
-    /// </summary>
-    public IReadOnlyList<Stage> Plan(Func<string, int> stageHint)
+    // The next field's tag within a message, which the file must not end before.
+    private static uint NextTag(CodedInputStream input) =>
+        input.ReadTag() is var tag and not 0 ? tag : throw new InvalidDataException("a protobuf field runs past the end of the file");
+
+    // Where the length-delimited field whose tag was just read ends.
+    private static long End(CodedInputStream input)
     {
-        var stageOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        var nodeStage = new int[_nodes.Count];
-        for (var i = 0; i < _nodes.Count; i++)
-        {
-            var node = _nodes[i];
-            if (SubgraphOperators.Contains(node.OpType))
-                throw new NotSupportedException($"node {node.Name} ({node.OpType}) has a subgraph");
-            var stage = Math.Max(0, stageHint(node.Name));
-            foreach (var input in node.Inputs)
-            {
-                if (input.Length == 0 || _initializers.ContainsKey(input) || _inputs.ContainsKey(input)) continue;
-                if (!stageOf.TryGetValue(input, out var producer))
-                    throw new InvalidDataException($"node {node.Name} reads {input} before any node produces it");
-                stage = Math.Max(stage, producer);
-            }
-            nodeStage[i] = stage;
-            foreach (var output in node.Outputs)
-                if (output.Length > 0) stageOf[output] = stage;
-        }
-
-        var count = nodeStage.Length == 0 ? 1 : nodeStage.Max() + 1;
-        var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < _nodes.Count; i++)
-            foreach (var input in _nodes[i].Inputs)
-                if (stageOf.ContainsKey(input) || _inputs.ContainsKey(input))
-                    lastUse[input] = Math.Max(lastUse.GetValueOrDefault(input), nodeStage[i]);
-
-        var stages = new List<Stage>();
-        for (var s = 0; s < count; s++)
-        {
-            var nodes = Enumerable.Range(0, _nodes.Count).Where(i => nodeStage[i] == s).ToArray();
-            if (nodes.Length == 0) continue;
-            var inputs = new List<string>();
-            var outputs = new List<string>();
-            var produced = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var i in nodes)
-            {
-                foreach (var input in _nodes[i].Inputs)
-                    if (input.Length > 0 && !_initializers.ContainsKey(input) && !produced.Contains(input) && !inputs.Contains(input))
-                        inputs.Add(input);
-                foreach (var output in _nodes[i].Outputs)
-                {
-                    if (output.Length == 0) continue;
-                    produced.Add(output);
-                    if (_outputs.ContainsKey(output) || lastUse.GetValueOrDefault(output) > s) outputs.Add(output);
-                }
-            }
-            stages.Add(new Stage(nodes, inputs, outputs));
-        }
-        return stages;
+        var length = input.ReadLength();
+        return input.Position + length;
     }
 
-    /// <summary>
-    /// Writes <paramref name="stage"/> as a model: the original's metadata and opsets, the stage's nodes and the
-    /// initializers they read. Inputs that are the original graph's keep their declaration; the others are declared
-    /// with <paramref name="typeOf"/> (the type an earlier stage's session reported). Outputs are declared by name
-    /// and typed by ONNX Runtime's inference.
-    /// </summary>
-    public void WriteStage(Stage stage, Func<string, NodeMetadata> typeOf, Stream destination)
+    private static void Within(CodedInputStream input, long end)
     {
-        var graph = new ProtoWriter();
-        foreach (var i in stage.Nodes) graph.Raw(_bytes, _nodes[i].Field);
-        var initializers = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var i in stage.Nodes)
-            foreach (var input in _nodes[i].Inputs)
-                if (_initializers.TryGetValue(input, out var tensor) && initializers.Add(input))
-                    graph.Raw(_bytes, tensor);
-        foreach (var field in _graphFields) graph.Raw(_bytes, field);
-        foreach (var input in stage.Inputs)
-        {
-            if (_inputs.TryGetValue(input, out var declared)) graph.Raw(_bytes, declared);
-            else graph.Message(GraphInput, ValueInfo(input, typeOf(input)));
-        }
-        foreach (var output in stage.Outputs)
-        {
-            var info = new ProtoWriter();
-            info.String(ValueInfoName, output);
-            graph.Message(GraphOutput, info);
-        }
-
-        var model = new ProtoWriter();
-        foreach (var field in _modelFields) model.Raw(_bytes, field);
-        model.Header(ModelGraph, graph.Length);
-        model.WriteTo(destination);
-        graph.WriteTo(destination);
+        if (input.Position != end) throw new InvalidDataException("a protobuf field runs past the message that holds it");
     }
 
-    private static ProtoWriter ValueInfo(string name, NodeMetadata type)
+    // What Google.Protobuf throws for a damaged file, as the InvalidDataException that callers take for "not ONNX".
+    private static T Parse<T>(Func<T> parse)
     {
-        if (!type.IsTensor) throw new NotSupportedException($"{name} is not a tensor; only tensors may cross a cut");
-        var shape = new ProtoWriter();
-        foreach (var d in type.Dimensions)
+        try
         {
-            var dim = new ProtoWriter();
-            if (d >= 0) dim.Varint(DimValue, d);
-            shape.Message(ShapeDim, dim);
+            return parse();
         }
-        var tensor = new ProtoWriter();
-        tensor.Varint(TensorTypeElement, (int)type.ElementDataType); // ONNX Runtime's element types are ONNX's numbers
-        tensor.Message(TensorTypeShape, shape);
-        var typeProto = new ProtoWriter();
-        typeProto.Message(TypeTensor, tensor);
-        var info = new ProtoWriter();
-        info.String(ValueInfoName, name);
-        info.Message(ValueInfoType, typeProto);
-        return info;
-    }
-
-    private Node ReadNode(ProtoField field)
-    {
-        var inputs = new List<string>();
-        var outputs = new List<string>();
-        string name = "", opType = "";
-        foreach (var f in Protobuf.Fields(_bytes, field.Start, field.End))
+        catch (InvalidProtocolBufferException e)
         {
-            switch (f.Number)
-            {
-                case NodeInput: inputs.Add(Protobuf.String(_bytes, f)); break;
-                case NodeOutput: outputs.Add(Protobuf.String(_bytes, f)); break;
-                case NodeName: name = Protobuf.String(_bytes, f); break;
-                case NodeOpType: opType = Protobuf.String(_bytes, f); break;
-            }
+            throw new InvalidDataException($"the file is not a readable ONNX model: {e.Message}", e);
         }
-        return new Node(field, name, opType, [.. inputs], [.. outputs]);
     }
-
-    // The last field numbered so in the message (protobuf's rule for a field given twice), or null.
-    private static ProtoField? Child(byte[] buffer, ProtoField message, int number)
-    {
-        ProtoField? found = null;
-        foreach (var f in Protobuf.Fields(buffer, message.Start, message.End))
-            if (f.Number == number) found = f;
-        return found;
-    }
-
-    private string NameOf(ProtoField message, int nameField)
-    {
-        foreach (var f in Protobuf.Fields(_bytes, message.Start, message.End))
-            if (f.Number == nameField && f.WireType == ProtoField.LengthDelimitedType) return Protobuf.String(_bytes, f);
-        throw new InvalidDataException("a graph value has no name");
-    }
-
-    /// <summary>A node of the graph, by position in the file.</summary>
-    internal sealed record Node(ProtoField Field, string Name, string OpType, string[] Inputs, string[] Outputs);
-
-    /// <summary>The nodes of one stage (indices, in graph order) and the values it reads and hands on.</summary>
-    internal sealed record Stage(int[] Nodes, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs);
 }
 
 /// <summary>The inputs fed at run time and the outputs of an ONNX graph, as its file declares them.</summary>

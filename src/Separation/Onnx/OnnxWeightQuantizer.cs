@@ -1,3 +1,5 @@
+using Onnx;
+
 namespace MSaaS.Separation.Onnx;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace MSaaS.Separation.Onnx;
 /// <c>com.microsoft.DynamicQuantizeMatMul(A, W_q, W_scale, W_zero_point[, bias])</c>. W is quantized once, here:
 /// signed, symmetric, one scale per output column (max |w[:, n]| / 127, zero point 0); A is quantized by ONNX Runtime
 /// on every run. Node names and outputs are kept (the stage cut goes by name); every other node, Conv included, and
-/// every other field is copied as it is.
+/// every other field is kept as it is.
 /// </summary>
 /// <remarks>
 /// Why only these (issue 12, measured on htdemucs): int8 weights in the matrix products made a segment 0.81-0.84x the
@@ -18,17 +20,14 @@ internal static class OnnxWeightQuantizer
     public const string MicrosoftDomain = "com.microsoft";
     public const string QuantizedOperator = "DynamicQuantizeMatMul";
 
-    /// <summary>Writes <paramref name="source"/> with its weight matrix products quantized to <paramref name="destination"/>.</summary>
-    public static WeightQuantization Quantize(string source, string destination) => OnnxGraphRewrite.RewriteFile(source, destination, Quantize);
-
     /// <summary>
-    /// Rewrites the model in <paramref name="bytes"/> into <paramref name="destination"/>. A file the rewrite cannot read
-    /// (sizes that overflow, a second graph, a value named twice) is an <see cref="InvalidDataException"/>, which the
-    /// cache turns into the worker's one-line refusal, never a stack trace.
+    /// Quantizes the weight matrix products of <paramref name="model"/>, in place. A model the rewrite cannot read (sizes
+    /// that overflow, a value named twice) is an <see cref="InvalidDataException"/>, which the cache turns into the
+    /// worker's one-line refusal, never a stack trace; it is left as it was.
     /// </summary>
-    public static WeightQuantization Quantize(byte[] bytes, Stream destination) => OnnxGraphRewrite.Guard("quantize", () =>
+    public static WeightQuantization Quantize(ModelProto model) => OnnxGraphRewrite.Guard("quantize", () =>
     {
-        var graph = OnnxGraphRewrite.Read(bytes);
+        var graph = OnnxGraphRewrite.Of(model);
         var rewrites = graph.Nodes.Select(node => (node, rewrite: OnnxWeightRewrite.Of(node, graph.Tensors)))
             .Where(r => r.rewrite is not null).ToList();
 
@@ -47,7 +46,7 @@ internal static class OnnxWeightQuantizer
             if (graph.Uses(weight) == count) graph.Drop(weight);
         foreach (var weight in quantized.Values) weight.AddTo(graph);
         graph.Import(MicrosoftDomain);
-        graph.WriteTo(destination);
+        graph.Apply();
         return new WeightQuantization(rewrites.Count(r => r.rewrite!.OpType == "MatMul"), rewrites.Count(r => r.rewrite!.OpType == "Gemm"),
             quantized.Count);
     });

@@ -4,7 +4,7 @@ namespace MSaaS.Separation.Onnx;
 
 /// <summary>
 /// A model run as consecutive ONNX Runtime sessions ("stages"), each over one part of its graph, with the values
-/// that cross a cut handed from one stage to the next (the cut itself: <see cref="OnnxModelFile"/>; the stage files:
+/// that cross a cut handed from one stage to the next (the cut itself: <see cref="OnnxStageCut"/>; the stage files:
 /// <see cref="StagedModelCache"/>). A model that is not cut is one stage.
 /// </summary>
 /// <remarks>

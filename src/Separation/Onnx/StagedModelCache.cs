@@ -10,15 +10,16 @@ namespace MSaaS.Separation.Onnx;
 /// saved after ONNX Runtime's basic optimisations (so shape computations are folded to constants and only tensors
 /// cross a cut), its GroupNorms fused (<see cref="OnnxGroupNormFusion"/>), for int8 its weight matrix products
 /// quantized (<see cref="OnnxWeightQuantizer"/>), cut by
-/// <see cref="OnnxModelFile"/>, and each stage written as a model of its own under
+/// <see cref="OnnxStageCut"/>, and each stage written as a model of its own under
 /// <c>prepared/&lt;model&gt;-&lt;cut&gt;-&lt;precision&gt;-&lt;key&gt;/</c> with a manifest. Later opens read them back.
 /// </summary>
 internal static class StagedModelCache
 {
     internal const string ManifestName = "stages.json";
     // 2: the precision is part of the key and the name (issue 12). 3, 4: GroupNorms fused (4: between their reshapes).
-    // Raise it when what Prepare writes changes.
-    private const int FormatVersion = 4;
+    // 5: written by the generated ONNX types (issue 23): the same models, other bytes. Raise it when what Prepare writes
+    // changes.
+    private const int FormatVersion = 5;
 
     /// <summary>One stage with every node: how an int8 model runs when it is not cut.</summary>
     internal static readonly OrtStaging Whole = new("whole", _ => 0);
@@ -58,8 +59,8 @@ internal static class StagedModelCache
         }
         finally
         {
-            // Preparing read the model into managed arrays several times over; do not carry them into the first song, nor
-            // keep their pages: an aggressive collection compacts the large-object heap and hands its free memory back.
+            // Preparing read the model into managed memory twice (the original to plan the cut, the optimised one to rewrite
+            // and cut it); do not carry it into the first song, nor keep its pages: an aggressive collection compacts the large-object heap and hands its free memory back.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
@@ -95,7 +96,7 @@ internal static class StagedModelCache
     {
         try
         {
-            return OnnxModelFile.Read(modelPath).Plan(staging.StageOf).Count > 1;
+            return new OnnxStageCut(OnnxModelFile.Read(modelPath)).Plan(staging.StageOf).Count > 1;
         }
         catch (Exception e) when (e is InvalidDataException or NotSupportedException or OverflowException or IOException)
         {
@@ -128,9 +129,9 @@ internal static class StagedModelCache
         }
     }
 
-    // Optimises the model (basic level), cuts it and writes one model file per stage, then the manifest last, so
-    // that a directory with a manifest is complete. Each stage's session is opened as its file is written (the
-    // next stage declares its inputs with the types and shapes that session infers for its outputs) and kept.
+    // Optimises the model (basic level), rewrites it in memory, cuts it and writes one model file per stage, then the
+    // manifest last, so that a directory with a manifest is complete. Each stage's session is opened as its file is
+    // written (the next stage declares its inputs with the types and shapes that session infers for its outputs) and kept.
     private static OrtStagedSession Prepare(string modelPath, string directory, OrtSessionOptions settings, OrtStaging staging)
     {
         Directory.CreateDirectory(directory);
@@ -138,36 +139,31 @@ internal static class StagedModelCache
         // once), may be preparing the same directory; each of its files is named when complete.
         var token = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
         var optimized = Path.Combine(directory, $"optimized-{token}.onnx");
-        var rewritten = Path.Combine(directory, $"rewritten-{token}.onnx");
         var sessions = new Dictionary<string, InferenceSession>(StringComparer.Ordinal);
         try
         {
             OrtSessions.SaveBasicOptimized(modelPath, optimized, settings);
-            OnnxGroupNormFusion.Fuse(optimized, rewritten);
-            File.Move(rewritten, optimized, overwrite: true);
-            if (settings.Precision == OrtPrecision.Int8)
-            {
-                // After the basic optimisations: they fuse MatMul + Add into Gemm, which the rewrite takes with its bias.
-                OnnxWeightQuantizer.Quantize(optimized, rewritten);
-                File.Move(rewritten, optimized, overwrite: true);
-            }
             var model = OnnxModelFile.Read(optimized);
-            var plan = model.Plan(staging.StageOf);
+            File.Delete(optimized);
+            OnnxGroupNormFusion.Fuse(model);
+            // After the basic optimisations: they fuse MatMul + Add into Gemm, which the rewrite takes with its bias.
+            if (settings.Precision == OrtPrecision.Int8) OnnxWeightQuantizer.Quantize(model);
+            var cut = new OnnxStageCut(model);
+            var plan = cut.Plan(staging.StageOf);
             var types = new Dictionary<string, NodeMetadata>(StringComparer.Ordinal);
             for (var s = 0; s < plan.Count; s++)
             {
                 var file = $"stage{s}.onnx";
                 var path = Path.Combine(directory, file);
                 var partial = $"{path}.{token}.partial";
-                using (var stream = File.Create(partial))
-                    model.WriteStage(plan[s], name => types.TryGetValue(name, out var type) ? type
-                        : throw new InvalidDataException($"stage {s} reads {name}, whose type no earlier stage reports"), stream);
+                OnnxModelFile.Write(cut.Model(plan[s], name => types.TryGetValue(name, out var type) ? type
+                    : throw new InvalidDataException($"stage {s} reads {name}, whose type no earlier stage reports")), partial);
                 File.Move(partial, path, overwrite: true);
                 var session = OrtSessions.Open(path, settings);
                 sessions[file] = session;
                 foreach (var (name, type) in session.OutputMetadata) types[name] = type;
             }
-            var manifest = new Manifest([.. sessions.Keys], model.Inputs, model.Outputs);
+            var manifest = new Manifest([.. sessions.Keys], cut.Inputs, cut.Outputs);
             var staged = OpenStages(manifest, settings, file => sessions[file]);
             var manifestPath = Path.Combine(directory, ManifestName);
             File.WriteAllText($"{manifestPath}.{token}.partial", JsonSerializer.Serialize(manifest));
@@ -178,8 +174,7 @@ internal static class StagedModelCache
         finally
         {
             foreach (var session in sessions.Values) session.Dispose();
-            File.Delete(optimized);
-            File.Delete(rewritten); // left by a rewrite that failed
+            File.Delete(optimized); // left by a failed read
         }
     }
 
