@@ -36,6 +36,21 @@ public sealed class Int8Preparation_Specs : IDisposable
     }
 
     [Fact]
+    public void Should_write_the_same_stage_files_each_time_it_prepares_a_model()
+    {
+        var model = WriteModel();
+        var (first, second) = (Path.Combine(_directory, "first"), Path.Combine(_directory, "second"));
+
+        using (OrtStagedSession.Open(model, Int8, AttentionApart, first)) { }
+        using (OrtStagedSession.Open(model, Int8, AttentionApart, second)) { }
+
+        var files = Directory.GetFiles(Path.Combine(first, "prepared"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(first, f)).Order().ToArray();
+        Assert.Equal(3, files.Length); // two stages and the manifest
+        Assert.Equal(files, Directory.GetFiles(Path.Combine(second, "prepared"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(second, f)).Order());
+        Assert.All(files, f => Assert.Equal(File.ReadAllBytes(Path.Combine(first, f)), File.ReadAllBytes(Path.Combine(second, f))));
+    }
+
+    [Fact]
     public void Should_prepare_an_int8_model_whole_when_it_is_not_staged()
     {
         var model = WriteModel();
