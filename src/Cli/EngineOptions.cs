@@ -31,10 +31,12 @@ internal sealed class EngineOptions
     }
 
     /// <param name="threads">Offer --threads (a command that sets the threads itself leaves it out).</param>
-    public void AddTo(Command command, bool threads = true)
+    /// <param name="song">Offer how a song is separated (--shifts, --overlap, --no-normalize).</param>
+    public void AddTo(Command command, bool threads = true, bool song = true)
     {
         foreach (var option in new Option[] { _shifts, _overlap, _noNormalize, _model, _threads, _cuda, _cudaDevice, _precision })
-            if (threads || option != _threads) command.Options.Add(option);
+            if ((threads || option != _threads) && (song || (option != _shifts && option != _overlap && option != _noNormalize)))
+                command.Options.Add(option);
     }
 
     /// <summary>The options as given on the command line, to pass on to a child process.</summary>

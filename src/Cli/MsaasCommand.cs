@@ -9,6 +9,7 @@ public static class MsaasCommand
         new("MSaaS: music separation as a service. Separates songs into drums, bass, other and vocals.")
         {
             SeparateCommand.Create(),
+            PrepareCommand.Create(),
             ServeCommand.Create(),
             RunCommand.Create(),
 #if WITH_BENCH

@@ -26,6 +26,16 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
     public static bool WillPrepare(SeparationEngineOptions options) => HtDemucsModel.WillPrepare(options.ResolvedModelPath, options.Session);
 
     /// <summary>
+    /// Verifies the model file and prepares it for this machine as <see cref="Open"/> would, then lets it go: what a
+    /// worker's first start would otherwise do, done ahead. False where there was nothing to prepare.
+    /// </summary>
+    public static bool Prepare(SeparationEngineOptions options)
+    {
+        ModelFile.Verify(options.ResolvedModelPath, options.ExpectedSha256);
+        return HtDemucsModel.Prepare(options.ResolvedModelPath, options.Session);
+    }
+
+    /// <summary>
     /// Verifies the model file and opens it on ONNX Runtime once per song separated at once; throws a clear error
     /// when either is wrong. Every instance has its own sessions and tensors; all allocate from the process's one
     /// shared CPU arena (see <see cref="Onnx.OrtRuntime.EnsureSharedCpuArena"/>), which is safe to use from concurrent runs.

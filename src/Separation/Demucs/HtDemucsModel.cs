@@ -85,6 +85,20 @@ internal sealed class HtDemucsModel : ISegmentModel, IDisposable
     public static bool WillPrepare(string modelPath, OrtSessionOptions settings) =>
         OrtStagedSession.WillPrepare(modelPath, settings, settings.Staged ? Staging : null);
 
+    /// <summary>
+    /// Prepares the model for this machine into the cache as <see cref="Open"/> would (its stages, its int8 weights),
+    /// without a model to separate with; false where there was nothing to prepare.
+    /// </summary>
+    public static bool Prepare(string modelPath, OrtSessionOptions settings)
+    {
+        if (!WillPrepare(modelPath, settings)) return false;
+        CheckDeclaredInterface(modelPath);
+        using (OrtStagedSession.Open(modelPath, settings, settings.Staged ? Staging : null)) { }
+        // fp32 runs the model as it is where its stages cannot be kept (a read-only cache): done ahead, that is a failure.
+        if (WillPrepare(modelPath, settings)) throw new SeparationException($"cannot keep the prepared model in {AssetPaths.CacheDirectory}");
+        return true;
+    }
+
     public static HtDemucsModel Open(string modelPath, OrtSessionOptions settings, bool releaseAfterSong = false)
     {
         // Preparing (int8 quantization, the cut) costs seconds and leaves a directory in the cache: a file that is not
