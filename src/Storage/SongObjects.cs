@@ -30,6 +30,16 @@ public static class SongObjects
     /// <summary>work/&lt;songhash&gt;/&lt;track&gt;.wav: a lossless stem between separation and encoding.</summary>
     public static ObjectKey WorkStem(string songHash, string track) => new(WorkBucket, $"{songHash}/{track}.wav");
 
+    /// <summary>
+    /// work/&lt;songhash&gt;/live/&lt;attempt&gt;/&lt;track&gt;/&lt;part&gt;.mp3: the next bytes of a stem's MP3 as the separation
+    /// worker encodes it, for listeners who do not wait for the song to finish. Part n is stored after part n - 1.
+    /// </summary>
+    public static ObjectKey LivePart(string songHash, int attempt, string track, int part) =>
+        new(WorkBucket, $"{LivePrefix(songHash)}{attempt}/{track}/{part:D6}.mp3");
+
+    /// <summary>The prefix every live part of a song shares in <see cref="WorkBucket"/>.</summary>
+    public static string LivePrefix(string songHash) => $"{songHash}/live/";
+
     /// <summary>The prefix every stem of a song shares in <see cref="StemBucket"/>.</summary>
     public static string StemPrefix(string songHash) => $"{songHash}-";
 }

@@ -16,6 +16,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("msaas-consumer-").FullName;
     private readonly LocalObjectStore _store;
+    private readonly LivePartRecorder _recorder;
     private readonly ServiceProvider _provider;
     private readonly ITestHarness _harness;
 
@@ -26,9 +27,10 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     public SeparateStemsConsumer_Specs()
     {
         _store = new LocalObjectStore(_root);
+        _recorder = new LivePartRecorder(_store);
         _provider = new ServiceCollection()
             .Configure<SeparationEngineOptions>(o => o.EncodeWhileSeparating = _encodeWhileSeparating)
-            .AddSingleton<IObjectStore>(_store)
+            .AddSingleton<IObjectStore>(_recorder)
             .AddLogging(logging => logging.AddProvider(_log))
             .AddSingleton<FfmpegDecoder>()
             .AddSingleton<IStemSeparator>(_separator)
@@ -77,6 +79,49 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         // A song that never had work stems is the normal path: nothing to remove, nothing to warn of.
         Assert.True(await _harness.Consumed.Any<SeparateStems>());
         Assert.DoesNotContain(_log.Entries, e => e.Level >= LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task Should_store_each_stems_mp3_in_live_parts_as_it_separates_and_remove_them_once_the_stems_are_stored()
+    {
+        var (hash, upload) = await StoreSong();
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"], Attempt = 2 });
+
+        await Completed<StemsSeparatedAndEncoded>();
+        var told = _harness.Published.Select<LivePartsStored>().Select(m => m.Context.Message).ToList();
+        Assert.All(told, m => Assert.Equal(2, m.Attempt));
+        Assert.Equal(told.Select(m => m.Seconds).Order(), told.Select(m => m.Seconds));
+        Assert.InRange(told[0].Seconds, 0.9, 2); // the first part as soon as it holds a second
+        Assert.InRange(told[^1].Seconds, 15, 20);
+        foreach (var track in Stems.Names)
+        {
+            var parts = _recorder.Parts.Where(p => p.Key.Name.StartsWith($"{hash}/live/2/{track}/", StringComparison.Ordinal))
+                .OrderBy(p => p.Key.Name, StringComparer.Ordinal).ToList();
+            Assert.True(parts.Count >= 4, $"{track}: {parts.Count} parts");
+            byte[] joined = [.. parts.SelectMany(p => p.Bytes)];
+            await using var stored = await _store.OpenReadAsync(SongObjects.Stem(hash, track));
+            var complete = new byte[stored.Length];
+            await stored.ReadExactlyAsync(complete);
+            // The complete stem's bytes, but for its first frame: the LAME tag, written when the stem was complete.
+            Assert.InRange(joined.Length, complete.Length / 2, complete.Length - 1);
+            var differ = Enumerable.Range(0, joined.Length).Where(i => joined[i] != complete[i]).ToList();
+            Assert.True(differ.Count == 0 || differ[^1] < 1500, $"{track}: byte {differ.LastOrDefault()} differs");
+        }
+        Assert.Empty(await _store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(hash)).ToListAsync());
+    }
+
+    [Fact]
+    public async Task Should_finish_the_song_when_its_live_parts_cannot_be_stored()
+    {
+        _recorder.FailLiveParts = true;
+        var (hash, upload) = await StoreSong();
+
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"] });
+
+        var completed = await Completed<StemsSeparatedAndEncoded>();
+        Assert.Equal(Stems.Names.Order(), completed.Stems.Keys.Order());
+        Assert.Contains(_log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("live parts of", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -208,6 +253,40 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
 
     private static SeparateStems Command(string hash, StoredObject upload) =>
         new() { SongId = SongHash.Id(hash), SongHash = hash, Upload = upload, Model = "htdemucs" };
+
+    /// <summary>The store, keeping a copy of every live part stored (the worker removes them once the stems are stored).</summary>
+    private sealed class LivePartRecorder(IObjectStore inner) : IObjectStore
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(ObjectKey Key, byte[] Bytes)> Parts { get; } = new();
+
+        public bool FailLiveParts { get; set; }
+
+        public async Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default)
+        {
+            if (!key.Name.Contains("/live/", StringComparison.Ordinal))
+            {
+                await inner.PutAsync(key, content, contentType, cancellationToken);
+                return;
+            }
+            if (FailLiveParts) throw new ObjectStoreException("the store is full");
+            using var copy = new MemoryStream();
+            await content.CopyToAsync(copy, cancellationToken);
+            Parts.Enqueue((key, copy.ToArray()));
+            copy.Position = 0;
+            await inner.PutAsync(key, copy, contentType, cancellationToken);
+        }
+
+        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+
+        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
+
+        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) =>
+            inner.ListAsync(bucket, prefix, cancellationToken);
+    }
 
     /// <summary>Stands in for the model: four silent stems of the song's length.</summary>
     private sealed class SilentSeparator : IStemSeparator

@@ -8,14 +8,23 @@ namespace MSaaS.Audio.Mp3;
 /// </summary>
 public sealed unsafe class Mp3Writer : IDisposable
 {
+    /// <summary>Takes the MP3 bytes just written, whole frames, in the order of the stream.</summary>
+    public delegate void BytesHandler(ReadOnlySpan<byte> mp3);
+
     private readonly Stream _output;
+    private readonly BytesHandler? _written;
     private readonly long _start;
     private nint _lame;
     private byte[] _buffer = new byte[16 * 1024];
     private bool _completed;
 
-    public Mp3Writer(Stream output, Mp3Options settings)
+    /// <param name="written">
+    /// Told of the bytes of every frame as it is written, before the stream is complete (the first frame is the LAME
+    /// tag's place, filled in on <see cref="Complete"/>; the tag itself is not told).
+    /// </param>
+    public Mp3Writer(Stream output, Mp3Options settings, BytesHandler? written = null)
     {
+        _written = written;
         settings.Validate();
         if (!output.CanSeek) throw new ArgumentException("the MP3 stream must be seekable to write the LAME tag", nameof(output));
         _output = output;
@@ -111,5 +120,6 @@ public sealed unsafe class Mp3Writer : IDisposable
     {
         if (written < 0) throw new EncodingException($"{call} failed with LAME error {written}");
         _output.Write(_buffer, 0, written);
+        if (written > 0) _written?.Invoke(_buffer.AsSpan(0, written));
     }
 }

@@ -35,13 +35,18 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     private volatile bool _abandoned;
     private Exception? _failure;
     private long _waitTicks;
+    private readonly IMp3StemListener? _listener;
+    private readonly long[] _samplesIn = new long[Stems.Count];
 
     /// <param name="directory">Where the files go; it must exist.</param>
     /// <param name="formats">"mp3" and/or "wav".</param>
     /// <param name="mp3">LAME's settings.</param>
     /// <param name="encoderThreads">Threads that run LAME (each owns whole stems); 0 for <see cref="DefaultEncoderThreads"/>.</param>
-    public StemFileSink(string directory, IReadOnlyCollection<string> formats, Mp3Options mp3, int encoderThreads = 0)
+    /// <param name="listener">Told of each stem's MP3 bytes as they are encoded (live listening), on the encoder threads.</param>
+    public StemFileSink(string directory, IReadOnlyCollection<string> formats, Mp3Options mp3, int encoderThreads = 0,
+        IMp3StemListener? listener = null)
     {
+        _listener = listener;
         if (formats.Count == 0 || formats.Any(f => f is not ("mp3" or "wav")))
             throw new ArgumentException($"formats must be mp3 and/or wav, not [{string.Join(", ", formats)}]", nameof(formats));
         Directory = directory;
@@ -53,7 +58,8 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
             for (var s = 0; s < Stems.Count; s++)
             {
                 _mp3Files[s] = new FileStream(PartialPath(s), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-                _mp3[s] = new Mp3Writer(_mp3Files[s]!, mp3);
+                var stem = s;
+                _mp3[s] = new Mp3Writer(_mp3Files[s]!, mp3, listener is null ? null : bytes => listener.Encoded(stem, bytes, _samplesIn[stem]));
                 _queues[s] = Channel.CreateBounded<Block>(new BoundedChannelOptions(QueuedBlocks) { SingleReader = true, SingleWriter = true });
             }
             var threads = Math.Clamp(encoderThreads > 0 ? encoderThreads : DefaultEncoderThreads, 1, Stems.Count);
@@ -209,7 +215,11 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                         if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) return;
                     try
                     {
-                        if (!_abandoned) _mp3[s]!.Write(block.Left, block.Right);
+                        if (!_abandoned)
+                        {
+                            _samplesIn[s] += block.Left.Length;
+                            _mp3[s]!.Write(block.Left, block.Right);
+                        }
                     }
                     finally
                     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using MSaaS.Audio;
 using MSaaS.Contracts;
 using MSaaS.Audio.Mp3;
+using MSaaS.Separation.Live;
 using MSaaS.ServiceDefaults;
 using MSaaS.Storage;
 
@@ -60,8 +61,13 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             // Final formats here, or the lossless work copy the encoding service takes on.
             var formats = engine.Value.EncodeWhileSeparating ? Formats(message) : [];
             var started = Stopwatch.GetTimestamp();
+            // The MP3 of each stem, as it is encoded, in parts listeners can play before the song is finished.
+            await using var live = formats.Contains("mp3")
+                ? new LiveStemParts(store, message.SongHash, message.Attempt, seconds => context.Publish(
+                    new LivePartsStored { SongId = message.SongId, Attempt = message.Attempt, Seconds = seconds }, cancellationToken), logger)
+                : null;
             await using (var sink = new StemFileSink(stemsDirectory, formats.Count > 0 ? formats : ["wav"], mp3.Value,
-                StemFileSink.EncoderThreadsFor(engine.Value.SongsInParallel)))
+                StemFileSink.EncoderThreadsFor(engine.Value.SongsInParallel), live))
             {
                 using (SeparationMetrics.Separating())
                 {
@@ -87,12 +93,14 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 }
                 if (formats.Count > 0)
                 {
+                    if (live is not null) await live.FlushAsync(); // a part stored after the stems would never be removed
                     await context.Publish(new StemsSeparatedAndEncoded
                     {
                         SongId = message.SongId, SongHash = message.SongHash, Stems = await StoreFinal(message.SongHash, sink, cancellationToken),
                         DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
                     }, cancellationToken);
                     await DeleteWorkStems(message.SongHash, cancellationToken);
+                    await DeleteLiveParts(message.SongHash, cancellationToken);
                 }
                 else
                 {
@@ -141,6 +149,20 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
         {
             // The song is done; the store's trouble is the operator's to look at, in one line.
             logger.LogWarning("could not remove the work stems of {SongHash}: {Reason}", songHash, e.Message);
+        }
+    }
+
+    // Listeners read on in the complete stems, at the same offset, once they are stored: every attempt's parts go.
+    private async Task DeleteLiveParts(string songHash, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var parts = await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(songHash), cancellationToken).ToListAsync(cancellationToken);
+            foreach (var part in parts) await store.DeleteAsync(part.Key, cancellationToken);
+        }
+        catch (ObjectStoreException e)
+        {
+            logger.LogWarning("could not remove the live parts of {SongHash}: {Reason}", songHash, e.Message);
         }
     }
 

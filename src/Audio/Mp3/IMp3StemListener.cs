@@ -1,0 +1,17 @@
+namespace MSaaS.Audio.Mp3;
+
+/// <summary>
+/// Receives each stem's MP3 as LAME writes it, while the song is still separated: what a listener can play before the
+/// stems are complete. Called on the encoder threads, never at once for one stem.
+/// </summary>
+public interface IMp3StemListener
+{
+    /// <param name="stem">The stem's index in <see cref="Stems.Names"/>.</param>
+    /// <param name="mp3">
+    /// The stem's next bytes, whole frames, following those told before. Together, from the first call on, they are the
+    /// complete stem's bytes up to where they end, but for its first frame: the LAME tag's place, filled in when the
+    /// stem is complete.
+    /// </param>
+    /// <param name="samplesIn">The samples of each channel given to LAME so far (the bytes lag them by LAME's delay).</param>
+    void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn);
+}

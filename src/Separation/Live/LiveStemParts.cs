@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using MSaaS.Audio;
+using MSaaS.Audio.Mp3;
+using MSaaS.Storage;
+
+namespace MSaaS.Separation.Live;
+
+/// <summary>
+/// Stores each stem's MP3, as LAME writes it while the song is separated, in parts (<see cref="SongObjects.LivePart"/>)
+/// that the api streams to listeners before the song is finished. The first part of a stem goes as soon as it holds
+/// <see cref="FirstPartSeconds"/> of audio, the others every <see cref="PartSeconds"/>; the bytes after the last part
+/// are only in the complete stem, where a listener reads on from the same offset. Parts are stored one at a time, in
+/// order, off the encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover.
+/// Live listening is a bonus: a part that cannot be stored stops the parts (logged), never the song.
+/// </summary>
+public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
+{
+    public const double FirstPartSeconds = 1;
+    public const double PartSeconds = 4;
+
+    // What LAME holds back: its delay (576 + 529 samples) and up to a frame of 1152 not yet written.
+    private const int LameLagSamples = 576 + 529 + 1152;
+
+    private readonly IObjectStore _store;
+    private readonly string _songHash;
+    private readonly int _attempt;
+    private readonly Func<double, Task> _stored;
+    private readonly ILogger _logger;
+    private readonly ArrayBufferWriter<byte>[] _pending = [.. Enumerable.Range(0, Stems.Count).Select(_ => new ArrayBufferWriter<byte>())];
+    private readonly long[] _cutAt = new long[Stems.Count];
+    private readonly int[] _parts = new int[Stems.Count];
+    private readonly long[] _storedSamples = new long[Stems.Count];
+    private readonly Channel<Part> _uploads = Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _uploading;
+    private double _reported;
+
+    public LiveStemParts(IObjectStore store, string songHash, int attempt, Func<double, Task> stored, ILogger logger)
+    {
+        (_store, _songHash, _attempt, _stored, _logger) = (store, songHash, attempt, stored, logger);
+        _uploading = Task.Run(UploadAsync);
+    }
+
+    /// <summary>Seconds every stem's stored parts cover so far.</summary>
+    public double Seconds => _reported;
+
+    public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn)
+    {
+        if (_stop.IsCancellationRequested) return;
+        _pending[stem].Write(mp3);
+        var due = _parts[stem] == 0 ? FirstPartSeconds : PartSeconds;
+        if (samplesIn - _cutAt[stem] < due * Stems.SampleRate) return;
+        _uploads.Writer.TryWrite(new Part(stem, _parts[stem]++, _pending[stem].WrittenSpan.ToArray(), samplesIn));
+        _pending[stem].ResetWrittenCount();
+        _cutAt[stem] = samplesIn;
+    }
+
+    /// <summary>Waits for the parts cut so far to be stored (those that can be).</summary>
+    public async Task FlushAsync()
+    {
+        _uploads.Writer.TryComplete();
+        await _uploading;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _uploads.Writer.TryComplete();
+        await _stop.CancelAsync();
+        await _uploading;
+        _stop.Dispose();
+    }
+
+    private async Task UploadAsync()
+    {
+        await foreach (var part in _uploads.Reader.ReadAllAsync())
+        {
+            if (_stop.IsCancellationRequested) continue;
+            try
+            {
+                using var content = new MemoryStream(part.Bytes, writable: false);
+                await _store.PutAsync(SongObjects.LivePart(_songHash, _attempt, Stems.Names[part.Stem], part.Index), content,
+                    SongObjects.Mp3ContentType, _stop.Token);
+                _storedSamples[part.Stem] = part.SamplesIn;
+                var seconds = Math.Max(0, _storedSamples.Min() - LameLagSamples) / (double)Stems.SampleRate;
+                if (seconds > _reported)
+                {
+                    _reported = seconds;
+                    await _stored(seconds);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Listeners wait for the complete stems instead; the song goes on.
+                _logger.LogWarning("live parts of {SongHash} stopped: {Reason}", _songHash, e.Message);
+                await _stop.CancelAsync();
+            }
+        }
+    }
+
+    private sealed record Part(int Stem, int Index, byte[] Bytes, long SamplesIn);
+}
