@@ -48,6 +48,12 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
 
     public int SeparationAttempts { get; set; }
 
+    /// <summary>
+    /// Seconds from the start that every stem's live parts of the current separation attempt cover (0 before the first,
+    /// and for a song whose worker does not encode while it separates).
+    /// </summary>
+    public double LiveSeconds { get; set; }
+
     public int EncodingAttempts { get; set; }
 
     /// <summary>When the current stage must have answered; null when nothing is awaited.</summary>

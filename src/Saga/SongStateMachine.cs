@@ -34,6 +34,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         InstanceState(x => x.CurrentState);
         Event(() => Uploaded, e => e.CorrelateById(m => m.Message.SongId));
         Event(() => Progressed, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => LiveStored, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Separated, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => SeparatedAndEncoded, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Encoded, e => { e.CorrelateById(m => m.Message.SongId); e.OnMissingInstance(m => m.Discard()); });
@@ -60,6 +61,9 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         During(Separating,
             When(Progressed)
                 .Then(c => OnProgress(c.Saga, c.Message)),
+            When(LiveStored, c => c.Message.Attempt == c.Saga.SeparationAttempts)
+                .Then(c => OnLiveStored(c.Saga, c.Message)),
+            When(LiveStored, c => c.Message.Attempt != c.Saga.SeparationAttempts),
             When(Separated)
                 .Then(c => OnSeparated(c.Saga, c.Message))
                 .Publish(c => EncodeCommand(c.Saga))
@@ -174,7 +178,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         SetCompletedWhenFinalized();
 
         // Late answers from an attempt that was given up on, or a stage's events after the song moved on.
-        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, Refused, SeparationFaulted);
+        IgnoreIn([Encoding, Notifying, Completed, Failed], Progressed, LiveStored, Refused, SeparationFaulted);
         IgnoreIn([Encoding, Notifying, Completed, Failed], Separated);
         IgnoreIn([Encoding, Notifying, Completed], SeparatedAndEncoded);
         IgnoreIn([Separating, Notifying, Completed, Failed], Encoded, EncodingFaulted);
@@ -193,6 +197,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
 
     public Event<SongUploaded> Uploaded { get; private set; } = null!;
     public Event<SeparationProgressed> Progressed { get; private set; } = null!;
+    public Event<LivePartsStored> LiveStored { get; private set; } = null!;
     public Event<StemsSeparated> Separated { get; private set; } = null!;
     public Event<StemsSeparatedAndEncoded> SeparatedAndEncoded { get; private set; } = null!;
     public Event<StemsEncoded> Encoded { get; private set; } = null!;
@@ -258,6 +263,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         saga.SeparationAttempts++;
         saga.Progress = 0;
+        saga.LiveSeconds = 0;
         saga.LastError = null;
         Await(saga, _options.QueueTimeout);
         if (why is not null) Note(saga, saga.CurrentState, $"separation attempt {saga.SeparationAttempts}: {why}");
@@ -278,6 +284,14 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
             saga.Progress = Math.Clamp(SeparatedProgress * message.SegmentsDone / message.SegmentsTotal, saga.Progress, SeparatedProgress);
         Await(saga, _options.StallTimeout); // a sign of life: the stage has started and is moving
         saga.UpdatedAt = _clock.GetUtcNow(); // heard of now: a song waiting in the queue is one that is not
+    }
+
+    // Live parts are a sign of life too; seconds only grow within an attempt (events may arrive out of order).
+    private void OnLiveStored(SongState saga, LivePartsStored message)
+    {
+        saga.LiveSeconds = Math.Max(saga.LiveSeconds, message.Seconds);
+        Await(saga, _options.StallTimeout);
+        saga.UpdatedAt = _clock.GetUtcNow();
     }
 
     private void OnSeparated(SongState saga, StemsSeparated message)

@@ -99,6 +99,30 @@ public class SongStateMachine_Specs
     }
 
     [Fact]
+    public async Task Should_keep_the_seconds_the_current_attempts_live_parts_cover_and_start_over_with_a_new_attempt()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        var separating = await saga.WaitFor(upload.SongId, "Separating");
+
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Seconds = 5.5 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 5.5);
+        // Out of order, or from an attempt given up on: never less, never another attempt's.
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Seconds = 1.5 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 7, Seconds = 60 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Seconds = 9.5 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 9.5);
+
+        saga.Clock.Advance(TimeSpan.FromHours(7));
+        var current = (await saga.Store.LoadAsync(upload.SongId))!;
+        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = current.Deadline!.Value });
+        var retried = await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
+        Assert.Equal(0, retried.LiveSeconds);
+        Assert.True(separating.SeparationAttempts == 1);
+    }
+
+    [Fact]
     public async Task Should_fail_the_song_when_the_worker_reports_stems_that_are_not_the_four()
     {
         await using var saga = await SagaHarness.Start();
