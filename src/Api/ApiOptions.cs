@@ -76,6 +76,13 @@ public sealed class ApiOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long GET /apiv1/live waits for the first audio of a song that is still queued before it answers 503 (with
+    /// Retry-After) rather than hold the connection; once audio flows, the stream lasts until the stem is complete.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan LiveWait { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How often the songs in each state are counted for the msaas_songs gauges.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CensusInterval { get; set; } = TimeSpan.FromSeconds(15);

@@ -99,6 +99,7 @@ public static class ApiRegistration
         app.MapWebPage();
         app.MapLegacyRoutes();
         app.MapStatusRoutes();
+        app.MapLiveRoutes();
         app.MapMixRoutes();
         app.MapSupportRoutes();
         app.MapOpenApi("/openapi/{documentName}.json");

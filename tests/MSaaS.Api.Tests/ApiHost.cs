@@ -56,6 +56,12 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public static ConcurrentDictionary<string, int> Separations { get; } = new();
 
+    /// <summary>
+    /// Songs whose stand-in separation a spec plays step by step, per attempt: each step stores one live part of every
+    /// stem, or the complete stems (<see cref="LiveStep"/>), as the real worker does while it separates.
+    /// </summary>
+    public static ConcurrentDictionary<(string Hash, int Attempt), System.Threading.Channels.Channel<LiveStep>> LiveScripts { get; } = new();
+
     /// <summary>Starts a host; with <paramref name="telemetry"/>, with the metrics, traces and song census of a real API process.</summary>
     public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null, bool telemetry = false)
     {
@@ -138,6 +144,11 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             var m = context.Message;
             Separations.AddOrUpdate(m.SongHash, 1, (_, n) => n + 1);
+            if (LiveScripts.TryGetValue((m.SongHash, m.Attempt), out var script))
+            {
+                await PlayAsync(context, script.Reader);
+                return;
+            }
             if (await store.StatAsync(new ObjectKey(m.Upload.Bucket, m.Upload.Name)) is null)
             {
                 await context.Publish(new SeparationRefused { SongId = m.SongId, SongHash = m.SongHash, Reason = "the uploaded song is no longer in storage" });
@@ -164,7 +175,38 @@ internal sealed class ApiHost : IAsyncDisposable
             }
             await context.Publish(new StemsSeparated { SongId = m.SongId, SongHash = m.SongHash, Stems = stems, DurationSeconds = 20 });
         }
+
+        // Live parts as the spec hands them over, then the complete stems, and the parts gone, as the worker does.
+        private async Task PlayAsync(ConsumeContext<SeparateStems> context, System.Threading.Channels.ChannelReader<LiveStep> steps)
+        {
+            var m = context.Message;
+            var part = 0;
+            await foreach (var step in steps.ReadAllAsync(context.CancellationToken))
+            {
+                if (step.Complete is { } complete)
+                {
+                    var stems = new Dictionary<string, StoredObject>();
+                    foreach (var track in MSaaS.Audio.Stems.Names)
+                    {
+                        var key = SongObjects.Stem(m.SongHash, track);
+                        await store.PutAsync(key, new MemoryStream(complete), SongObjects.Mp3ContentType);
+                        stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+                    }
+                    await context.Publish(new StemsSeparatedAndEncoded { SongId = m.SongId, SongHash = m.SongHash, Stems = stems, DurationSeconds = 20 });
+                    foreach (var stored in await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(m.SongHash)).ToListAsync())
+                        await store.DeleteAsync(stored.Key);
+                    return;
+                }
+                foreach (var track in MSaaS.Audio.Stems.Names)
+                    await store.PutAsync(SongObjects.LivePart(m.SongHash, m.Attempt, track, part), new MemoryStream(step.Part!), SongObjects.Mp3ContentType);
+                part++;
+                await context.Publish(new LivePartsStored { SongId = m.SongId, Attempt = m.Attempt, Seconds = part });
+            }
+        }
     }
+
+    /// <summary>One step of a stand-in separation: the next live part of every stem, or the complete stems.</summary>
+    public sealed record LiveStep(byte[]? Part, byte[]? Complete);
 
     /// <summary>Stands in for the encoding service: one small "MP3" per stem under its final name.</summary>
     private sealed class StandInEncoder(IObjectStore store) : IConsumer<EncodeStems>

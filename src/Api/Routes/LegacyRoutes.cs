@@ -145,6 +145,9 @@ public static class LegacyRoutes
                 if (await store.DeleteAsync(SongObjects.Stem(songhash, track, format), cancellationToken) && !removed.Contains(track))
                     removed.Add(track);
         var upload = await store.DeleteAsync(SongObjects.Upload(songhash), cancellationToken);
+        // Live parts of attempts that never finished (a finished one removes its own).
+        foreach (var part in await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(songhash), cancellationToken).ToListAsync(cancellationToken))
+            await store.DeleteAsync(part.Key, cancellationToken);
         if (removed.Count == 0 && !upload && song is null) return Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
         // Gone now, not once the saga has heard of it: a status asked next finds nothing.
         await mixes.DeleteAsync(songhash, cancellationToken);

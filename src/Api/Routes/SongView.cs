@@ -19,8 +19,14 @@ public sealed record SongStatus(
     int SeparationAttempts,
     int EncodingAttempts,
     IReadOnlyDictionary<string, string>? Stems,
-    IReadOnlyList<SongTransition> Transitions)
+    IReadOnlyList<SongTransition> Transitions,
+    IReadOnlyDictionary<string, string>? Live,
+    double LiveSeconds)
 {
+    /// <summary>Track -> GET /apiv1/live/{hash}/{track}: playable while the song is separated (null once it failed).</summary>
+    private static Dictionary<string, string> LiveUrls(string hash) =>
+        MSaaS.Audio.Stems.Names.Order().ToDictionary(t => t, t => $"{LiveRoutes.LiveBase}/{hash}/{t}");
+
     public static SongStatus From(SongState song, string trackBase) => new(
         song.SongHash,
         song.CurrentState,
@@ -41,11 +47,14 @@ public sealed record SongStatus(
         song.SeparationAttempts,
         song.EncodingAttempts,
         song.Stems is { Count: > 0 } ? song.Stems.Keys.Order().ToDictionary(t => t, t => $"{trackBase}/{song.SongHash}/{t}") : null,
-        song.History.Where(h => h.What == "entered").ToList());
+        song.History.Where(h => h.What == "entered").ToList(),
+        song.CurrentState == SongStates.Failed ? null : LiveUrls(song.SongHash),
+        // Seconds that can be listened to now: what the live parts cover, all of it once the stems are stored.
+        song.Stems is { Count: > 0 } ? song.DurationSeconds : song.LiveSeconds);
 
     /// <summary>A song whose upload is stored but whose saga is not created yet.</summary>
     public static SongStatus Submitted(string hash, DateTimeOffset uploaded, DateTimeOffset now) =>
-        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, []);
+        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, [], LiveUrls(hash), 0);
 }
 
 /// <summary>One line of the support-staff list.</summary>

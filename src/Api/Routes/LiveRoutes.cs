@@ -1,0 +1,180 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using MSaaS.Saga;
+using MSaaS.Saga.Persistence;
+using MSaaS.ServiceDefaults;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Routes;
+
+/// <summary>
+/// GET /apiv1/live/{songhash}/{track}: a stem as it is separated. The answer starts with the stem's first live part
+/// (<see cref="SongObjects.LivePart"/>) and goes on with each part as the separation worker stores it; once the song's
+/// stems are stored it reads on in the complete stem from the same byte (the parts are its bytes, but for the LAME tag's
+/// frame at its start, which the parts carry empty), and ends with it. A finished song's answer is its stem.
+/// </summary>
+/// <remarks>
+/// A stream follows one separation attempt: when the song's worker stopped and another attempt starts over, the
+/// stream is broken off (the connection is reset, never ended cleanly), so that no listener hears audio repeated or
+/// skipped; asked again, the route follows the new attempt from its start. Every listener reads the stored parts, so
+/// many listeners cost the worker nothing.
+/// </remarks>
+public static class LiveRoutes
+{
+    public const string LiveBase = "/apiv1/live";
+
+    public static IEndpointRouteBuilder MapLiveRoutes(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(LiveBase + "/{songhash}/{track}", Live)
+            .WithSummary("One stem (MP3) from its start while the song is separated, each part as soon as it is encoded, until it is complete")
+            .Produces(200, contentType: SongObjects.Mp3ContentType).Produces<ErrorReply>(404).Produces<ErrorReply>(409).Produces<ErrorReply>(503);
+        return app;
+    }
+
+    private static async Task Live(string songhash, string track, HttpContext http, ISongStateStore songs, IObjectStore store,
+        IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (Tracks.Parse(track) is not { } name)
+        {
+            await Reply.NotFound(Tracks.Unknown(track)).ExecuteAsync(http);
+            return;
+        }
+        if (!SongHash.IsValid(songhash))
+        {
+            await Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash (56 lower-case hex digits)").ExecuteAsync(http);
+            return;
+        }
+        try
+        {
+            var (start, refusal) = await FirstAudioAsync(songhash, name, songs, store, options.Value, clock, cancellationToken);
+            if (refusal is not null)
+            {
+                await refusal.ExecuteAsync(http);
+                return;
+            }
+            http.Response.ContentType = SongObjects.Mp3ContentType;
+            http.Response.Headers.CacheControl = "no-store";
+            // A proxy that buffers would hold back what is meant to be heard now.
+            http.Response.Headers["X-Accel-Buffering"] = "no";
+            if (start!.Attempt is not { } attempt)
+            {
+                await CopyAsync(store, SongObjects.Stem(songhash, name), 0, http.Response, cancellationToken);
+                return;
+            }
+            if (!await StreamPartsAsync(songhash, name, attempt, songs, store, options.Value, clock, http.Response, cancellationToken))
+                http.Abort(); // another attempt started over: the listener must see the stream broken, not finished
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the listener went away
+        }
+    }
+
+    // Where the answer starts: the complete stem (no attempt) or the parts of the song's current attempt; or a refusal
+    // when the song is unknown or failed, or still has no audio after Api:LiveWait.
+    private static async Task<(Start? Start, IResult? Refusal)> FirstAudioAsync(string songhash, string name, ISongStateStore songs,
+        IObjectStore store, ApiOptions options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var until = clock.GetUtcNow() + options.LiveWait;
+        while (true)
+        {
+            var song = await StatusRoutes.Find(songhash, songs, cancellationToken);
+            if (song?.Stems?.ContainsKey(name) == true) return (new Start(null), null);
+            if (song is { CurrentState: SongStates.Failed })
+                return (null, Reply.Error(409, $"the song failed: {song.LastError ?? "no reason recorded"}"));
+            if (song is null && await store.StatAsync(SongObjects.Upload(songhash), cancellationToken) is null)
+                return (null, Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}"));
+            if (song is { CurrentState: SongStates.Separating, SeparationAttempts: var attempt } &&
+                await store.StatAsync(SongObjects.LivePart(songhash, attempt, name, 0), cancellationToken) is not null)
+                return (new Start(attempt), null);
+            if (clock.GetUtcNow() >= until)
+                return (null, new RetryLater(Reply.Error(503,
+                    $"no audio of the song yet (it is {song?.CurrentState ?? "submitted"}, {song?.Progress ?? 0}% done): ask again shortly")));
+            await Task.Delay(options.ProgressInterval, clock, cancellationToken);
+        }
+    }
+
+    // The parts of one attempt, in order, then the rest of the complete stem. False when the attempt was given up.
+    private static async Task<bool> StreamPartsAsync(string songhash, string name, int attempt, ISongStateStore songs,
+        IObjectStore store, ApiOptions options, TimeProvider clock, HttpResponse response, CancellationToken cancellationToken)
+    {
+        long sent = 0;
+        for (var part = 0; ;)
+        {
+            if (await TryCopyAsync(store, SongObjects.LivePart(songhash, attempt, name, part), response, cancellationToken) is { } bytes)
+            {
+                sent += bytes;
+                part++;
+                continue;
+            }
+            var song = await StatusRoutes.Find(songhash, songs, cancellationToken);
+            if (song is null || song.SeparationAttempts != attempt || song.CurrentState == SongStates.Failed) return false;
+            if (song.Stems?.ContainsKey(name) == true)
+            {
+                await CopyAsync(store, SongObjects.Stem(songhash, name), sent, response, cancellationToken);
+                return true;
+            }
+            await Task.Delay(options.ProgressInterval, clock, cancellationToken);
+        }
+    }
+
+    // One part to the listener; null when it is not stored (yet, or any more: the complete stem replaced it).
+    private static async Task<long?> TryCopyAsync(IObjectStore store, ObjectKey key, HttpResponse response, CancellationToken cancellationToken)
+    {
+        Stream part;
+        try
+        {
+            part = await store.OpenReadAsync(key, cancellationToken);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+        await using (part)
+        {
+            long bytes = 0;
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await part.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                bytes += read;
+            }
+            await response.Body.FlushAsync(cancellationToken); // heard now, not when a buffer fills
+            return bytes;
+        }
+    }
+
+    // The stored object from byte <paramref name="offset"/> on.
+    private static async Task CopyAsync(IObjectStore store, ObjectKey key, long offset, HttpResponse response, CancellationToken cancellationToken)
+    {
+        await using var stem = await store.OpenReadAsync(key, cancellationToken);
+        if (stem.CanSeek) stem.Seek(offset, SeekOrigin.Begin);
+        else await SkipAsync(stem, offset, cancellationToken);
+        await stem.CopyToAsync(response.Body, cancellationToken);
+    }
+
+    private static async Task SkipAsync(Stream stream, long count, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        while (count > 0)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
+            if (read == 0) throw new EndOfStreamException("the complete stem is shorter than its live parts");
+            count -= read;
+        }
+    }
+
+    private sealed record Start(int? Attempt);
+
+    private sealed class RetryLater(IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}

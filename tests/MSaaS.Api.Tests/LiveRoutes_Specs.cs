@@ -1,0 +1,187 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using MSaaS.Contracts;
+using MSaaS.Saga.Persistence;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Tests;
+
+/// <summary>GET /apiv1/live: a stem heard while its song is separated, part by part, then read on in the complete stem.</summary>
+public sealed class LiveRoutes_Specs : IAsyncLifetime
+{
+    private ApiHost _api = null!;
+
+    private HttpClient Http => _api.Client;
+
+    public async Task InitializeAsync() => _api = await ApiHost.Start(new() { ["Api:LiveWait"] = "00:00:02" });
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task Should_stream_each_part_as_it_is_stored_to_early_and_late_listeners_then_read_on_in_the_complete_stem()
+    {
+        var (hash, script) = await SubmitScripted();
+        // Asked before there is any audio: the answer waits for the first part.
+        var asking = Listen(hash, "vocals");
+
+        byte[] first = Bytes(1, 3000), second = Bytes(2, 2000);
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(first, null));
+        var early = await asking;
+        Assert.Equal(first, await ReadExactly(early, first.Length));
+        var late = await Listen(hash, "vocals");
+        Assert.Equal(first, await ReadExactly(late, first.Length));
+
+        // A listener that leaves mid-stream costs nothing and breaks nothing.
+        using (var leaving = await Http.GetAsync($"/apiv1/live/{hash}/drums", HttpCompletionOption.ResponseHeadersRead)) { }
+
+        var status = await Http.GetFromJsonAsync<JsonElement>($"/apiv1/status/{hash}");
+        Assert.Equal($"/apiv1/live/{hash}/vocals", status.GetProperty("live").GetProperty("vocals").GetString());
+        var legacy = await Http.GetAsync($"/apiv1/track/{hash}/vocals");
+        Assert.Equal(HttpStatusCode.NotFound, legacy.StatusCode); // the legacy contract: no stem until it is complete
+
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(second, null));
+        Assert.Equal(second, await ReadExactly(early, second.Length));
+        Assert.Equal(second, await ReadExactly(late, second.Length));
+        await _api.WaitForState(hash, "Separating"); // still separating, two parts heard
+        Assert.Equal(2, (await Http.GetFromJsonAsync<JsonElement>($"/apiv1/status/{hash}")).GetProperty("liveSeconds").GetDouble());
+
+        // The complete stem: the parts' bytes, but for its first frame (the LAME tag, empty in the parts), and the rest.
+        var tail = Bytes(3, 1500);
+        byte[] complete = [.. Tagged(first), .. second, .. tail];
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(null, complete));
+
+        // Each has heard the parts already: the rest of the stem follows them, byte for byte, and the stream ends.
+        Assert.Equal(tail, await ReadToEnd(early));
+        Assert.Equal(tail, await ReadToEnd(late));
+        var after = await Http.GetByteArrayAsync($"/apiv1/live/{hash}/vocals");
+        Assert.Equal(complete, after);
+        Assert.DoesNotContain(_api.Log.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+
+    [Fact]
+    public async Task Should_break_off_a_stream_when_the_separation_starts_over_and_follow_the_new_attempt_when_asked_again()
+    {
+        var (hash, script) = await SubmitScripted();
+        var retry = Channel.CreateUnbounded<ApiHost.LiveStep>();
+        ApiHost.LiveScripts[(hash, 2)] = retry;
+        var asking = Listen(hash, "bass");
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(Bytes(1, 1000), null));
+        var listener = await asking;
+        await ReadExactly(listener, 1000);
+
+        // The worker is given up on: the saga's deadline passes and the song is separated again from its start.
+        var songs = _api.Services.GetRequiredService<ISongStateStore>();
+        var song = (await songs.LoadAsync(SongHash.Id(hash)))!;
+        await _api.Services.GetRequiredService<IBus>().Publish(new StageTimedOut { SongId = song.CorrelationId, Stage = "Separating", Deadline = song.Deadline!.Value });
+
+        await Assert.ThrowsAnyAsync<IOException>(() => ReadToEnd(listener));
+        var askingAgain = Listen(hash, "bass");
+        var fresh = Bytes(7, 800);
+        await retry.Writer.WriteAsync(new ApiHost.LiveStep(fresh, null));
+        Assert.Equal(fresh, await ReadExactly(await askingAgain, fresh.Length));
+        script.Writer.Complete();
+        retry.Writer.Complete();
+    }
+
+    [Fact]
+    public async Task Should_remove_the_live_parts_an_unfinished_attempt_left_with_the_song()
+    {
+        var (hash, script) = await SubmitScripted();
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(Bytes(1, 100), null));
+        await _api.WaitForState(hash, "Separating"); // the part is stored before the saga hears of it
+        var store = _api.Services.GetRequiredService<IObjectStore>();
+        var songs = _api.Services.GetRequiredService<ISongStateStore>();
+        for (var i = 0; i < 200 && (await songs.LoadAsync(SongHash.Id(hash)))!.LiveSeconds == 0; i++) await Task.Delay(25);
+        script.Writer.Complete(); // the stand-in stops without the stems: the song fails when it is refused
+        var song = (await songs.LoadAsync(SongHash.Id(hash)))!;
+        await _api.Services.GetRequiredService<IBus>().Publish(new SeparationRefused { SongId = song.CorrelationId, SongHash = hash, Reason = "stopped" });
+        await _api.WaitForState(hash, "Failed");
+
+        using var removed = await Http.DeleteAsync($"/apiv1/remove/{hash}");
+
+        Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        Assert.Empty(await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(hash)).ToListAsync());
+    }
+
+    [Fact]
+    public async Task Should_answer_503_with_retry_after_when_a_queued_song_has_no_audio_within_the_wait()
+    {
+        var (hash, script) = await SubmitScripted();
+
+        using var response = await Http.GetAsync($"/apiv1/live/{hash}/other");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("no audio of the song yet", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reason").GetString());
+        script.Writer.Complete();
+    }
+
+    [Theory]
+    [InlineData("/apiv1/live/{0}/vocals", "no song")]
+    [InlineData("/apiv1/live/{0}/kazoo", "unknown track")]
+    [InlineData("/apiv1/live/not-a-hash/vocals", "is not a song hash")]
+    public async Task Should_answer_404_json_for_what_is_not_there(string path, string reason)
+    {
+        using var response = await Http.GetAsync(string.Format(path, SongHash.Of(Bytes(9, 10))));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reason").GetString());
+    }
+
+    // A song whose stand-in separation the spec plays step by step.
+    private async Task<(string Hash, Channel<ApiHost.LiveStep> Script)> SubmitScripted()
+    {
+        var song = Bytes(Random.Shared.Next(), 4096);
+        "ID3"u8.CopyTo(song);
+        var hash = SongHash.Of(song);
+        var script = Channel.CreateUnbounded<ApiHost.LiveStep>();
+        ApiHost.LiveScripts[(hash, 1)] = script;
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(song), "mp3", "song.mp3" } };
+        using var response = await Http.PostAsync("/apiv1/separate", form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await _api.WaitForState(hash, "Separating");
+        return (hash, script);
+    }
+
+    private async Task<Stream> Listen(string hash, string track)
+    {
+        var response = await Http.GetAsync($"/apiv1/live/{hash}/{track}", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("audio/mpeg", response.Content.Headers.ContentType?.MediaType);
+        return await response.Content.ReadAsStreamAsync();
+    }
+
+    private static async Task<byte[]> ReadExactly(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+        return buffer;
+    }
+
+    private static async Task<byte[]> ReadToEnd(Stream stream)
+    {
+        using var all = new MemoryStream();
+        await stream.CopyToAsync(all).WaitAsync(TimeSpan.FromSeconds(15));
+        return all.ToArray();
+    }
+
+    private static byte[] Bytes(int seed, int count)
+    {
+        var bytes = new byte[count];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    // The part's bytes with its first 100 changed: the tag written into the complete stem's first frame.
+    private static byte[] Tagged(byte[] part)
+    {
+        var tagged = (byte[])part.Clone();
+        "Info"u8.CopyTo(tagged.AsSpan(36));
+        for (var i = 40; i < 100; i++) tagged[i] ^= 0x5a;
+        return tagged;
+    }
+}
