@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -126,6 +129,66 @@ internal sealed class ApiHost : IAsyncDisposable
         using var response = await Client.SendAsync(request);
         Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content);
+    }
+
+    /// <summary>Uploads <paramref name="song"/> as JSON, with a webhook to <paramref name="hook"/> carrying <paramref name="data"/> when one is given.</summary>
+    public Task<HttpResponseMessage> Post(byte[] song, string? hook = null, string data = "1")
+    {
+        var callback = hook is null ? "null" : $"{{\"url\": \"{hook}\", \"data\": {data}}}";
+        return Client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(song)}\", \"callback\": {callback}}}"));
+    }
+
+    /// <summary>
+    /// Asserts that <paramref name="response"/> is a 4xx (<paramref name="expected"/> when given) with {"reason", "status"}, and that this
+    /// host logged no error while answering HTTP; returns the reason.
+    /// </summary>
+    public async Task<string> AssertRefused(HttpResponseMessage response, string what, HttpStatusCode? expected = null)
+    {
+        var status = (int)response.StatusCode;
+        Assert.True(status is >= 400 and < 500, $"{what}: {status}");
+        if (expected is { } e) Assert.Equal(e, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal(status, body.GetProperty("status").GetInt32());
+        var reason = body.GetProperty("reason").GetString();
+        Assert.False(string.IsNullOrWhiteSpace(reason), what);
+        Assert.DoesNotContain(Log.Entries, IsHttpError);
+        return reason!;
+    }
+
+    /// <summary>An error logged while answering HTTP (a stack trace for a client's mistake); a song's own failure in a consumer is not one.</summary>
+    public static bool IsHttpError(LogEntry entry) =>
+        (entry.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || entry.Category.StartsWith("MSaaS.Api", StringComparison.Ordinal))
+        && (entry.Exception is not null || entry.Level >= LogLevel.Error);
+
+    /// <summary>4 KiB of random bytes that start as an MP3 does ("ID3"), then <paramref name="marker"/> (the stand-in separator refuses "corrupt").</summary>
+    public static byte[] Song(string marker = "")
+    {
+        var bytes = new byte[4096];
+        Random.Shared.NextBytes(bytes);
+        System.Text.Encoding.ASCII.GetBytes("ID3" + marker).CopyTo(bytes, 0);
+        return bytes;
+    }
+
+    /// <summary>Sends <paramref name="request"/> as it is over a socket and reads the answer until the server closes (or 30 s pass).</summary>
+    public static async Task<string> Raw(Uri uri, string request)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(uri.Host, uri.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        // Read to the end; a server that closes with bytes of ours unread resets the connection, so what came before
+        // the reset is the answer.
+        var answer = new MemoryStream();
+        var buffer = new byte[8192];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            for (int read; (read = await stream.ReadAsync(buffer, timeout.Token)) > 0;) answer.Write(buffer, 0, read);
+        }
+        catch (IOException)
+        {
+        }
+        return System.Text.Encoding.UTF8.GetString(answer.ToArray());
     }
 
     public async ValueTask DisposeAsync()

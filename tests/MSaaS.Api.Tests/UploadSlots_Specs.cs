@@ -8,8 +8,8 @@ using System.Text.Json;
 namespace MSaaS.Api.Tests;
 
 /// <summary>
-/// Upload slots are shared fairly and cannot be held by trickling: a client gets at most its share of the slots, and an
-/// upload too slow to arrive in the time its size allows is ended with 408.
+/// Upload slots are bounded, shared fairly and cannot be held by trickling: uploads beyond the slots are turned away, a
+/// client gets at most its share of the slots, and an upload too slow to arrive in the time its size allows is ended with 408.
 /// </summary>
 public sealed class UploadSlots_Specs
 {
@@ -48,6 +48,24 @@ public sealed class UploadSlots_Specs
         {
             foreach (var s in slow) s.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Should_turn_away_uploads_beyond_those_in_flight_with_429_and_retry_after()
+    {
+        await using var narrow = await ApiHost.Start(new Dictionary<string, string?> { ["Api:MaxUploadsInFlight"] = "1" });
+        var uri = new Uri(narrow.Client.BaseAddress!, "/apiv1/separate");
+        // The first upload sends its head and stalls, holding the only slot.
+        using var slow = new TcpClient();
+        await slow.ConnectAsync(uri.Host, uri.Port);
+        var stream = slow.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"POST /apiv1/separate HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Length: 100000\r\n\r\n{{\"mp3\": \"SUQz"));
+        await Task.Delay(300);
+
+        var second = await narrow.Client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"));
+
+        await narrow.AssertRefused(second, "a second upload", HttpStatusCode.TooManyRequests);
+        Assert.NotNull(second.Headers.RetryAfter);
     }
 
     [Theory]
