@@ -55,12 +55,14 @@ public sealed class UploadSlots_Specs
     {
         await using var narrow = await ApiHost.Start(new Dictionary<string, string?> { ["Api:MaxUploadsInFlight"] = "1" });
         var uri = new Uri(narrow.Client.BaseAddress!, "/apiv1/separate");
-        // The first upload sends its head and stalls, holding the only slot.
+        // The first upload sends its head and stalls, holding the only slot. It asks before sending its body: Kestrel
+        // answers 100 Continue when the route starts to read the body, which the route does only once it holds a slot.
         using var slow = new TcpClient();
         await slow.ConnectAsync(uri.Host, uri.Port);
         var stream = slow.GetStream();
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"POST /apiv1/separate HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Length: 100000\r\n\r\n{{\"mp3\": \"SUQz"));
-        await Task.Delay(300);
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /apiv1/separate HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 100 Continue", await ReadHead(stream));
 
         var second = await narrow.Client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"));
 
@@ -124,6 +126,17 @@ public sealed class UploadSlots_Specs
         using var next = await api.Client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(Song())}\"}}"));
 
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    // One interim or final head, up to its blank line (30 s at most).
+    private static async Task<string> ReadHead(NetworkStream stream)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var head = new StringBuilder();
+        var one = new byte[1];
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal) && await stream.ReadAsync(one, limit.Token) == 1)
+            head.Append((char)one[0]);
+        return head.ToString();
     }
 
     private static byte[] Song()
