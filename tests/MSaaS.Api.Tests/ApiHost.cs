@@ -31,9 +31,10 @@ internal sealed class ApiHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly WebhookReceiver _receiver;
 
-    private ApiHost(WebApplication app, WebhookReceiver receiver, string root, LogRecorder log)
+    private ApiHost(WebApplication app, WebhookReceiver receiver, string root, LogRecorder log, BusRecorder bus)
     {
         Log = log;
+        Bus = bus;
         _app = app;
         _receiver = receiver;
         Root = root;
@@ -56,6 +57,9 @@ internal sealed class ApiHost : IAsyncDisposable
 
     /// <summary>What the service logged (Information and up for refusals, Warning and up for the rest).</summary>
     public LogRecorder Log { get; }
+
+    /// <summary>What was published on the bus and what its endpoints consumed.</summary>
+    public BusRecorder Bus { get; }
 
     public static ConcurrentDictionary<string, int> Separations { get; } = new();
 
@@ -87,6 +91,8 @@ internal sealed class ApiHost : IAsyncDisposable
         // The services' own registrations, with stand-ins for the two audio stages.
         builder.Services.AddStorage().AddSongSaga().AddNotifications().AddApi();
         if (telemetry) builder.Services.AddSongCensus().AddMsaasTelemetry(builder.Configuration, "msaas-api-test");
+        var bus = new BusRecorder();
+        builder.Services.AddConsumeObserver(_ => bus).AddPublishObserver(_ => bus);
         builder.Services.AddMassTransit(x =>
         {
             x.AddSongStateMachine();
@@ -100,7 +106,7 @@ internal sealed class ApiHost : IAsyncDisposable
         if (telemetry) app.MapMsaasMetrics();
         await app.StartAsync();
 
-        return new ApiHost(app, await WebhookReceiver.StartAsync(), root, log);
+        return new ApiHost(app, await WebhookReceiver.StartAsync(), root, log, bus);
     }
 
     /// <summary>Waits (up to 15 s) until the song's public status says <paramref name="state"/>; returns that status.</summary>

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using MSaaS.Contracts;
 using MSaaS.Storage;
 
 namespace MSaaS.Api.Tests;
@@ -174,7 +175,9 @@ public sealed class Api_Specs : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(hash, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hash").GetString());
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync($"/apiv1/track/{hash}/vocals")).StatusCode);
-        await Task.Delay(300);
+        // Once the saga has taken the second upload, what it published for it has left: no second separation among it.
+        await _api.Bus.WaitForConsumed<SongUploaded>(m => m.SongHash == hash, count: 2);
+        Assert.Single(_api.Bus.Published<SeparateStems>(), m => m.SongHash == hash);
         Assert.Equal(1, ApiHost.Separations[hash]);
     }
 
