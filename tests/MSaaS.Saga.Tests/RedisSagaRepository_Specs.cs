@@ -39,10 +39,10 @@ public sealed class RedisSagaRepository_Specs : IDisposable
         await using var saga = await SagaHarness.Start(store: store);
         var upload = SagaHarness.Upload(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(28)));
 
-        await Task.WhenAll(saga.Publish(upload), saga.Publish(upload with { Source = "toWorker" }));
+        // Once the saga has finished with both, each has published all it will.
+        await Task.WhenAll(saga.PublishAndWait(upload), saga.PublishAndWait(upload with { Source = "toWorker" }));
 
         await saga.WaitFor(upload.SongId, "Separating", s => s.History.Any(h => h.What.Contains("duplicate")));
-        await Task.Delay(200);
         Assert.Single(saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId));
     }
 

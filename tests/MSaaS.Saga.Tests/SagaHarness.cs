@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -12,10 +13,12 @@ namespace MSaaS.Saga.Tests;
 internal sealed class SagaHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
+    private readonly ConsumeSignals _consumed;
 
-    private SagaHarness(ServiceProvider provider, ISongStateStore store, FakeTimeProvider clock)
+    private SagaHarness(ServiceProvider provider, ISongStateStore store, FakeTimeProvider clock, ConsumeSignals consumed)
     {
         _provider = provider;
+        _consumed = consumed;
         Store = store;
         Clock = clock;
         Harness = provider.GetRequiredService<ITestHarness>();
@@ -32,7 +35,9 @@ internal sealed class SagaHarness : IAsyncDisposable
     {
         store ??= new InMemorySongStateStore();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero));
+        var consumed = new ConsumeSignals();
         var provider = new ServiceCollection()
+            .AddConsumeObserver(_ => consumed)
             .AddSingleton<ISongStateStore>(store)
             .AddSingleton<TimeProvider>(clock)
             .Configure<PipelineOptions>(o => configure?.Invoke(o))
@@ -42,7 +47,7 @@ internal sealed class SagaHarness : IAsyncDisposable
                 bus?.Invoke(x);
             })
             .BuildServiceProvider(validateScopes: true);
-        var harness = new SagaHarness(provider, store, clock);
+        var harness = new SagaHarness(provider, store, clock, consumed);
         await harness.Harness.Start();
         return harness;
     }
@@ -58,6 +63,19 @@ internal sealed class SagaHarness : IAsyncDisposable
     };
 
     public Task Publish<T>(T message) where T : class => Harness.Bus.Publish(message);
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> and waits (up to 10 s) until the saga has finished with it: its state is then
+    /// stored, and what it published is in the harness's Published. A fault of the saga's fails the wait. The harness's
+    /// own Consumed.Any stops waiting for good once the bus has been idle for its inactivity timeout; this does not.
+    /// </summary>
+    public async Task PublishAndWait<T>(T message) where T : class
+    {
+        var id = NewId.NextGuid();
+        var consumed = _consumed.Of(id);
+        await Harness.Bus.Publish(message, context => context.MessageId = id);
+        await consumed.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 
     /// <summary>Waits until the song reaches <paramref name="state"/> (and <paramref name="also"/> holds).</summary>
     public async Task<SongState> WaitFor(Guid songId, string state, Func<SongState, bool>? also = null)
@@ -81,5 +99,33 @@ internal sealed class SagaHarness : IAsyncDisposable
     {
         await Harness.Stop();
         await _provider.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Completes a task per message id once an endpoint has finished with that message: after the saga (its retries
+    /// and outbox included) is done with it, or has faulted on it.
+    /// </summary>
+    private sealed class ConsumeSignals : IConsumeObserver
+    {
+        private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _messages = new();
+
+        public Task Of(Guid messageId) => Signal(messageId).Task;
+
+        public Task PreConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task PostConsume<T>(ConsumeContext<T> context) where T : class
+        {
+            if (context.MessageId is { } id) Signal(id).TrySetResult();
+            return Task.CompletedTask;
+        }
+
+        public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class
+        {
+            if (context.MessageId is { } id) Signal(id).TrySetException(exception);
+            return Task.CompletedTask;
+        }
+
+        private TaskCompletionSource Signal(Guid messageId) =>
+            _messages.GetOrAdd(messageId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 }

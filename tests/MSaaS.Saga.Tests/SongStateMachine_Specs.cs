@@ -265,9 +265,10 @@ public class SongStateMachine_Specs
         Assert.Equal([1, 2], commands.Select(c => c.Attempt));
 
         // The same deadline reported again (a second watcher, say) is stale and changes nothing.
-        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = first.Deadline!.Value });
-        await Task.Delay(200);
-        Assert.Equal(2, (await saga.Store.LoadAsync(upload.SongId))!.SeparationAttempts);
+        await saga.PublishAndWait(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = first.Deadline!.Value });
+        var unchanged = (await saga.Store.LoadAsync(upload.SongId))!;
+        Assert.Equal("Separating", unchanged.CurrentState);
+        Assert.Equal(2, unchanged.SeparationAttempts);
 
         await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = second.Deadline!.Value });
         var failed = await saga.WaitFor(upload.SongId, "Failed");
@@ -284,9 +285,8 @@ public class SongStateMachine_Specs
         await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
         await saga.WaitFor(upload.SongId, "Encoding");
 
-        await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = DateTimeOffset.MaxValue });
-        await saga.Publish(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
-        await Task.Delay(300);
+        await saga.PublishAndWait(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = DateTimeOffset.MaxValue });
+        await saga.PublishAndWait(new StemsSeparated { SongId = upload.SongId, SongHash = upload.SongHash, Stems = Stems(upload.SongHash, "work", "wav") });
 
         var song = await saga.WaitFor(upload.SongId, "Encoding");
         Assert.Equal(1, song.EncodingAttempts);
