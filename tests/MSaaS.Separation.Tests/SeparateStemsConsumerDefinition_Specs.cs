@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +21,7 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
     [InlineData(2)]
     public async Task Should_take_as_many_songs_at_once_as_songs_in_parallel(int songsInParallel)
     {
-        var separator = new GatheringSeparator(songsInParallel);
+        var separator = new HoldingSeparator(songsInParallel);
         var store = new LocalObjectStore(_root);
         _provider = new ServiceCollection()
             .AddSingleton<IObjectStore>(store)
@@ -29,7 +31,8 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
             .AddMassTransitTestHarness(x =>
             {
                 x.AddSeparationConsumers();
-                x.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromSeconds(10));
+                // Songs held past the inactivity timeout would end the harness's waits for good.
+                x.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(60));
             })
             .BuildServiceProvider(true);
         var harness = _provider.GetRequiredService<ITestHarness>();
@@ -49,8 +52,16 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
             });
         }
 
-        Assert.True(await harness.Published.Any<StemsSeparated>(m => m.Context.Message.SongHash == SongHash.Of([3])), "the third song was not separated");
-        Assert.Equal(3, harness.Published.Select<StemsSeparated>().Count());
+        // As many songs as it may take come in together. Then every slot is taken: the endpoint takes from the queue and
+        // hands the consumer no more than that, and the consumer's limiter has no permit left for a third song.
+        await separator.Gathered.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal((songsInParallel, songsInParallel, songsInParallel, 0), Endpoint(harness.Bus));
+        separator.Release();
+
+        var separated = 0;
+        await foreach (var _ in harness.Published.SelectAsync<StemsSeparated>())
+            if (++separated == 3) break;
+        Assert.Equal(3, separated);
         Assert.Equal(songsInParallel, separator.MostAtOnce);
     }
 
@@ -60,28 +71,50 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
         Directory.Delete(_root, recursive: true);
     }
 
+    // The separation endpoint as MassTransit's probe reports it: what its transport prefetches and hands on at once, and
+    // the consumer's concurrency limit with the permits it has left.
+    private static (int Prefetch, int Concurrent, int Limit, int Available) Endpoint(IBus bus)
+    {
+        var endpoints = JsonSerializer.SerializeToNode(bus.GetProbeResult())!["Results"]!["bus"]!["host"]!["receiveEndpoint"]!.AsArray();
+        var endpoint = endpoints.Single(e => (string?)e!["name"] == "SeparateStems")!;
+        var transport = endpoint["receiveTransport"]!;
+        var limiter = Descendants(endpoint).Single(n => n is JsonObject o && (string?)o["filterType"] == "concurrencyLimit");
+        return ((int)transport["prefetchCount"]!, (int)transport["concurrentMessageLimit"]!, (int)limiter["limit"]!, (int)limiter["available"]!);
+    }
+
+    private static IEnumerable<JsonNode> Descendants(JsonNode node) => node switch
+    {
+        JsonObject o => o.Select(p => p.Value).OfType<JsonNode>().SelectMany(c => Descendants(c).Prepend(c)),
+        JsonArray a => a.OfType<JsonNode>().SelectMany(c => Descendants(c).Prepend(c)),
+        _ => [],
+    };
+
     /// <summary>
-    /// Holds each song until <c>expected</c> songs have come in (or a few seconds pass), then a little longer so that a
-    /// song beyond the limit would overlap: counts the most songs in hand at once. Writes silent stems.
+    /// Holds every song until released; says when <c>expected</c> songs are in hand at once, and counts the most ever in
+    /// hand. Writes silent stems.
     /// </summary>
-    private sealed class GatheringSeparator(int expected) : IStemSeparator
+    private sealed class HoldingSeparator(int expected) : IStemSeparator
     {
         private readonly object _gate = new();
-        private int _arrived;
+        private readonly TaskCompletionSource _gathered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _inHand;
 
         public int MostAtOnce { get; private set; }
+
+        public Task Gathered => _gathered.Task;
+
+        public void Release() => _released.TrySetResult();
 
         public async Task SeparateAsync(AudioBuffer mix, IStemSink sink, SeparationOptions options, IProgress<SeparationProgress>? progress = null,
             CancellationToken cancellationToken = default)
         {
             lock (_gate)
             {
-                _arrived++;
                 MostAtOnce = Math.Max(MostAtOnce, ++_inHand);
+                if (_inHand == expected) _gathered.TrySetResult();
             }
-            for (var waited = 0; waited < 50 && Volatile.Read(ref _arrived) < expected; waited++) await Task.Delay(100, cancellationToken);
-            await Task.Delay(500, cancellationToken);
+            await _released.Task.WaitAsync(cancellationToken);
             lock (_gate) _inHand--;
             var planes = Enumerable.Range(0, Stems.Count * Stems.Channels).Select(_ => new float[mix.Length]).ToArray();
             sink.Write(new StemFrames(planes, 0, mix.Length));
