@@ -14,6 +14,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(DspBenchmark.Create());
         bench.Subcommands.Add(EncodeBenchmark.Create());
         bench.Subcommands.Add(ApiLoadBenchmark.Create());
+        bench.Subcommands.Add(LiveBenchmark.Create());
         bench.Subcommands.Add(StoreBenchmark.Create());
         return bench;
     }
