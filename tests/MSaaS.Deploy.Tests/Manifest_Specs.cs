@@ -189,6 +189,20 @@ public partial class Manifest_Specs
     }
 
     [Fact]
+    public void Should_prepare_the_model_ahead_on_cpu_workers_only_after_fetching_it_on_the_same_volume()
+    {
+        string[] InitNames(Manifests m) => [.. Seq(m.PodSpecs().Single(p => p.Owner == "separation").Pod, "initContainers")
+            .Cast<YamlMappingNode>().Select(c => Text(c, "name")!)];
+        var prepare = Seq(Base.PodSpecs().Single(p => p.Owner == "separation").Pod, "initContainers").Cast<YamlMappingNode>()
+            .Single(c => Text(c, "name") == "prepare");
+
+        Assert.Equal(["assets", "prepare"], InitNames(Base)); // in order: the model first
+        Assert.Equal(["/app/msaas", "prepare"], Seq(prepare, "command").Select(n => ((YamlScalarNode)n).Value));
+        Assert.Contains(Seq(prepare, "volumeMounts").Cast<YamlMappingNode>(), v => Text(v, "name") == "assets" && Text(v, "mountPath") == "/assets");
+        Assert.Equal(["assets"], InitNames(Gpu));
+    }
+
+    [Fact]
     public void Should_build_every_service_image_in_stages_and_run_it_as_a_non_root_user()
     {
         var dockerfile = File.ReadAllText(Path.Combine(Root, "deploy", "docker", "Dockerfile"));
