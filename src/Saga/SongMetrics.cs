@@ -30,6 +30,14 @@ public static class SongMetrics
         "Stage deadlines that passed without an answer, by stage", "stage", Stages);
 
     /// <summary>
+    /// Seconds from a song's upload to the first live parts of all its stems stored: how long a listener waits before
+    /// hearing it (GET /apiv1/live). Once per separation attempt.
+    /// </summary>
+    public static readonly Histogram<double> FirstAudio = Meter.CreateHistogram("msaas.songs.first_audio", "s",
+        "Time from a song's upload to the first second of every stem heard live", tags: null,
+        new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300, 900] });
+
+    /// <summary>
     /// Counts what a stored saga update changed, once it is stored (an update that lost to another and is retried
     /// counts nothing): a song completed or failed, a stage deadline acted on.
     /// </summary>
@@ -43,6 +51,8 @@ public static class SongMetrics
         var acted = after.CurrentState != before.State || after.SeparationAttempts != before.SeparationAttempts ||
             after.EncodingAttempts != before.EncodingAttempts;
         if (message is Contracts.StageTimedOut timedOut && acted) DeadlinesFired.Add(timedOut.Stage);
+        if (message is Contracts.LivePartsStored && before.LiveSeconds == 0 && after.LiveSeconds > 0)
+            FirstAudio.Record(Math.Max(0, (after.UpdatedAt - after.CreatedAt).TotalSeconds));
     }
 
     static SongMetrics()
@@ -72,7 +82,7 @@ public static class SongMetrics
 }
 
 /// <summary>What <see cref="SongMetrics.Stored"/> compares a stored update with: the song as it was loaded.</summary>
-public readonly record struct SongSnapshot(string State, int SeparationAttempts, int EncodingAttempts)
+public readonly record struct SongSnapshot(string State, int SeparationAttempts, int EncodingAttempts, double LiveSeconds = 0)
 {
-    public static SongSnapshot Of(SongState song) => new(song.CurrentState, song.SeparationAttempts, song.EncodingAttempts);
+    public static SongSnapshot Of(SongState song) => new(song.CurrentState, song.SeparationAttempts, song.EncodingAttempts, song.LiveSeconds);
 }

@@ -67,9 +67,34 @@ public sealed class SongMetrics_Specs
         Assert.Equal(completed + 1, SongMetrics.Completed.Count());
     }
 
+    [Fact]
+    public void Should_record_the_time_from_upload_to_first_audio_once_per_attempt()
+    {
+        var recorded = new List<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SongMetrics.MeterName && instrument.Name == "msaas.songs.first_audio") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => recorded.Add(value));
+        listener.Start();
+        var live = new LivePartsStored { SongId = Guid.NewGuid(), Attempt = 1, Seconds = 1.2 };
+        SongState Heard(double seconds)
+        {
+            var song = Song("Separating");
+            (song.LiveSeconds, song.UpdatedAt) = (seconds, DateTimeOffset.UnixEpoch.AddSeconds(4.5));
+            return song;
+        }
+
+        SongMetrics.Stored(new SongSnapshot("Separating", 1, 0, LiveSeconds: 0), Heard(1.2), live); // the first parts
+        SongMetrics.Stored(new SongSnapshot("Separating", 1, 0, LiveSeconds: 1.2), Heard(5.2), live); // later ones
+
+        Assert.Equal([4.5], recorded);
+    }
+
     private static SongState Song(string state, int separationAttempts = 1, string? failedStage = null) => new()
     {
         CorrelationId = Guid.NewGuid(), CurrentState = state, SongHash = "h", SeparationAttempts = separationAttempts, EncodingAttempts = 0,
-        FailedStage = failedStage, UpdatedAt = DateTimeOffset.UnixEpoch,
+        FailedStage = failedStage, UpdatedAt = DateTimeOffset.UnixEpoch, CreatedAt = DateTimeOffset.UnixEpoch,
     };
 }
