@@ -11,6 +11,12 @@ public sealed record LivePartsStored
     /// <summary>The separation attempt whose parts these are (<see cref="SeparateStems.Attempt"/>).</summary>
     public required int Attempt { get; init; }
 
+    /// <summary>
+    /// The worker's run of that attempt: a song handed to another worker (a redelivery, a resume) keeps its attempt
+    /// but is a new run, with parts of its own.
+    /// </summary>
+    public required Guid Run { get; init; }
+
     /// <summary>Seconds from the song's start that every stem's stored parts cover.</summary>
     public required double Seconds { get; init; }
 }

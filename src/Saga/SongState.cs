@@ -54,6 +54,9 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
     /// </summary>
     public double LiveSeconds { get; set; }
 
+    /// <summary>The worker's run whose live parts <see cref="LiveSeconds"/> counts (SongObjects.LivePart); null before any.</summary>
+    public Guid? LiveRun { get; set; }
+
     public int EncodingAttempts { get; set; }
 
     /// <summary>When the current stage must have answered; null when nothing is awaited.</summary>

@@ -264,6 +264,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.SeparationAttempts++;
         saga.Progress = 0;
         saga.LiveSeconds = 0;
+        saga.LiveRun = null;
         saga.LastError = null;
         Await(saga, _options.QueueTimeout);
         if (why is not null) Note(saga, saga.CurrentState, $"separation attempt {saga.SeparationAttempts}: {why}");
@@ -286,9 +287,11 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.UpdatedAt = _clock.GetUtcNow(); // heard of now: a song waiting in the queue is one that is not
     }
 
-    // Live parts are a sign of life too; seconds only grow within an attempt (events may arrive out of order).
+    // Live parts are a sign of life too. Seconds only grow within a run (events may arrive out of order); another run of
+    // the attempt (the song handed to another worker) starts over, and listeners of the old one are cut off.
     private void OnLiveStored(SongState saga, LivePartsStored message)
     {
+        if (saga.LiveRun != message.Run) (saga.LiveRun, saga.LiveSeconds) = (message.Run, 0);
         saga.LiveSeconds = Math.Max(saga.LiveSeconds, message.Seconds);
         Await(saga, _options.StallTimeout);
         saga.UpdatedAt = _clock.GetUtcNow();

@@ -31,11 +31,12 @@ public static class SongObjects
     public static ObjectKey WorkStem(string songHash, string track) => new(WorkBucket, $"{songHash}/{track}.wav");
 
     /// <summary>
-    /// work/&lt;songhash&gt;/live/&lt;attempt&gt;/&lt;track&gt;/&lt;part&gt;.mp3: the next bytes of a stem's MP3 as the separation
-    /// worker encodes it, for listeners who do not wait for the song to finish. Part n is stored after part n - 1.
+    /// work/&lt;songhash&gt;/live/&lt;run&gt;/&lt;track&gt;/&lt;part&gt;.mp3: the next bytes of a stem's MP3 as the separation
+    /// worker encodes it, for listeners who do not wait for the song to finish. A run is one worker's separation of the
+    /// song (a redelivered or retried song is a new run, whose bytes may differ). Part n is stored after part n - 1.
     /// </summary>
-    public static ObjectKey LivePart(string songHash, int attempt, string track, int part) =>
-        new(WorkBucket, $"{LivePrefix(songHash)}{attempt}/{track}/{part:D6}.mp3");
+    public static ObjectKey LivePart(string songHash, Guid run, string track, int part) =>
+        new(WorkBucket, $"{LivePrefix(songHash)}{run:N}/{track}/{part:D6}.mp3");
 
     /// <summary>The prefix every live part of a song shares in <see cref="WorkBucket"/>.</summary>
     public static string LivePrefix(string songHash) => $"{songHash}/live/";

@@ -64,10 +64,19 @@ internal sealed class ApiHost : IAsyncDisposable
     public static ConcurrentDictionary<string, int> Separations { get; } = new();
 
     /// <summary>
-    /// Songs whose stand-in separation a spec plays step by step, per attempt: each step stores one live part of every
-    /// stem, or the complete stems (<see cref="LiveStep"/>), as the real worker does while it separates.
+    /// Songs whose stand-in separation a spec plays step by step, per attempt and, within one, per delivery of the
+    /// command (each takes the next script): each step stores one live part of every stem, or the complete stems
+    /// (<see cref="LiveStep"/>), as the real worker does while it separates.
     /// </summary>
-    public static ConcurrentDictionary<(string Hash, int Attempt), System.Threading.Channels.Channel<LiveStep>> LiveScripts { get; } = new();
+    public static ConcurrentDictionary<(string Hash, int Attempt), ConcurrentQueue<System.Threading.Channels.Channel<LiveStep>>> LiveScripts { get; } = new();
+
+    /// <summary>Adds the script the next separation of the song's attempt plays.</summary>
+    public static System.Threading.Channels.Channel<LiveStep> Script(string hash, int attempt)
+    {
+        var script = System.Threading.Channels.Channel.CreateUnbounded<LiveStep>();
+        LiveScripts.GetOrAdd((hash, attempt), _ => new()).Enqueue(script);
+        return script;
+    }
 
     /// <summary>Starts a host; with <paramref name="telemetry"/>, with the metrics, traces and song census of a real API process.</summary>
     public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null, bool telemetry = false)
@@ -213,7 +222,7 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             var m = context.Message;
             Separations.AddOrUpdate(m.SongHash, 1, (_, n) => n + 1);
-            if (LiveScripts.TryGetValue((m.SongHash, m.Attempt), out var script))
+            if (LiveScripts.TryGetValue((m.SongHash, m.Attempt), out var scripts) && scripts.TryDequeue(out var script))
             {
                 await PlayAsync(context, script.Reader);
                 return;
@@ -249,7 +258,7 @@ internal sealed class ApiHost : IAsyncDisposable
         private async Task PlayAsync(ConsumeContext<SeparateStems> context, System.Threading.Channels.ChannelReader<LiveStep> steps)
         {
             var m = context.Message;
-            var part = 0;
+            var (part, run) = (0, Guid.NewGuid());
             await foreach (var step in steps.ReadAllAsync(context.CancellationToken))
             {
                 if (step.Complete is { } complete)
@@ -267,9 +276,9 @@ internal sealed class ApiHost : IAsyncDisposable
                     return;
                 }
                 foreach (var track in MSaaS.Audio.Stems.Names)
-                    await store.PutAsync(SongObjects.LivePart(m.SongHash, m.Attempt, track, part), new MemoryStream(step.Part!), SongObjects.Mp3ContentType);
+                    await store.PutAsync(SongObjects.LivePart(m.SongHash, run, track, part), new MemoryStream(step.Part!), SongObjects.Mp3ContentType);
                 part++;
-                await context.Publish(new LivePartsStored { SongId = m.SongId, Attempt = m.Attempt, Seconds = part });
+                await context.Publish(new LivePartsStored { SongId = m.SongId, Attempt = m.Attempt, Run = run, Seconds = part });
             }
         }
     }

@@ -66,8 +66,7 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
     public async Task Should_break_off_a_stream_when_the_separation_starts_over_and_follow_the_new_attempt_when_asked_again()
     {
         var (hash, script) = await SubmitScripted();
-        var retry = Channel.CreateUnbounded<ApiHost.LiveStep>();
-        ApiHost.LiveScripts[(hash, 2)] = retry;
+        var retry = ApiHost.Script(hash, 2);
         var asking = Listen(hash, "bass");
         await script.Writer.WriteAsync(new ApiHost.LiveStep(Bytes(1, 1000), null));
         var listener = await asking;
@@ -85,6 +84,27 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
         Assert.Equal(fresh, await ReadExactly(await askingAgain, fresh.Length));
         script.Writer.Complete();
         retry.Writer.Complete();
+    }
+
+    [Fact]
+    public async Task Should_break_off_a_stream_when_the_song_is_handed_to_another_worker_of_the_same_attempt()
+    {
+        var (hash, script) = await SubmitScripted();
+        var handedOver = ApiHost.Script(hash, 1);
+        var asking = Listen(hash, "other");
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(Bytes(1, 1000), null));
+        var listener = await asking;
+        await ReadExactly(listener, 1000);
+
+        // The worker stopped (its process restarted): the command is sent again, as it was, to another worker.
+        script.Writer.Complete();
+        await _api.Services.GetRequiredService<IBus>().Publish(new ResumeSong { SongId = SongHash.Id(hash), Reason = "its worker stopped" });
+        var fresh = Bytes(8, 900);
+        await handedOver.Writer.WriteAsync(new ApiHost.LiveStep(fresh, null));
+
+        await Assert.ThrowsAnyAsync<IOException>(() => ReadToEnd(listener));
+        Assert.Equal(fresh, await ReadExactly(await Listen(hash, "other"), fresh.Length));
+        handedOver.Writer.Complete();
     }
 
     [Fact]
@@ -138,8 +158,7 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
         var song = Bytes(Random.Shared.Next(), 4096);
         "ID3"u8.CopyTo(song);
         var hash = SongHash.Of(song);
-        var script = Channel.CreateUnbounded<ApiHost.LiveStep>();
-        ApiHost.LiveScripts[(hash, 1)] = script;
+        var script = ApiHost.Script(hash, 1);
         using var form = new MultipartFormDataContent { { new ByteArrayContent(song), "mp3", "song.mp3" } };
         using var response = await Http.PostAsync("/apiv1/separate", form);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

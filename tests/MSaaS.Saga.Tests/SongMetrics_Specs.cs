@@ -78,7 +78,7 @@ public sealed class SongMetrics_Specs
         };
         listener.SetMeasurementEventCallback<double>((_, value, _, _) => recorded.Add(value));
         listener.Start();
-        var live = new LivePartsStored { SongId = Guid.NewGuid(), Attempt = 1, Seconds = 1.2 };
+        var live = new LivePartsStored { SongId = Guid.NewGuid(), Attempt = 1, Run = Guid.NewGuid(), Seconds = 1.2 };
         SongState Heard(double seconds)
         {
             var song = Song("Separating");

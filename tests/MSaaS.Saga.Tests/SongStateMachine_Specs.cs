@@ -99,27 +99,32 @@ public class SongStateMachine_Specs
     }
 
     [Fact]
-    public async Task Should_keep_the_seconds_the_current_attempts_live_parts_cover_and_start_over_with_a_new_attempt()
+    public async Task Should_keep_the_seconds_the_current_runs_live_parts_cover_and_start_over_with_a_new_run_or_attempt()
     {
         await using var saga = await SagaHarness.Start();
         var upload = SagaHarness.Upload(NewHash());
         await saga.Publish(upload);
-        var separating = await saga.WaitFor(upload.SongId, "Separating");
+        await saga.WaitFor(upload.SongId, "Separating");
+        var (first, second) = (Guid.NewGuid(), Guid.NewGuid());
 
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Seconds = 5.5 });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 5.5);
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 5.5 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 5.5 && s.LiveRun == first);
         // Out of order, or from an attempt given up on: never less, never another attempt's.
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Seconds = 1.5 });
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 7, Seconds = 60 });
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Seconds = 9.5 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 1.5 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 7, Run = Guid.NewGuid(), Seconds = 60 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 9.5 });
         await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 9.5);
+
+        // The song handed to another worker (a redelivery): the same attempt, a new run, counted from its start.
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = second, Seconds = 1.2 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveRun == second && s.LiveSeconds == 1.2);
 
         saga.Clock.Advance(TimeSpan.FromHours(7));
         var current = (await saga.Store.LoadAsync(upload.SongId))!;
         await saga.Publish(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = current.Deadline!.Value });
         var retried = await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
         Assert.Equal(0, retried.LiveSeconds);
-        Assert.True(separating.SeparationAttempts == 1);
+        Assert.Null(retried.LiveRun);
     }
 
     [Fact]

@@ -91,12 +91,13 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         await Completed<StemsSeparatedAndEncoded>();
         var told = _harness.Published.Select<LivePartsStored>().Select(m => m.Context.Message).ToList();
         Assert.All(told, m => Assert.Equal(2, m.Attempt));
+        var run = Assert.Single(told.Select(m => m.Run).Distinct());
         Assert.Equal(told.Select(m => m.Seconds).Order(), told.Select(m => m.Seconds));
         Assert.InRange(told[0].Seconds, 0.9, 2); // the first part as soon as it holds a second
         Assert.InRange(told[^1].Seconds, 15, 20);
         foreach (var track in Stems.Names)
         {
-            var parts = _recorder.Parts.Where(p => p.Key.Name.StartsWith($"{hash}/live/2/{track}/", StringComparison.Ordinal))
+            var parts = _recorder.Parts.Where(p => p.Key.Name.StartsWith($"{hash}/live/{run:N}/{track}/", StringComparison.Ordinal))
                 .OrderBy(p => p.Key.Name, StringComparer.Ordinal).ToList();
             Assert.True(parts.Count >= 4, $"{track}: {parts.Count} parts");
             byte[] joined = [.. parts.SelectMany(p => p.Bytes)];

@@ -16,9 +16,9 @@ namespace MSaaS.Api.Routes;
 /// frame at its start, which the parts carry empty), and ends with it. A finished song's answer is its stem.
 /// </summary>
 /// <remarks>
-/// A stream follows one separation attempt: when the song's worker stopped and another attempt starts over, the
-/// stream is broken off (the connection is reset, never ended cleanly), so that no listener hears audio repeated or
-/// skipped; asked again, the route follows the new attempt from its start. Every listener reads the stored parts, so
+/// A stream follows one run of the separation (one worker's): when the song's worker stopped and another run starts
+/// over (a redelivery, a resume, a retry), the stream is broken off (the connection is reset, never ended cleanly), so
+/// that no listener hears audio repeated or skipped; asked again, the route follows the new run from its start. Every listener reads the stored parts, so
 /// many listeners cost the worker nothing.
 /// </remarks>
 public static class LiveRoutes
@@ -58,13 +58,13 @@ public static class LiveRoutes
             http.Response.Headers.CacheControl = "no-store";
             // A proxy that buffers would hold back what is meant to be heard now.
             http.Response.Headers["X-Accel-Buffering"] = "no";
-            if (start!.Attempt is not { } attempt)
+            if (start!.Run is not { } run)
             {
                 await CopyAsync(store, SongObjects.Stem(songhash, name), 0, http.Response, cancellationToken);
                 return;
             }
-            if (!await StreamPartsAsync(songhash, name, attempt, songs, store, options.Value, clock, http.Response, cancellationToken))
-                http.Abort(); // another attempt started over: the listener must see the stream broken, not finished
+            if (!await StreamPartsAsync(songhash, name, run, songs, store, options.Value, clock, http.Response, cancellationToken))
+                http.Abort(); // another run started over: the listener must see the stream broken, not finished
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -72,7 +72,7 @@ public static class LiveRoutes
         }
     }
 
-    // Where the answer starts: the complete stem (no attempt) or the parts of the song's current attempt; or a refusal
+    // Where the answer starts: the complete stem (no run) or the parts of the song's current run; or a refusal
     // when the song is unknown or failed, or still has no audio after Api:LiveWait.
     private static async Task<(Start? Start, IResult? Refusal)> FirstAudioAsync(string songhash, string name, ISongStateStore songs,
         IObjectStore store, ApiOptions options, TimeProvider clock, CancellationToken cancellationToken)
@@ -86,9 +86,8 @@ public static class LiveRoutes
                 return (null, Reply.Error(409, $"the song failed: {song.LastError ?? "no reason recorded"}"));
             if (song is null && await store.StatAsync(SongObjects.Upload(songhash), cancellationToken) is null)
                 return (null, Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}"));
-            if (song is { CurrentState: SongStates.Separating, SeparationAttempts: var attempt } &&
-                await store.StatAsync(SongObjects.LivePart(songhash, attempt, name, 0), cancellationToken) is not null)
-                return (new Start(attempt), null);
+            // The run is recorded once every stem's first part is stored.
+            if (song is { CurrentState: SongStates.Separating, LiveRun: { } run }) return (new Start(run), null);
             if (clock.GetUtcNow() >= until)
                 return (null, new RetryLater(Reply.Error(503,
                     $"no audio of the song yet (it is {song?.CurrentState ?? "submitted"}, {song?.Progress ?? 0}% done): ask again shortly")));
@@ -96,21 +95,22 @@ public static class LiveRoutes
         }
     }
 
-    // The parts of one attempt, in order, then the rest of the complete stem. False when the attempt was given up.
-    private static async Task<bool> StreamPartsAsync(string songhash, string name, int attempt, ISongStateStore songs,
+    // The parts of one run, in order, then the rest of the complete stem (when that run stored it). False when another
+    // run took over or the song failed.
+    private static async Task<bool> StreamPartsAsync(string songhash, string name, Guid run, ISongStateStore songs,
         IObjectStore store, ApiOptions options, TimeProvider clock, HttpResponse response, CancellationToken cancellationToken)
     {
         long sent = 0;
         for (var part = 0; ;)
         {
-            if (await TryCopyAsync(store, SongObjects.LivePart(songhash, attempt, name, part), response, cancellationToken) is { } bytes)
+            if (await TryCopyAsync(store, SongObjects.LivePart(songhash, run, name, part), response, cancellationToken) is { } bytes)
             {
                 sent += bytes;
                 part++;
                 continue;
             }
             var song = await StatusRoutes.Find(songhash, songs, cancellationToken);
-            if (song is null || song.SeparationAttempts != attempt || song.CurrentState == SongStates.Failed) return false;
+            if (song is null || song.LiveRun != run || song.CurrentState == SongStates.Failed) return false;
             if (song.Stems?.ContainsKey(name) == true)
             {
                 await CopyAsync(store, SongObjects.Stem(songhash, name), sent, response, cancellationToken);
@@ -167,7 +167,7 @@ public static class LiveRoutes
         }
     }
 
-    private sealed record Start(int? Attempt);
+    private sealed record Start(Guid? Run);
 
     private sealed class RetryLater(IResult inner) : IResult
     {

@@ -25,7 +25,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
 
     private readonly IObjectStore _store;
     private readonly string _songHash;
-    private readonly int _attempt;
+    private readonly Guid _run;
     private readonly Func<double, Task> _stored;
     private readonly ILogger _logger;
     private readonly ArrayBufferWriter<byte>[] _pending = [.. Enumerable.Range(0, Stems.Count).Select(_ => new ArrayBufferWriter<byte>())];
@@ -37,9 +37,10 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     private readonly Task _uploading;
     private double _reported;
 
-    public LiveStemParts(IObjectStore store, string songHash, int attempt, Func<double, Task> stored, ILogger logger)
+    /// <param name="run">This separation's own name for its parts (<see cref="SongObjects.LivePart"/>).</param>
+    public LiveStemParts(IObjectStore store, string songHash, Guid run, Func<double, Task> stored, ILogger logger)
     {
-        (_store, _songHash, _attempt, _stored, _logger) = (store, songHash, attempt, stored, logger);
+        (_store, _songHash, _run, _stored, _logger) = (store, songHash, run, stored, logger);
         _uploading = Task.Run(UploadAsync);
     }
 
@@ -80,7 +81,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
             try
             {
                 using var content = new MemoryStream(part.Bytes, writable: false);
-                await _store.PutAsync(SongObjects.LivePart(_songHash, _attempt, Stems.Names[part.Stem], part.Index), content,
+                await _store.PutAsync(SongObjects.LivePart(_songHash, _run, Stems.Names[part.Stem], part.Index), content,
                     SongObjects.Mp3ContentType, _stop.Token);
                 _storedSamples[part.Stem] = part.SamplesIn;
                 var seconds = Math.Max(0, _storedSamples.Min() - LameLagSamples) / (double)Stems.SampleRate;
