@@ -82,6 +82,22 @@ public class SegmentedSeparation_Specs
     }
 
     [Fact]
+    public async Task Should_hand_on_what_precedes_the_next_segment_before_the_model_runs_it()
+    {
+        // A listener hears a song one segment sooner: segment k's samples up to where segment k + 1 starts are final
+        // as soon as segment k is added, so they are handed on before the model runs segment k + 1.
+        var sink = new CollectingSink(5_000);
+        var heardBeforeRun = new List<int>();
+        using var separator = new DemucsSeparator(new ScalingModel(Segment) { OnRun = _ => heardBeforeRun.Add(sink.Written) });
+
+        await separator.SeparateAsync(Song(5_000), sink, new SeparationOptions { Overlap = 0.25, Normalize = false });
+
+        // Stride 750: before run n, (n - 1) strides are out.
+        Assert.Equal(Enumerable.Range(0, heardBeforeRun.Count).Select(n => n * 750), heardBeforeRun);
+        Assert.Equal(5_000, sink.Written);
+    }
+
+    [Fact]
     public async Task Should_undo_the_normalisation()
     {
         var mix = Song(3000, offset: 0.25f);

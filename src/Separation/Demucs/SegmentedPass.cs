@@ -65,8 +65,7 @@ internal sealed class SegmentedPass
 
             _model.Run(lastPass && offset + stride >= viewLength, cancellationToken);
 
-            Flush((int)(offset - accumulated), accumulated, emit);
-            accumulated = offset;
+            // _sum[.][0] is at view position `offset` (accumulated == offset).
             for (var p = 0; p < Planes; p++)
             {
                 var output = _model.Output(p / Stems.Channels, p % Stems.Channels).Slice(trim, length);
@@ -76,6 +75,13 @@ internal sealed class SegmentedPass
             var weightSum = _weightSum.AsSpan(0, length);
             TensorPrimitives.Add(weightSum, _weight.AsSpan(0, length), weightSum);
             segmentDone();
+            // What lies before the next segment's start is final now: on to the sink (and a listener) before the model
+            // runs again, not after.
+            if (offset + stride < viewLength)
+            {
+                Flush(stride, accumulated, emit);
+                accumulated = offset + stride;
+            }
         }
         Flush((int)(viewLength - accumulated), accumulated, emit);
     }
