@@ -28,7 +28,7 @@ public sealed partial class ReadmeCommands_Specs : IDisposable
         var block = CodeBlocks().Matches(readme).Select(m => m.Groups[1].Value).Single(b => b.Contains("./msaas serve", StringComparison.Ordinal));
         var commands = block.Split('\n').Where(l => l.StartsWith("curl ", StringComparison.Ordinal)).Select(WithoutComment).ToList();
         var json = InlineCode().Matches(readme).Select(m => m.Groups[1].Value).Single(c => c.Contains("--data-binary @-", StringComparison.Ordinal));
-        Assert.Equal(3, commands.Count);
+        Assert.Equal(4, commands.Count);
         File.Copy((await TestData.SongOf(8)).Mp3, Path.Combine(_work.FullName, "song.mp3"));
         using var serve = ServiceProcess.Start("serve", ["serve"], new Dictionary<string, string>
         {
@@ -39,6 +39,9 @@ public sealed partial class ReadmeCommands_Specs : IDisposable
         var submitted = JsonDocument.Parse(await Run(commands[0], serve)).RootElement;
         var hash = submitted.GetProperty("hash").GetString()!;
         Assert.Equal(hash, JsonDocument.Parse(await Run(json, serve)).RootElement.GetProperty("hash").GetString()); // the same song
+        await Run(commands[2], serve, hash); // the live stem: it ends when the stem is complete
+        var live = new FileInfo(Path.Combine(_work.FullName, "live.mp3"));
+        Assert.True(live.Exists && live.Length > 10_000, "no live.mp3");
         var until = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         string state;
         while ((state = JsonDocument.Parse(await Run(commands[1], serve, hash)).RootElement.GetProperty("state").GetString()!) != "Completed")
@@ -46,10 +49,11 @@ public sealed partial class ReadmeCommands_Specs : IDisposable
             Assert.True(DateTime.UtcNow < until, $"still {state} after 3 minutes");
             await Task.Delay(500); // the next look at the status route
         }
-        await Run(commands[2], serve, hash);
+        await Run(commands[3], serve, hash);
 
         var vocals = new FileInfo(Path.Combine(_work.FullName, "vocals.mp3"));
         Assert.True(vocals.Exists && vocals.Length > 10_000, "no vocals.mp3");
+        Assert.Equal(vocals.Length, live.Length); // the same stem, but for its LAME tag's bytes
         await serve.StopAsync();
     }
 
