@@ -83,6 +83,13 @@ public sealed class ApiOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan LiveWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Live streams (GET /apiv1/live) served at once; more are answered 429 with Retry-After. Each holds a connection for
+    /// up to a song's length and looks at the store every <see cref="ProgressInterval"/> while it waits for a part.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxLiveListeners { get; set; } = 256;
+
     /// <summary>How often the songs in each state are counted for the msaas_songs gauges.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CensusInterval { get; set; } = TimeSpan.FromSeconds(15);

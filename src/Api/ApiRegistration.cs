@@ -48,6 +48,7 @@ public static class ApiRegistration
         });
         services.AddSingleton<KeyAttempts>();
         services.AddSingleton<UploadSlots>();
+        services.AddSingleton<LiveListeners>();
         services.AddScratchCleanup();
         services.AddOptions<FormOptions>().Configure<IOptions<ApiOptions>>((f, api) => f.MultipartBodyLengthLimit = api.Value.MaxRequestBytes);
         services.ConfigureHttpJsonOptions(o =>

@@ -140,6 +140,30 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
         script.Writer.Complete();
     }
 
+    [Fact]
+    public async Task Should_answer_429_with_retry_after_beyond_the_live_streams_served_at_once()
+    {
+        await using var api = await ApiHost.Start(new() { ["Api:MaxLiveListeners"] = "1", ["Api:LiveWait"] = "00:00:30" });
+        var song = Bytes(Random.Shared.Next(), 4096);
+        "ID3"u8.CopyTo(song);
+        var hash = SongHash.Of(song);
+        var script = ApiHost.Script(hash, 1);
+        using (var form = new MultipartFormDataContent { { new ByteArrayContent(song), "mp3", "song.mp3" } })
+            Assert.Equal(HttpStatusCode.OK, (await api.Client.PostAsync("/apiv1/separate", form)).StatusCode);
+        var waiting = api.Client.GetAsync($"/apiv1/live/{hash}/vocals", HttpCompletionOption.ResponseHeadersRead); // holds the one place
+        var listeners = api.Services.GetRequiredService<Routes.LiveListeners>();
+        for (var i = 0; i < 200 && listeners.Free > 0; i++) await Task.Delay(25);
+
+        using var refused = await api.Client.GetAsync($"/apiv1/live/{hash}/drums");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(Bytes(1, 100), null));
+        using var first = await waiting;
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        script.Writer.Complete();
+    }
+
     [Theory]
     [InlineData("/apiv1/live/{0}/vocals", "no song")]
     [InlineData("/apiv1/live/{0}/kazoo", "unknown track")]

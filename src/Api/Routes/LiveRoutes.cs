@@ -34,8 +34,14 @@ public static class LiveRoutes
     }
 
     private static async Task Live(string songhash, string track, HttpContext http, ISongStateStore songs, IObjectStore store,
-        IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        LiveListeners listeners, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
+        using var listening = listeners.TryTake();
+        if (!listening.IsAcquired)
+        {
+            await new RetryLater(Reply.Error(429, $"{options.Value.MaxLiveListeners} live streams are being served: ask again shortly")).ExecuteAsync(http);
+            return;
+        }
         if (Tracks.Parse(track) is not { } name)
         {
             await Reply.NotFound(Tracks.Unknown(track)).ExecuteAsync(http);
