@@ -151,6 +151,7 @@ function closeSong() {
   if (!current) return;
   current.stop();
   current.player?.close();
+  current.wave?.close();
   cancelAnimationFrame(current.frame);
   current = window.msaas.player = null;
   $('song').hidden = true;

@@ -9,24 +9,34 @@ export const clock = s => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).pa
 export class Waveform {
   #key = '';
   #image = null;
+  #closing = new AbortController();
+  #resizing;
 
   constructor(canvas, player) {
     this.canvas = canvas;
     this.player = player;
+    const signal = this.#closing.signal;
     canvas.setAttribute('aria-valuemax', String(Math.round(player.duration)));
-    new ResizeObserver(() => this.draw()).observe(canvas);
+    this.#resizing = new ResizeObserver(() => this.draw());
+    this.#resizing.observe(canvas);
     canvas.addEventListener('pointerdown', e => {
       canvas.setPointerCapture(e.pointerId);
       this.#seekTo(e);
-    });
-    canvas.addEventListener('pointermove', e => canvas.hasPointerCapture(e.pointerId) && this.#seekTo(e));
+    }, { signal });
+    canvas.addEventListener('pointermove', e => canvas.hasPointerCapture(e.pointerId) && this.#seekTo(e), { signal });
     canvas.addEventListener('keydown', e => {
       const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 }[e.key];
       const to = e.key === 'Home' ? 0 : e.key === 'End' ? player.duration : step !== undefined ? player.position + step : null;
       if (to === null) return;
       e.preventDefault();
       player.seek(to);
-    });
+    }, { signal });
+  }
+
+  /** Lets go of the canvas (another song, or another player, takes it). */
+  close() {
+    this.#closing.abort();
+    this.#resizing.disconnect();
   }
 
   // The stems' peaks, drawn again only when the size or a level changes (not at every frame).
