@@ -13,6 +13,12 @@ const capital = word => word[0].toUpperCase() + word.slice(1);
 // For the browser's console (and the page's tests): the open song's player.
 window.msaas = { player: null };
 
+// Whether this browser plays a song while it is separated (it decodes MP3 with WebCodecs): known a moment after start.
+let canLive = false;
+Player.canStream().then(yes => { canLive = yes; });
+// The separation's share of a song's progress (0 to 90 % while it is separated).
+const SEPARATED = 90;
+
 // ---- The songs this browser sent, newest first (localStorage) ----
 
 const mine = {
@@ -34,7 +40,8 @@ const mine = {
     if (song && Object.entries(fields).some(([k, v]) => song[k] !== v)) mine.save(list.map(s => s === song ? { ...s, ...fields } : s));
   },
   drop: hash => mine.save(mine.list().filter(s => s.hash !== hash)),
-  name: hash => mine.list().find(s => s.hash === hash)?.name,
+  find: hash => mine.list().find(s => s.hash === hash),
+  name: hash => mine.find(hash)?.name,
 };
 
 const STATES = { Submitted: 'queued', Separating: 'separating', Encoding: 'encoding', Notifying: 'done', Completed: 'done', Failed: 'failed', Gone: 'removed' };
@@ -95,9 +102,10 @@ async function send(file) {
   const bar = $('upload-progress');
   bar.hidden = false;
   say(`Sending ${file.name}…`);
+  const seconds = lengthOf(file);
   try {
     const reply = await api.upload(file, share => { bar.value = share; });
-    mine.add({ hash: reply.hash, name: file.name, sentAt: new Date().toISOString(), state: 'Submitted' });
+    mine.add({ hash: reply.hash, name: file.name, sentAt: new Date().toISOString(), state: 'Submitted', seconds: await seconds });
     say(`${file.name}: ${reply.reason}.`);
     location.hash = `#/song/${reply.hash}`;
   } catch (error) {
@@ -106,6 +114,24 @@ async function send(file) {
     bar.hidden = true;
     $('file').value = '';
   }
+}
+
+// The length of a song file as this browser reads it (from its metadata, in a moment), or null where it cannot: the
+// length of a song played while it is separated, before the service knows it.
+function lengthOf(file) {
+  return new Promise(resolve => {
+    const audio = new Audio();
+    const url = URL.createObjectURL(file);
+    const done = seconds => {
+      URL.revokeObjectURL(url);
+      resolve(Number.isFinite(seconds) && seconds > 0 ? seconds : null);
+    };
+    audio.preload = 'metadata';
+    audio.onloadedmetadata = () => done(audio.duration);
+    audio.onerror = () => done(null);
+    setTimeout(() => done(null), 5000);
+    audio.src = url;
+  });
 }
 
 $('limit').textContent = Number.isFinite(maxBytes) ? mebibytes(maxBytes) : 'the service\'s limit';
@@ -122,16 +148,16 @@ drop.addEventListener('drop', e => {
 
 // ---- The open song: its progress, then its player ----
 
-let current = null; // { hash, state, stop, player, wave, seen: [{at, progress}], frame }
+let current = null; // { hash, state, status, stop, player, wave, seen: [{at, progress}], frame, attempt, finished, liveFailed }
 
 function openSong(hash) {
   if (current?.hash === hash) return;
   closeSong();
-  const song = current = { hash, seen: [] };
+  const song = current = { hash, seen: [], liveFailed: 0 };
   $('song').hidden = false;
   $('intro').hidden = true;
   $('player').hidden = true;
-  $('player').classList.remove('downloads-only');
+  $('player').classList.remove('downloads-only', 'live');
   $('song-title').textContent = mine.name(hash) ?? `Song ${hash.slice(0, 12)}…`;
   $('song-hash').textContent = hash;
   $('song-progress').value = 0;
@@ -150,9 +176,7 @@ function openSong(hash) {
 function closeSong() {
   if (!current) return;
   current.stop();
-  current.player?.close();
-  current.wave?.close();
-  cancelAnimationFrame(current.frame);
+  dropPlayer(current);
   current = window.msaas.player = null;
   $('song').hidden = true;
   $('intro').hidden = false;
@@ -163,10 +187,27 @@ function show(song, s) {
   mine.update(song.hash, { state: s.state });
   if (s.state !== song.state) look(); // the queue has changed too
   song.state = s.state;
+  song.status = s;
   $('song-progress').value = s.progress;
   $('song-phase').textContent = phase(song, s);
   $('remove').hidden = !s.stems; // nothing to remove before the stems exist (or after a failure)
-  if (s.stems && api.STEMS.every(n => s.stems[n]) && !song.player) loadPlayer(song, s.stems);
+  const done = s.stems && api.STEMS.every(n => s.stems[n]);
+  // Live streams of an attempt given up are broken off: the page follows the next attempt from its start.
+  if (song.player?.live && (s.state === 'Failed' || s.separationAttempts !== song.attempt)) dropPlayer(song);
+  if (song.player?.live) {
+    if (done) finishLive(song, s);
+    else song.player.estimate = estimate(song, s);
+  } else if (!song.player && done) {
+    loadPlayer(song, s.stems);
+  } else if (!song.player && canLive && s.state === 'Separating' && s.liveSeconds > 0 && s.live && s.separationAttempts !== song.liveFailed) {
+    playLive(song, s);
+  }
+}
+
+// The song's length while it is separated: the file's, as this browser read it when it sent the song; else guessed
+// from the progress (what every stem has is about the share of the song the progress says, a little less).
+function estimate(song, s) {
+  return mine.find(song.hash)?.seconds ?? (s.progress > 0 ? s.liveSeconds * SEPARATED / Math.min(s.progress, SEPARATED) : 0);
 }
 
 function phase(song, s) {
@@ -210,14 +251,58 @@ async function loadPlayer(song, stems) {
     return;
   }
   if (current !== song) return;
-  window.msaas.player = player;
   $('song-phase').textContent = 'Done.';
+  showPlayer(song);
+  setMixLinks(song);
+}
+
+// While the song is separated: its live streams, playable from their first seconds on; the mixes and the stems'
+// downloads wait for the complete stems.
+function playLive(song, s) {
+  const player = song.player = new Player();
+  song.attempt = s.separationAttempts;
+  player.estimate = estimate(song, s);
+  player.stream(Object.fromEntries(api.STEMS.map(n => [n, s.live[n]]))).catch(() => {
+    if (song.player !== player) return; // let go of already: another song, or another attempt
+    // Broken off (the separation started over or failed), or not decodable here: not tried again for this attempt.
+    song.liveFailed = song.attempt;
+    dropPlayer(song);
+    if (current === song) show(song, song.status);
+  });
+  $('player').classList.add('live');
+  showPlayer(song);
+}
+
+// The stems are complete: the player has (or soon has) all of each, cut to the song's length, and the page is as for
+// a song that was done when it was opened.
+function finishLive(song, s) {
+  if (song.finished) return;
+  song.finished = true;
+  song.player.finish(s.liveSeconds);
+  $('player').classList.remove('live');
+  setMixLinks(song);
+}
+
+function showPlayer(song) {
+  const { player } = song;
+  window.msaas.player = player;
   song.wave = new Waveform($('wave'), player);
   $('stems').replaceChildren(...player.stems.map(stem => stemRow(song, stem)));
-  setMixLinks(song);
-  player.addEventListener('change', () => refresh(song));
+  player.addEventListener('change', () => song.player === player && refresh(song));
   $('player').hidden = false;
   refresh(song);
+}
+
+function dropPlayer(song) {
+  song.player?.close();
+  song.wave?.close();
+  cancelAnimationFrame(song.frame);
+  song.player = song.wave = null;
+  song.finished = false;
+  if (current !== song) return;
+  window.msaas.player = null;
+  $('player').hidden = true;
+  $('player').classList.remove('live');
 }
 
 // Where the stems cannot be decoded here (a long song on a phone runs out of memory): no player, but the stems and the
@@ -272,11 +357,24 @@ function stemRow(song, stem) {
   return row;
 }
 
-// After any change of the player: the transport, the waveform, the mix link; redrawn each frame while playing.
+// After any change of the player: the transport, the waveform, what has arrived, the mix link; redrawn each frame
+// while playing.
 function refresh(song) {
   const { player } = song;
+  const about = player.exact ? '' : 'about ';
   $('play').textContent = player.playing ? 'Pause' : 'Play';
-  $('time').textContent = `${clock(player.position)} / ${clock(player.duration)}`;
+  $('play').disabled = player.arrived === 0;
+  $('time').textContent = `${clock(player.position)} / ${about}${clock(player.duration)}`;
+  const waiting = !player.waiting ? '' : ['Submitted', 'Separating'].includes(song.state)
+    ? 'Waiting for the separation…' : 'Waiting for the stems to arrive…';
+  if ($('waiting').textContent !== waiting) $('waiting').textContent = waiting;
+  $('arrival').hidden = player.complete;
+  if (!player.complete) {
+    const share = seconds => `${Math.min(100, 100 * seconds / (player.duration || 1)).toFixed(2)}%`;
+    $('arrival').querySelector('.arrived').style.width = share(player.arrived);
+    $('arrival').querySelector('.played').style.width = share(player.position);
+    $('arrival-text').textContent = `${clock(player.arrived)} of ${about}${clock(player.duration)} separated`;
+  }
   song.wave.draw();
   const levels = player.levels();
   for (const row of $('stems').children) row.classList.toggle('silent', levels[row.dataset.stem] === 0);
