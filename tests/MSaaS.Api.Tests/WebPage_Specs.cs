@@ -48,6 +48,7 @@ public sealed partial class WebPage_Specs : IAsyncLifetime
         }
         Assert.Contains("/ui/app.js", seen);
         Assert.Contains("/ui/player.js", seen);
+        Assert.Contains("/ui/live.js", seen);
         Assert.Contains("/ui/support.js", seen);
         Assert.Equal(HttpStatusCode.NotFound, (await _api.Client.GetAsync("/ui/none.js")).StatusCode);
     }

@@ -18,7 +18,8 @@ namespace MSaaS.Web.Tests;
 /// The web page end to end, as a person uses it, in headless Chromium against the embedded service (the real model,
 /// encoder and mixer): a refused file, the synthetic song sent with the file input and followed to the end, the four
 /// stems played with one transport, a stem muted and soloed, a stem and two mixes downloaded and decoded, the page
-/// at phone width, a reload, the support view with its key, a failing song retried from it, and the song removed. Each step is photographed into
+/// at phone width, a reload, the support view with its key, a failing song retried from it, and the song removed; and
+/// a longer song played while it is separated, waiting for the separation, and done. Each step is photographed into
 /// screenshots/ beside the test binaries (docs/ui/ shows the last run's).
 /// </summary>
 [Trait("Category", "Model")]
@@ -250,6 +251,155 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Empty(_errors);
     }
 
+    [Fact]
+    public async Task Should_play_a_song_while_it_is_separated_wait_for_the_separation_and_work_as_before_once_done()
+    {
+        // Long enough that the separation is still going well after playback has started.
+        var song = Path.Combine(_work.FullName, "long-song.mp3");
+        File.Copy((await TestData.SongOf(60)).Mp3, song);
+        var hash = SongHash.Of(await File.ReadAllBytesAsync(song));
+        var length = (await new FfmpegDecoder().DecodeAsync(song)).Length;
+        await using var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1100, Height = 800 },
+            AcceptDownloads = true,
+        });
+        var page = await Open(context, "/");
+        const string separating = "document.querySelector('#song-phase').textContent.startsWith('Separating')";
+
+        // Playable from the first seconds on, while it is separated: the player streams the live stems.
+        var clock = Stopwatch.StartNew();
+        await page.Locator("#file").SetInputFilesAsync(song);
+        await page.WaitForURLAsync($"**/#/song/{hash}");
+        await page.WaitForFunctionAsync($"() => msaas.player?.live && msaas.player.arrived > 0 && {separating}", null, new() { Timeout = 180_000 });
+        output.WriteLine($"sent to playable while separating: {clock.Elapsed.TotalSeconds:F1} s");
+        await Expect(page.Locator("#play")).ToBeEnabledAsync();
+        await Expect(page.Locator("#arrival")).ToBeVisibleAsync();
+        await Expect(page.Locator("#mix-instrumental")).ToBeHiddenAsync(); // the mixes wait for the complete stems
+        // The song's length is the file's, as the browser read it when it sent it, until the service knows it.
+        await Expect(page.Locator("#time")).ToHaveTextAsync("0:00 / about 1:00");
+
+        // Played while still separating: the audio clock and the position advance, the played bar moves.
+        var started = await Eval<double>(page, "msaas.player.context.currentTime");
+        await page.Locator("#play").ClickAsync();
+        await Expect(page.Locator("#play")).ToHaveTextAsync("Pause");
+        await page.WaitForFunctionAsync($"started => msaas.player.position > 1.5 && msaas.player.context.currentTime > started + 1.5 && {separating}",
+            started, new() { Timeout = 60_000 });
+        Assert.True(await Eval<double>(page, "parseFloat(document.querySelector('#arrival .played').style.width)") > 0, "the played bar has not moved");
+        await Shot(page, "07-live");
+        // What has arrived grows as the song is separated, and the bar with it.
+        var (arrived, bar) = (await Eval<double>(page, "msaas.player.arrived"), await Eval<double>(page, "parseFloat(document.querySelector('#arrival .arrived').style.width)"));
+        await page.WaitForFunctionAsync("([arrived, bar]) => msaas.player.arrived > arrived + 1 && " +
+            "parseFloat(document.querySelector('#arrival .arrived').style.width) > bar", new[] { arrived, bar }, new() { Timeout = 60_000 });
+
+        // At phone width, playing and caught up with the separation: nothing is wider than the screen.
+        await using (var phone = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+            IsMobile = true,
+            HasTouch = true,
+            StorageState = await context.StorageStateAsync(),
+        }))
+        {
+            var small = await Open(phone, $"/#/song/{hash}");
+            await small.WaitForFunctionAsync("() => msaas.player?.live && msaas.player.arrived > 0", null, new() { Timeout = 60_000 });
+            await small.Locator("#play").ClickAsync();
+            var waited = await CatchUp(small);
+            Assert.True(waited.GetProperty("fits").GetBoolean(), $"the live page is wider than a phone: {waited}");
+            await Expect(small.Locator("#arrival")).ToBeVisibleAsync();
+            await Shot(small, "07d-live-phone");
+        }
+
+        // Caught up with the separation: it waits where the audio ends, says so, and goes on by itself.
+        var wait = await CatchUp(page);
+        Assert.Equal("Waiting for the separation…", wait.GetProperty("text").GetString());
+        Assert.True(wait.GetProperty("position").GetDouble() <= wait.GetProperty("arrived").GetDouble(), $"played past what has arrived: {wait}");
+        await Shot(page, "07b-waiting");
+        await page.WaitForFunctionAsync("at => !msaas.player.waiting && msaas.player.position > at + 1", wait.GetProperty("position").GetDouble(),
+            new() { Timeout = 60_000 });
+        await Expect(page.Locator("#waiting")).ToHaveTextAsync("");
+
+        // Done: the page is as for a song that was done when opened, with the same player (nothing fetched again), its
+        // stems whole and cut to the song's length, and the audio that came in parts the same as the complete stem's.
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync("Done.", new() { Timeout = 300_000 });
+        output.WriteLine($"sent to done: {clock.Elapsed.TotalSeconds:F1} s");
+        await page.WaitForFunctionAsync("() => msaas.player.complete", null, new() { Timeout = 60_000 });
+        Assert.True(await Eval<bool>(page, "msaas.player.live"), "the live player was replaced");
+        Assert.Equal(length / 44_100.0, await Eval<double>(page, "msaas.player.duration"), 0.001);
+        await Expect(page.Locator("#arrival")).ToBeHiddenAsync();
+        await Expect(page.Locator("#time")).ToHaveTextAsync(new Regex(@"^\d+:\d\d / 1:00$"));
+        // Still playing, or played to the end by now: from the start again, it plays, and what the bass's GainNode puts
+        // out is the bass, sample for sample, across the blocks the player schedules (recorded with a
+        // ScriptProcessorNode: each buffer with its time, so that one the recorder missed leaves a hole, not a seam).
+        await page.EvaluateAsync("""
+            () => {
+              const { context, stems } = msaas.player;
+              const tap = context.createScriptProcessor(8192, 2, 1);
+              window.heard = [];
+              tap.onaudioprocess = e => heard.push({ at: e.playbackTime, samples: e.inputBuffer.getChannelData(0).slice() });
+              stems.find(s => s.name === 'bass').gain.connect(tap);
+              tap.connect(context.destination);
+            }
+            """);
+        await page.Locator("#wave").FocusAsync();
+        await page.Keyboard.PressAsync("Home");
+        if (await page.Locator("#play").TextContentAsync() == "Play") await page.Locator("#play").ClickAsync();
+        await Expect(page.Locator("#play")).ToHaveTextAsync("Pause");
+        await page.WaitForFunctionAsync("() => msaas.player.position > 9", null, new() { Timeout = 30_000 });
+        var heard = await page.EvaluateAsync<JsonElement>("""
+            () => {
+              const bass = msaas.player.stems.find(s => s.name === 'bass').channels[0];
+              const rate = msaas.player.context.sampleRate, last = heard.at(-1);
+              const out = new Float32Array(Math.round((last.at - heard[0].at) * rate) + last.samples.length);
+              const got = new Uint8Array(out.length);
+              for (const { at, samples } of heard) {
+                const i = Math.round((at - heard[0].at) * rate);
+                out.set(samples, i);
+                got.fill(1, i, i + samples.length);
+              }
+              // Where the song starts to sound, and where that was heard.
+              const first = bass.findIndex(v => Math.abs(v) > 0.01);
+              const at = out.findIndex((_, i) => bass.subarray(first, first + 64).every((w, j) => got[i + j] && Math.abs(out[i + j] - w) < 1e-6));
+              let worst = 0, count = 0;
+              for (let i = at; at >= 0 && i < out.length && first + i - at < 8 * rate; i++) {
+                if (!got[i]) continue;
+                worst = Math.max(worst, Math.abs(out[i] - bass[first + i - at]));
+                count++;
+              }
+              return { first, at, count, worst, buffers: heard.length, missed: out.length - got.reduce((n, g) => n + g, 0) };
+            }
+            """);
+        output.WriteLine($"the bass heard: {heard}");
+        Assert.True(heard.GetProperty("count").GetInt32() >= 6 * 44_100, $"the bass was not heard from its start: {heard}");
+        Assert.True(heard.GetProperty("worst").GetDouble() < 1e-4, $"the bass heard is not the bass: {heard}");
+        var snr = await page.EvaluateAsync<double>("""
+            async hash => {
+              const stem = msaas.player.stems.find(s => s.name === 'vocals');
+              const whole = await msaas.player.context.decodeAudioData(await (await fetch(`/apiv1/track/${hash}/vocals`)).arrayBuffer());
+              if (whole.length !== stem.length) return -whole.length;
+              let signal = 0, noise = 0;
+              for (let c = 0; c < whole.numberOfChannels; c++) {
+                const [a, b] = [stem.channels[c], whole.getChannelData(c)];
+                for (let i = 0; i < whole.length; i++) { signal += b[i] * b[i]; noise += (a[i] - b[i]) ** 2; }
+              }
+              return 10 * Math.log10(signal / Math.max(noise, 1e-30));
+            }
+            """, hash);
+        output.WriteLine($"live vocals against the complete stem: {snr:F1} dB");
+        Assert.True(snr > 60, $"the live vocals differ from the complete stem: {snr:F1} dB signal to difference");
+
+        var mute = page.GetByRole(AriaRole.Button, new() { Name = "Mute vocals" });
+        await mute.ClickAsync();
+        await page.WaitForFunctionAsync("() => msaas.player.stems.find(s => s.name === 'vocals').gain.gain.value < 0.001");
+        await Expect(page.Locator("#mix-current")).ToHaveAttributeAsync("href", $"/apiv1/mix/{hash}?drums=1&bass=1&other=1&vocals=0");
+        await page.Locator("#play").ClickAsync();
+        await Expect(page.Locator("#play")).ToHaveTextAsync("Play");
+        await Shot(page, "07c-live-done");
+        await Download(page, page.Locator("li[data-stem='bass'] a.download"), "bass.mp3", length);
+        await Download(page, page.Locator("#mix-instrumental"), "instrumental.mp3", length);
+        Assert.Empty(_errors);
+    }
+
     private async Task<IPage> Open(IBrowserContext context, string path)
     {
         var page = await context.NewPageAsync();
@@ -262,6 +412,30 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
         };
         await page.GotoAsync(_url + path);
         return page;
+    }
+
+    // End on the waveform: playback moves to the end of what has arrived and waits for more. Waiting may be short (the
+    // next part can come at any moment), so the page notes the first moment it waits: what it says, where it stands,
+    // and whether the song's card fits the screen then.
+    private static async Task<JsonElement> CatchUp(IPage page)
+    {
+        await page.EvaluateAsync("""
+            () => {
+              window.waited = null;
+              msaas.player.addEventListener('change', () => {
+                if (!msaas.player.waiting || window.waited) return;
+                const card = document.querySelector('#song').getBoundingClientRect().right;
+                window.waited = {
+                  text: document.querySelector('#waiting').textContent, position: msaas.player.position, arrived: msaas.player.arrived,
+                  fits: document.documentElement.scrollWidth <= innerWidth &&
+                    [...document.querySelectorAll('#song *')].every(e => !e.offsetParent || e.getBoundingClientRect().right <= card),
+                };
+              });
+            }
+            """);
+        await page.Locator("#wave").FocusAsync();
+        await page.Keyboard.PressAsync("End");
+        return await (await page.WaitForFunctionAsync("() => window.waited")).JsonValueAsync<JsonElement>();
     }
 
     private static async Task<T> Eval<T>(IPage page, string expression) => await page.EvaluateAsync<T>($"() => {expression}");
