@@ -18,6 +18,8 @@ let canLive = false;
 Player.canStream().then(yes => { canLive = yes; });
 // The separation's share of a song's progress (0 to 90 % while it is separated).
 const SEPARATED = 90;
+// Live starts for one opening of a song: a stream is broken off when another worker separates the song over again.
+const LIVE_TRIES = 3;
 
 // ---- The songs this browser sent, newest first (localStorage) ----
 
@@ -148,12 +150,12 @@ drop.addEventListener('drop', e => {
 
 // ---- The open song: its progress, then its player ----
 
-let current = null; // { hash, state, status, stop, player, wave, seen: [{at, progress}], frame, attempt, finished, liveFailed }
+let current = null; // { hash, state, status, stop, player, wave, seen: [{at, progress}], frame, finished, liveTries, resume }
 
 function openSong(hash) {
   if (current?.hash === hash) return;
   closeSong();
-  const song = current = { hash, seen: [], liveFailed: 0 };
+  const song = current = { hash, seen: [], liveTries: 0 };
   $('song').hidden = false;
   $('intro').hidden = true;
   $('player').hidden = true;
@@ -192,14 +194,12 @@ function show(song, s) {
   $('song-phase').textContent = phase(song, s);
   $('remove').hidden = !s.stems; // nothing to remove before the stems exist (or after a failure)
   const done = s.stems && api.STEMS.every(n => s.stems[n]);
-  // Live streams of an attempt given up are broken off: the page follows the next attempt from its start.
-  if (song.player?.live && (s.state === 'Failed' || s.separationAttempts !== song.attempt)) dropPlayer(song);
   if (song.player?.live) {
     if (done) finishLive(song, s);
     else song.player.estimate = estimate(song, s);
   } else if (!song.player && done) {
     loadPlayer(song, s.stems);
-  } else if (!song.player && canLive && s.state === 'Separating' && s.liveSeconds > 0 && s.live && s.separationAttempts !== song.liveFailed) {
+  } else if (!song.player && canLive && s.state === 'Separating' && s.liveSeconds > 0 && s.live && song.liveTries < LIVE_TRIES) {
     playLive(song, s);
   }
 }
@@ -260,17 +260,20 @@ async function loadPlayer(song, stems) {
 // downloads wait for the complete stems.
 function playLive(song, s) {
   const player = song.player = new Player();
-  song.attempt = s.separationAttempts;
+  song.liveTries++;
   player.estimate = estimate(song, s);
   player.stream(Object.fromEntries(api.STEMS.map(n => [n, s.live[n]]))).catch(() => {
-    if (song.player !== player) return; // let go of already: another song, or another attempt
-    // Broken off (the separation started over or failed), or not decodable here: not tried again for this attempt.
-    song.liveFailed = song.attempt;
+    if (song.player !== player) return; // let go of already: another song
+    // Broken off: another worker separates the song over again (or it failed, or its audio cannot be played here). The
+    // page starts again from the latest status a moment later, playing on if it was playing.
+    song.resume = player.playing;
     dropPlayer(song);
-    if (current === song) show(song, song.status);
+    setTimeout(() => current === song && !song.player && show(song, song.status), 1000);
   });
   $('player').classList.add('live');
   showPlayer(song);
+  if (song.resume) player.play();
+  song.resume = false;
 }
 
 // The stems are complete: the player has (or soon has) all of each, cut to the song's length, and the page is as for
@@ -363,7 +366,7 @@ function refresh(song) {
   const { player } = song;
   const about = player.exact ? '' : 'about ';
   $('play').textContent = player.playing ? 'Pause' : 'Play';
-  $('play').disabled = player.arrived === 0;
+  $('play').disabled = player.arrived === 0 && !player.playing;
   $('time').textContent = `${clock(player.position)} / ${about}${clock(player.duration)}`;
   const waiting = !player.waiting ? '' : ['Submitted', 'Separating'].includes(song.state)
     ? 'Waiting for the separation…' : 'Waiting for the stems to arrive…';
