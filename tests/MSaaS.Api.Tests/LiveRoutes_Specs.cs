@@ -164,6 +164,20 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
         script.Writer.Complete();
     }
 
+    [Fact]
+    public async Task Should_answer_404_json_for_a_stem_removed_after_its_song_finished()
+    {
+        var (hash, script) = await SubmitScripted();
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(null, Bytes(4, 2000)));
+        await _api.WaitForState(hash, "Completed");
+        Assert.Equal(HttpStatusCode.OK, (await Http.DeleteAsync($"/apiv1/remove/{hash}/vocals")).StatusCode);
+
+        using var response = await Http.GetAsync($"/apiv1/live/{hash}/vocals");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("it was removed", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reason").GetString());
+    }
+
     [Theory]
     [InlineData("/apiv1/live/{0}/vocals", "no song")]
     [InlineData("/apiv1/live/{0}/kazoo", "unknown track")]

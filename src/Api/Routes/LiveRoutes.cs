@@ -72,6 +72,18 @@ public static class LiveRoutes
             if (!await StreamPartsAsync(songhash, name, run, songs, store, options.Value, clock, http.Response, cancellationToken))
                 http.Abort(); // another run started over: the listener must see the stream broken, not finished
         }
+        catch (Exception e) when (e is ObjectStoreException or EndOfStreamException)
+        {
+            // A stem removed after its song finished, or a store that stopped answering.
+            if (!http.Response.HasStarted)
+            {
+                await (e is ObjectNotFoundException
+                    ? Reply.NotFound($"no {name} stem for {ClientText.Cut(songhash, 64)}: it was removed")
+                    : new RetryLater(Reply.Error(503, "the stem cannot be read from storage now: ask again shortly"))).ExecuteAsync(http);
+                return;
+            }
+            http.Abort(); // what was sent is not the whole stem: broken off, never ended as if it were
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // the listener went away
