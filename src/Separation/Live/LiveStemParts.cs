@@ -44,9 +44,6 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
         _uploading = Task.Run(UploadAsync);
     }
 
-    /// <summary>Seconds every stem's stored parts cover so far.</summary>
-    public double Seconds => _reported;
-
     public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn)
     {
         if (_stop.IsCancellationRequested) return;
