@@ -1,7 +1,7 @@
 namespace MSaaS.Audio;
 
-/// <summary>Decoded audio: planar float samples, one array per channel, all of one length.</summary>
-public sealed class AudioBuffer
+/// <summary>Decoded audio in memory: planar float samples, one array per channel, all of one length.</summary>
+public sealed class AudioBuffer : IAudioSource
 {
     private readonly float[][] _channels;
 
@@ -22,7 +22,15 @@ public sealed class AudioBuffer
     /// <summary>Samples per channel.</summary>
     public int Length => _channels[0].Length;
 
+    long IAudioSource.Length => Length;
+
     public TimeSpan Duration => TimeSpan.FromSeconds((double)Length / SampleRate);
 
     public float[] Channel(int index) => _channels[index];
+
+    public void Read(int channel, long start, Span<float> target)
+    {
+        this.CheckRange(channel, start, target.Length);
+        _channels[channel].AsSpan((int)start, target.Length).CopyTo(target);
+    }
 }

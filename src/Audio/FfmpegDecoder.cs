@@ -16,11 +16,41 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
     private const string Purpose = "to decode audio";
 
     /// <summary>
-    /// Decodes <paramref name="path"/> to <paramref name="channels"/> channels at <paramref name="sampleRate"/> Hz. Errors
-    /// call the file <paramref name="name"/> (default: its file name), e.g. the stored object it was downloaded from.
+    /// Decodes <paramref name="path"/> into memory, <paramref name="channels"/> channels at <paramref name="sampleRate"/> Hz:
+    /// for short audio (a stem's test, a benchmark's song). Errors call the file <paramref name="name"/> (default: its
+    /// file name), e.g. the stored object it was downloaded from.
     /// </summary>
     public async Task<AudioBuffer> DecodeAsync(string path, int sampleRate = 44_100, int channels = 2, string? name = null,
         CancellationToken cancellationToken = default)
+    {
+        var blocks = new PlaneBlocks(name ?? Path.GetFileName(path), sampleRate);
+        var frames = await DecodeBlocksAsync(path, blocks.Add, sampleRate, channels, name, cancellationToken: cancellationToken);
+        return new AudioBuffer(blocks.Assemble((int)frames, channels), sampleRate);
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="path"/> as <see cref="DecodeAsync(string, int, int, string?, CancellationToken)"/> does, to
+    /// files in <paramref name="directory"/> rather than memory: what a song of any length is decoded to. The files go
+    /// when the result is disposed.
+    /// </summary>
+    /// <param name="maxLength">The longest audio taken: longer is refused (<see cref="AudioFormatException"/>) as soon as the
+    /// file's header says so or that much has decoded, without writing the rest.</param>
+    public async Task<SpooledAudio> DecodeToDiskAsync(string path, string directory, int sampleRate = 44_100, int channels = 2,
+        string? name = null, TimeSpan? maxLength = null, CancellationToken cancellationToken = default)
+    {
+        using var writer = new SpooledAudio.Writer(directory);
+        await DecodeBlocksAsync(path, writer.Write, sampleRate, channels, name, maxLength, cancellationToken);
+        return writer.Complete(channels, sampleRate);
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="path"/> a block at a time: <paramref name="onBlock"/> takes the first <c>count</c> samples of
+    /// each channel kept (the file's first <paramref name="channels"/>: one plane for a mono file), in order, as ffmpeg
+    /// decodes them. Returns the samples per channel once the whole file is decoded and judged sound; a file judged
+    /// damaged throws <see cref="AudioFormatException"/> after its blocks were handed on.
+    /// </summary>
+    public async Task<long> DecodeBlocksAsync(string path, Action<float[][], int> onBlock, int sampleRate = 44_100, int channels = 2,
+        string? name = null, TimeSpan? maxLength = null, CancellationToken cancellationToken = default)
     {
         name ??= Path.GetFileName(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"input file not found: {path}", path);
@@ -36,12 +66,19 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         // ffmpeg starts decoding while ffprobe reads the header (its output waits in the pipe until the channel
         // count is known); one after the other, the two process start-ups cost a 30 s song a tenth of a second.
         var probing = ProbeAsync(path, name, cancellationToken);
-        List<float[]>[] blocks = [];
         long frames = 0;
+        var finite = true;
+        var maxFrames = maxLength is { } most ? (long)(most.TotalSeconds * sampleRate) : long.MaxValue;
         var exit = await ExternalProgram.StreamAsync(ffmpeg, args, Purpose, async (pcm, token) =>
         {
-            var sourceChannels = (await probing).Channels;
-            (blocks, frames) = await ReadPlanesAsync(pcm, sourceChannels, Math.Min(sourceChannels, channels), token);
+            var probed = await probing;
+            if (maxLength is { } limit && probed.DeclaredSeconds > limit.TotalSeconds) throw TooLong(name, limit);
+            finite = await ReadPlanesAsync(pcm, probed.Channels, Math.Min(probed.Channels, channels), (planes, count) =>
+            {
+                if (frames + count > maxFrames) throw TooLong(name, maxLength!.Value);
+                onBlock(planes, count);
+                frames += count;
+            }, token);
         }, cancellationToken);
         var probe = await probing;
         // ffmpeg names the file by its path here (a scratch directory): the error names it as the caller knows it.
@@ -58,15 +95,24 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
             throw new AudioFormatException($"{name} is corrupt: {FirstLine(stderr)}");
         if (frames == 0)
             throw new AudioFormatException($"{name} contains no audio samples");
-        if (frames > Array.MaxLength)
-            throw new AudioFormatException($"{name} is too long ({frames / (double)sampleRate:F0} s)");
 
         if (probe.DeclaredSeconds is { } declared && decodedSeconds < declared * 0.98 - 0.5)
             throw new AudioFormatException(
                 $"{name} is truncated: its header declares {declared:F1} s but only {decodedSeconds:F1} s decode");
-
-        return new AudioBuffer(Assemble(blocks, (int)frames, channels, name), sampleRate);
+        if (!finite)
+            throw new AudioFormatException($"{name} contains NaN or infinite samples");
+        return frames;
     }
+
+    private static AudioFormatException TooLong(string name, TimeSpan maxLength) =>
+        new($"{name} is longer than the {Length(maxLength)} this service separates");
+
+    private static string Length(TimeSpan length) => length switch
+    {
+        { TotalHours: >= 1 } => string.Create(CultureInfo.InvariantCulture, $"{length.TotalHours:0.##} hours"),
+        { TotalMinutes: >= 1 } => string.Create(CultureInfo.InvariantCulture, $"{length.TotalMinutes:0.##} minutes"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{length.TotalSeconds:0.##} seconds"),
+    };
 
     private async Task<Probe> ProbeAsync(string path, string name, CancellationToken cancellationToken)
     {
@@ -94,51 +140,73 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         return new Probe(channels, declared);
     }
 
-    // The first <paramref name="kept"/> channels of ffmpeg's interleaved output, into blocks of each channel.
-    private static async Task<(List<float[]>[] Blocks, long Frames)> ReadPlanesAsync(
-        Stream pcm, int channels, int kept, CancellationToken cancellationToken)
+    // The first `kept` channels of ffmpeg's interleaved output, a block of each channel at a time; whether every sample was finite.
+    private static async Task<bool> ReadPlanesAsync(
+        Stream pcm, int channels, int kept, Action<float[][], int> onBlock, CancellationToken cancellationToken)
     {
-        var blocks = new List<float[]>[kept];
-        for (var c = 0; c < kept; c++) blocks[c] = [];
-        long frames = 0;
-        await InterleavedPcm.ReadAsync(pcm, channels, 8192, (samples, whole) =>
+        const int blockFrames = 8192;
+        var planes = new float[kept][];
+        for (var c = 0; c < kept; c++) planes[c] = new float[blockFrames];
+        var finite = true;
+        await InterleavedPcm.ReadAsync(pcm, channels, blockFrames, (samples, whole) =>
         {
-            for (var f = 0; f < whole; f++, frames++)
+            for (var c = 0; c < kept; c++)
             {
-                var block = (int)(frames / BlockSamples);
-                var at = (int)(frames % BlockSamples);
-                for (var c = 0; c < kept; c++)
-                {
-                    if (at == 0) blocks[c].Add(new float[BlockSamples]);
-                    blocks[c][block][at] = samples[f * channels + c];
-                }
+                var plane = planes[c];
+                for (var f = 0; f < whole; f++) plane[f] = samples[f * channels + c];
+                finite &= TensorPrimitives.IsFiniteAll<float>(plane.AsSpan(0, whole));
             }
+            onBlock(planes, whole);
         }, cancellationToken);
-        return (blocks, frames);
+        return finite;
     }
 
-    private static float[][] Assemble(List<float[]>[] blocks, int frames, int channels, string name)
+    /// <summary>Decoded blocks gathered in memory, then made one array per channel.</summary>
+    private sealed class PlaneBlocks(string name, int sampleRate)
     {
-        var result = new float[channels][];
-        for (var c = 0; c < channels; c++)
+        private List<float[]>[] _blocks = [];
+        private long _frames;
+
+        public void Add(float[][] planes, int count)
         {
-            if (c >= blocks.Length)
+            if (_blocks.Length == 0) _blocks = [.. planes.Select(_ => new List<float[]>())];
+            if (_frames + count > Array.MaxLength)
+                throw new AudioFormatException($"{name} is too long to decode into memory ({(_frames + count) / (double)sampleRate:F0} s)");
+            for (var done = 0; done < count;)
             {
-                result[c] = (float[])result[0].Clone(); // mono: the one channel on both sides
-                continue;
+                var at = (int)(_frames % BlockSamples);
+                var n = Math.Min(count - done, BlockSamples - at);
+                for (var c = 0; c < planes.Length; c++)
+                {
+                    if (at == 0) _blocks[c].Add(new float[BlockSamples]);
+                    planes[c].AsSpan(done, n).CopyTo(_blocks[c][^1].AsSpan(at));
+                }
+                done += n;
+                _frames += n;
             }
-            var target = new float[frames];
-            for (var b = 0; b < blocks[c].Count; b++)
-            {
-                var start = b * BlockSamples;
-                blocks[c][b].AsSpan(0, Math.Min(BlockSamples, frames - start)).CopyTo(target.AsSpan(start));
-            }
-            blocks[c].Clear();
-            if (!TensorPrimitives.IsFiniteAll<float>(target))
-                throw new AudioFormatException($"{name} contains NaN or infinite samples");
-            result[c] = target;
         }
-        return result;
+
+        public float[][] Assemble(int frames, int channels)
+        {
+            var result = new float[channels][];
+            for (var c = 0; c < channels; c++)
+            {
+                if (c >= _blocks.Length)
+                {
+                    result[c] = (float[])result[0].Clone(); // mono: the one channel on both sides
+                    continue;
+                }
+                var target = new float[frames];
+                for (var b = 0; b < _blocks[c].Count; b++)
+                {
+                    var start = b * BlockSamples;
+                    _blocks[c][b].AsSpan(0, Math.Min(BlockSamples, frames - start)).CopyTo(target.AsSpan(start));
+                }
+                _blocks[c].Clear();
+                result[c] = target;
+            }
+            return result;
+        }
     }
 
     private static double? Seconds(JsonElement element) =>

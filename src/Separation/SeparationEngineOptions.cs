@@ -22,6 +22,15 @@ public sealed class SeparationEngineOptions : IValidatableObject
     [Range(0, 1024)]
     public int Threads { get; set; }
 
+    /// <summary>
+    /// The longest song a worker separates; a longer one is refused as it is decoded (by its header, or once that much
+    /// has decoded), before any of it is separated. Four hours by default: above the 3-hour songs the service is made for
+    /// (Api:MaxSongBytes takes one at 320 kbps), and a bound on the disk a song at a low bitrate takes (its decoded
+    /// samples and stems: about 10 GB for four hours).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "24:00:00")]
+    public TimeSpan MaxSongLength { get; set; } = TimeSpan.FromHours(4);
+
     /// <summary>What a worker separates at once unless configured: the one line to change when measurements say otherwise.</summary>
     public const int DefaultSongsInParallel = 1;
 

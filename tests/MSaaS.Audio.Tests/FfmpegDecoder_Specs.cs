@@ -180,6 +180,80 @@ public class FfmpegDecoder_Specs
     }
 
     [Fact]
+    public async Task Should_decode_to_disk_the_samples_it_decodes_into_memory()
+    {
+        var song = await TestData.Song;
+        var directory = Directory.CreateDirectory(TestFiles.Temp("spool")).FullName;
+
+        var inMemory = await _decoder.DecodeAsync(song.Mp3);
+        using var spooled = await _decoder.DecodeToDiskAsync(song.Mp3, directory);
+
+        Assert.Equal((inMemory.SampleRate, inMemory.ChannelCount, (long)inMemory.Length), (spooled.SampleRate, spooled.ChannelCount, spooled.Length));
+        for (var c = 0; c < 2; c++)
+        {
+            var read = new float[inMemory.Length];
+            spooled.Read(c, 0, read);
+            Assert.True(inMemory.Channel(c).AsSpan().SequenceEqual(read), $"channel {c} differs");
+        }
+        // Any window, as a separator reads it: a segment that starts part-way.
+        var window = new float[1000];
+        spooled.Read(1, 123_457, window);
+        Assert.True(inMemory.Channel(1).AsSpan(123_457, 1000).SequenceEqual(window));
+        Assert.Throws<ArgumentOutOfRangeException>(() => spooled.Read(0, spooled.Length - 10, new float[11]));
+    }
+
+    [Fact]
+    public async Task Should_keep_a_mono_song_on_disk_once_and_read_it_as_both_channels()
+    {
+        var tone = TestFiles.Sine(44_100, 440.0 / 44_100);
+        var file = TestFiles.FloatWav(44_100, tone);
+        var directory = Directory.CreateDirectory(TestFiles.Temp("spool")).FullName;
+
+        using var spooled = await _decoder.DecodeToDiskAsync(file, directory);
+
+        Assert.Equal(2, spooled.ChannelCount);
+        var (left, right) = (new float[tone.Length], new float[tone.Length]);
+        spooled.Read(0, 0, left);
+        spooled.Read(1, 0, right);
+        Assert.Equal(tone, left);
+        Assert.Equal(tone, right);
+        Assert.Equal(tone.Length * sizeof(float), new DirectoryInfo(directory).EnumerateFiles().Sum(f => f.Length));
+    }
+
+    [Fact]
+    public async Task Should_leave_nothing_on_disk_once_disposed_or_refused()
+    {
+        var song = await TestData.Song;
+        var directory = Directory.CreateDirectory(TestFiles.Temp("spool")).FullName;
+        var samples = TestFiles.Sine(1000, 0.01);
+        samples[500] = float.NaN;
+        var damaged = TestFiles.FloatWav(44_100, samples, samples);
+
+        using (await _decoder.DecodeToDiskAsync(song.Mp3, directory))
+            Assert.Equal(2, Directory.GetFiles(directory).Length);
+        await Assert.ThrowsAsync<AudioFormatException>(() => _decoder.DecodeToDiskAsync(damaged, directory));
+
+        Assert.Empty(Directory.GetFiles(directory));
+    }
+
+    [Theory]
+    [InlineData("declared.mp3", new[] { "-c:a", "libmp3lame", "-b:a", "128k" })] // its header says 20 s: refused before decoding
+    [InlineData("undeclared.mp3", new[] { "-c:a", "libmp3lame", "-q:a", "5", "-write_xing", "0" })] // VBR, no header: counted
+    public async Task Should_refuse_audio_longer_than_the_limit_without_spooling_it(string name, string[] args)
+    {
+        var file = await TestFiles.Transcode(name, args);
+        var directory = Directory.CreateDirectory(TestFiles.Temp("spool")).FullName;
+
+        var error = await Assert.ThrowsAsync<AudioFormatException>(() =>
+            _decoder.DecodeToDiskAsync(file, directory, maxLength: TimeSpan.FromSeconds(12)));
+
+        Assert.Contains($"{name} is longer than the 12 seconds", error.Message);
+        Assert.Empty(Directory.GetFiles(directory));
+        using var whole = await _decoder.DecodeToDiskAsync(file, directory, maxLength: TimeSpan.FromSeconds(21));
+        Assert.InRange(whole.Duration.TotalSeconds, 19.9, 20.1);
+    }
+
+    [Fact]
     public async Task Should_say_when_the_file_does_not_exist() =>
         await Assert.ThrowsAsync<FileNotFoundException>(() => _decoder.DecodeAsync("/no/such/song.mp3"));
 

@@ -130,6 +130,24 @@ public class SegmentedSeparation_Specs
     }
 
     [Fact]
+    public async Task Should_read_the_track_a_segment_at_a_time_as_it_would_from_disk()
+    {
+        var mix = Song(200_077, offset: 0.1f);
+        var source = new WindowedSource(mix);
+        using var separator = new DemucsSeparator(new ScalingModel(Segment));
+        var options = new SeparationOptions { Shifts = 2, Normalize = true, Seed = 3 };
+        var (fromMemory, fromSource) = (new CollectingSink(mix.Length), new CollectingSink(mix.Length));
+
+        await separator.SeparateAsync(mix, fromMemory, options);
+        await separator.SeparateAsync(source, fromSource, options);
+
+        // The normalisation's statistics and the segments read blocks (64 Ki samples at most), never the whole track.
+        Assert.InRange(source.LargestRead, 1, 1 << 16);
+        for (var p = 0; p < fromMemory.Planes.Length; p++)
+            Assert.True(fromMemory.Planes[p].AsSpan().SequenceEqual(fromSource.Planes[p]), $"plane {p} differs");
+    }
+
+    [Fact]
     public async Task Should_stop_when_cancelled()
     {
         var mix = Song(50_000);
@@ -177,6 +195,24 @@ public class SegmentedSeparation_Specs
             var expected = gain * (input[i] - mean) + mean;
             if (Math.Abs(output[i] - expected) > 1e-5f)
                 Assert.Fail($"sample {i} is {output[i]}, expected {expected}");
+        }
+    }
+
+    /// <summary>Audio read only through <see cref="IAudioSource.Read"/>, as from disk; remembers the most read at once.</summary>
+    private sealed class WindowedSource(AudioBuffer audio) : IAudioSource
+    {
+        public int LargestRead { get; private set; }
+
+        public int SampleRate => audio.SampleRate;
+
+        public int ChannelCount => audio.ChannelCount;
+
+        public long Length => audio.Length;
+
+        public void Read(int channel, long start, Span<float> target)
+        {
+            LargestRead = Math.Max(LargestRead, target.Length);
+            audio.Read(channel, start, target);
         }
     }
 

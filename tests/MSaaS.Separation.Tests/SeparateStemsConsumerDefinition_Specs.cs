@@ -106,7 +106,7 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
 
         public void Release() => _released.TrySetResult();
 
-        public async Task SeparateAsync(AudioBuffer mix, IStemSink sink, SeparationOptions options, IProgress<SeparationProgress>? progress = null,
+        public async Task SeparateAsync(IAudioSource mix, IStemSink sink, SeparationOptions options, IProgress<SeparationProgress>? progress = null,
             CancellationToken cancellationToken = default)
         {
             lock (_gate)
@@ -116,8 +116,8 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
             }
             await _released.Task.WaitAsync(cancellationToken);
             lock (_gate) _inHand--;
-            var planes = Enumerable.Range(0, Stems.Count * Stems.Channels).Select(_ => new float[mix.Length]).ToArray();
-            sink.Write(new StemFrames(planes, 0, mix.Length));
+            var planes = Enumerable.Range(0, Stems.Count * Stems.Channels).Select(_ => new float[(int)mix.Length]).ToArray();
+            sink.Write(new StemFrames(planes, 0, (int)mix.Length));
         }
     }
 }

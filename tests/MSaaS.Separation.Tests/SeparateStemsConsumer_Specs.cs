@@ -21,6 +21,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     private readonly ITestHarness _harness;
 
     private bool _encodeWhileSeparating = true;
+    private TimeSpan _maxSongLength = new SeparationEngineOptions().MaxSongLength;
     private readonly SilentSeparator _separator = new();
     private readonly LogRecorder _log = new();
 
@@ -29,7 +30,7 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         _store = new LocalObjectStore(_root);
         _recorder = new LivePartRecorder(_store);
         _provider = new ServiceCollection()
-            .Configure<SeparationEngineOptions>(o => o.EncodeWhileSeparating = _encodeWhileSeparating)
+            .Configure<SeparationEngineOptions>(o => (o.EncodeWhileSeparating, o.MaxSongLength) = (_encodeWhileSeparating, _maxSongLength))
             .AddSingleton<IObjectStore>(_recorder)
             .AddLogging(logging => logging.AddProvider(_log))
             .AddSingleton<FfmpegDecoder>()
@@ -198,6 +199,21 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Should_refuse_a_song_longer_than_the_limit_before_separating_it()
+    {
+        _maxSongLength = TimeSpan.FromSeconds(15);
+        var (hash, upload) = await StoreSong();
+
+        await _harness.Bus.Publish(Command(hash, upload));
+
+        Assert.True(await _harness.Published.Any<SeparationRefused>(), "not refused");
+        var refused = _harness.Published.Select<SeparationRefused>().Single().Context.Message;
+        Assert.Equal($"{hash}.mp3 is longer than the 15 seconds this service separates", refused.Reason);
+        Assert.True(refused.InputRejected);
+        Assert.Equal(0, _separator.Songs);
+    }
+
+    [Fact]
     public async Task Should_refuse_a_song_whose_upload_was_removed_without_blaming_its_bytes()
     {
         await Store("other.mp3", [1]);
@@ -295,11 +311,15 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         /// <summary>Runs after the stems are handed on, as the song ends: what happens elsewhere meanwhile.</summary>
         public Action? BeforeReturning { get; set; }
 
-        public Task SeparateAsync(AudioBuffer mix, IStemSink sink, SeparationOptions options, IProgress<SeparationProgress>? progress = null,
+        /// <summary>Songs handed to it.</summary>
+        public int Songs { get; private set; }
+
+        public Task SeparateAsync(IAudioSource mix, IStemSink sink, SeparationOptions options, IProgress<SeparationProgress>? progress = null,
             CancellationToken cancellationToken = default)
         {
-            var planes = Enumerable.Range(0, Stems.Count * Stems.Channels).Select(_ => new float[mix.Length]).ToArray();
-            sink.Write(new StemFrames(planes, 0, mix.Length));
+            Songs++;
+            var planes = Enumerable.Range(0, Stems.Count * Stems.Channels).Select(_ => new float[(int)mix.Length]).ToArray();
+            sink.Write(new StemFrames(planes, 0, (int)mix.Length));
             BeforeReturning?.Invoke();
             return Task.CompletedTask;
         }

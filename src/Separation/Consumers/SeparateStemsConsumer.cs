@@ -35,13 +35,14 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             // A fixed local name: an object's name is the client's (a legacy message may say "legacy/<hash>.mp3"),
             // never a path here. Decoder errors still name the stored object.
             var input = Path.Combine(work.FullName, "upload");
-            AudioBuffer mix;
+            SpooledAudio mix; // on disk: memory does not grow with the song's length
             try
             {
                 await using (var source = await store.OpenReadAsync(Key(message.Upload), cancellationToken))
                 await using (var file = File.Create(input))
                     await source.CopyToAsync(file, cancellationToken);
-                mix = await decoder.DecodeAsync(input, Stems.SampleRate, Stems.Channels, message.Upload.Name, cancellationToken);
+                mix = await decoder.DecodeToDiskAsync(input, work.FullName, Stems.SampleRate, Stems.Channels, message.Upload.Name,
+                    engine.Value.MaxSongLength, cancellationToken);
             }
             catch (ObjectNotFoundException)
             {
@@ -55,6 +56,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 await RefuseAsync(context, e.Message, inputRejected: true, cancellationToken);
                 return;
             }
+            using var decoded = mix;
             logger.LogInformation("separating {SongHash} ({Seconds:F1} s), attempt {Attempt}", message.SongHash, mix.Duration.TotalSeconds, message.Attempt);
 
             var stemsDirectory = Directory.CreateDirectory(Path.Combine(work.FullName, "stems")).FullName;

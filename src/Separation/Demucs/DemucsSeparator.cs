@@ -108,7 +108,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         (_pool.All[0].Model is HtDemucsModel m ? m.Description : _pool.All[0].Model.GetType().Name) +
         (SongsInParallel > 1 ? $", {SongsInParallel} songs in parallel" : "");
 
-    public async Task SeparateAsync(AudioBuffer mix, IStemSink sink, SeparationOptions options,
+    public async Task SeparateAsync(IAudioSource mix, IStemSink sink, SeparationOptions options,
         IProgress<SeparationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -133,12 +133,11 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
 
     public void Dispose() => _pool.Dispose();
 
-    private static void Separate(PooledModel pooled, AudioBuffer mix, IStemSink sink, SeparationOptions options,
+    private static void Separate(PooledModel pooled, IAudioSource mix, IStemSink sink, SeparationOptions options,
         IProgress<SeparationProgress>? progress, CancellationToken cancellationToken)
     {
         var (model, segmented) = (pooled.Model, pooled.Pass);
-        var track = Enumerable.Range(0, mix.ChannelCount).Select(mix.Channel).ToArray();
-        var (mean, std) = options.Normalize ? MonoStatistics(track) : (0f, 1f);
+        var (mean, std) = options.Normalize ? MonoStatistics(mix) : (0f, 1f);
         var delays = ShiftDelays(options);
         var total = delays.Sum(d => SegmentedPass.SegmentCount(mix.Length + d, model.SegmentLength, options.Overlap));
         var done = 0;
@@ -148,31 +147,29 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         var output = new StemOutput(sink, mean, std);
         if (delays.Length == 1)
         {
-            segmented.Run(track, 0, mix.Length, options.Overlap, mean, 1 / std, lastPass: true,
+            segmented.Run(mix, 0, mix.Length, options.Overlap, mean, 1 / std, lastPass: true,
                 (planes, count, position) => output.Write(planes, 0, count, 1f), SegmentDone, cancellationToken);
             return;
         }
 
-        // Averaging passes at different offsets needs every stem whole until the last pass.
-        var average = new float[Planes][];
-        for (var p = 0; p < Planes; p++) average[p] = new float[mix.Length];
+        // Averaging passes at different offsets needs every stem whole until the last pass: summed on disk.
+        using var average = new StemSums(mix.Length, model.SegmentLength);
         foreach (var (pass, delay) in delays.Index())
         {
-            segmented.Run(track, delay, mix.Length + delay, options.Overlap, mean, 1 / std, lastPass: pass == delays.Length - 1, (planes, count, position) =>
+            segmented.Run(mix, delay, mix.Length + delay, options.Overlap, mean, 1 / std, lastPass: pass == delays.Length - 1, (planes, count, position) =>
             {
                 // View position v is track position v - delay; the first `delay` samples precede the track.
                 var skip = (int)Math.Clamp(delay - position, 0, count);
-                if (skip == count) return;
-                for (var p = 0; p < Planes; p++)
-                {
-                    var source = planes[p].AsSpan(skip, count - skip);
-                    var target = average[p].AsSpan((int)(position + skip - delay), count - skip);
-                    for (var i = 0; i < source.Length; i++) target[i] += source[i];
-                }
+                if (skip < count) average.Add(planes, skip, count - skip, position + skip - delay);
             }, SegmentDone, cancellationToken);
         }
-        for (var start = 0; start < mix.Length; start += BlockLength)
-            output.Write(average, start, Math.Min(BlockLength, mix.Length - start), 1f / delays.Length);
+        var block = NewPlanes(BlockLength);
+        for (long start = 0; start < mix.Length; start += BlockLength)
+        {
+            var n = (int)Math.Min(BlockLength, mix.Length - start);
+            average.Read(start, block, n);
+            output.Write(block, 0, n, 1f / delays.Length);
+        }
     }
 
     // demucs: max_shift = 0.5 s; each pass starts at a random offset in [0, max_shift] of the zero-padded track.
@@ -185,27 +182,46 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
     }
 
     // Mean and standard deviation (unbiased, as torch.std) of the mono mix; 1e-8 keeps digital silence finite.
-    private static (float Mean, float Std) MonoStatistics(float[][] track)
+    // Two passes over the track, a block at a time, so that a spooled song is never read whole into memory.
+    private static (float Mean, float Std) MonoStatistics(IAudioSource track)
     {
-        var left = track[0];
-        var right = track[^1];
+        var (left, right) = (new float[BlockLength], new float[BlockLength]);
         double sum = 0;
-        for (var i = 0; i < left.Length; i++) sum += 0.5 * (left[i] + right[i]);
-        var mean = sum / left.Length;
-        double squares = 0;
-        for (var i = 0; i < left.Length; i++)
+        ForEachBlock(n =>
         {
-            var d = 0.5 * (left[i] + right[i]) - mean;
-            squares += d * d;
-        }
-        var std = left.Length > 1 ? Math.Sqrt(squares / (left.Length - 1)) : 0;
+            for (var i = 0; i < n; i++) sum += 0.5 * (left[i] + right[i]);
+        });
+        var mean = sum / track.Length;
+        double squares = 0;
+        ForEachBlock(n =>
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var d = 0.5 * (left[i] + right[i]) - mean;
+                squares += d * d;
+            }
+        });
+        var std = track.Length > 1 ? Math.Sqrt(squares / (track.Length - 1)) : 0;
         return ((float)mean, (float)(std + 1e-8));
+
+        void ForEachBlock(Action<int> onBlock)
+        {
+            for (long start = 0; start < track.Length; start += BlockLength)
+            {
+                var n = (int)Math.Min(BlockLength, track.Length - start);
+                track.Read(0, start, left.AsSpan(0, n));
+                track.Read(track.ChannelCount - 1, start, right.AsSpan(0, n));
+                onBlock(n);
+            }
+        }
     }
+
+    private static float[][] NewPlanes(int length) => [.. Enumerable.Range(0, Planes).Select(_ => new float[length])];
 
     /// <summary>Undoes the normalisation (and the averaging of shifts) on the way to the sink.</summary>
     private sealed class StemOutput(IStemSink sink, float mean, float std)
     {
-        private readonly float[][] _scratch = Enumerable.Range(0, Planes).Select(_ => new float[BlockLength]).ToArray();
+        private readonly float[][] _scratch = NewPlanes(BlockLength);
 
         public void Write(float[][] planes, int start, int count, float scale)
         {

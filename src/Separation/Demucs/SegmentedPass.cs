@@ -40,16 +40,16 @@ internal sealed class SegmentedPass
         (int)((length + Stride(segment, overlap) - 1) / Stride(segment, overlap));
 
     /// <summary>
-    /// Separates the view of <paramref name="track"/> that starts <paramref name="delay"/> samples before the
-    /// track (zeros there) and runs for <paramref name="viewLength"/> samples. Input samples are mapped through
+    /// Separates the view of <paramref name="track"/> (mono or stereo) that starts <paramref name="delay"/> samples
+    /// before the track (zeros there) and runs for <paramref name="viewLength"/> samples, reading one segment of it at a
+    /// time. Input samples are mapped through
     /// (x - <paramref name="mean"/>) * <paramref name="gain"/> before the model sees them. <paramref name="lastPass"/>:
     /// no pass follows for this song.
     /// </summary>
-    public void Run(float[][] track, int delay, long viewLength, double overlap, float mean, float gain, bool lastPass,
+    public void Run(IAudioSource track, int delay, long viewLength, double overlap, float mean, float gain, bool lastPass,
         Emit emit, Action segmentDone, CancellationToken cancellationToken)
     {
         var stride = Stride(_segment, overlap);
-        var trackLength = track[0].Length;
         foreach (var plane in _sum) Array.Clear(plane);
         Array.Clear(_weightSum);
         long accumulated = 0; // view position of _sum[.][0]
@@ -61,7 +61,7 @@ internal sealed class SegmentedPass
             var trim = (_segment - length) / 2;
             var first = offset - trim - delay; // track position of the segment's first sample
             for (var c = 0; c < Stems.Channels; c++)
-                FillInput(track[Math.Min(c, track.Length - 1)], first, trackLength, mean, gain, _model.Input(c));
+                FillInput(track, Math.Min(c, track.ChannelCount - 1), first, mean, gain, _model.Input(c));
 
             _model.Run(lastPass && offset + stride >= viewLength, cancellationToken);
 
@@ -86,12 +86,15 @@ internal sealed class SegmentedPass
         Flush((int)(viewLength - accumulated), accumulated, emit);
     }
 
-    private static void FillInput(float[] channel, long first, int trackLength, float mean, float gain, Span<float> input)
+    private static void FillInput(IAudioSource track, int channel, long first, float mean, float gain, Span<float> input)
     {
         input.Clear();
         var from = (int)Math.Max(0, -first);
-        var to = (int)Math.Min(input.Length, trackLength - first);
-        for (var i = from; i < to; i++) input[i] = (channel[first + i] - mean) * gain;
+        var to = (int)Math.Min(input.Length, track.Length - first);
+        if (to <= from) return;
+        var samples = input[from..to];
+        track.Read(channel, first + from, samples);
+        for (var i = 0; i < samples.Length; i++) samples[i] = (samples[i] - mean) * gain;
     }
 
     // Hands on the first `count` accumulated samples, which no later segment overlaps, and slides the rest down.
