@@ -19,8 +19,6 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
     /// <summary>The kind of scratch directory this consumer works in (<see cref="ScratchDirectories"/>).</summary>
     public const string Purpose = "encode";
 
-    private const int Block = 1 << 16;
-
     // A stage sent again after it was done answers from the stored stems: no encoding time to count.
     private bool _answeredFromStore;
 
@@ -109,17 +107,13 @@ public sealed class EncodeStemsConsumer(IObjectStore store, FfmpegDecoder decode
 
     private async Task<ObjectKey> EncodeMp3(string songHash, string track, string wav, string work, CancellationToken cancellationToken)
     {
-        var audio = await decoder.DecodeAsync(wav, Stems.SampleRate, Stems.Channels, cancellationToken: cancellationToken);
-
+        // Block by block from ffmpeg to LAME: memory does not grow with the stem's length.
         var mp3 = Path.Combine(work, track + ".mp3");
         await using (var file = new FileStream(mp3, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
         {
             using var writer = new Mp3Writer(file, settings.Value);
-            for (var at = 0; at < audio.Length; at += Block)
-            {
-                var n = Math.Min(Block, audio.Length - at);
-                writer.Write(audio.Channel(0).AsSpan(at, n), audio.Channel(1).AsSpan(at, n));
-            }
+            await decoder.DecodeBlocksAsync(wav, (planes, count) => writer.Write(planes[0].AsSpan(0, count), planes[^1].AsSpan(0, count)),
+                Stems.SampleRate, Stems.Channels, cancellationToken: cancellationToken);
             writer.Complete();
         }
 
