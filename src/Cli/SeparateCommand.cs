@@ -124,7 +124,9 @@ internal static class SeparateCommand
         var store = services.GetRequiredService<IObjectStore>();
         var songs = services.GetRequiredService<ISongStateStore>();
 
-        var hash = SongHash.Of(await File.ReadAllBytesAsync(file.FullName, cancellationToken));
+        string hash;
+        await using (var content = file.OpenRead())
+            hash = await SongHash.OfAsync(content, cancellationToken); // not read whole: a 3-hour song is 400 MB
         var upload = SongObjects.Upload(hash);
         await using (var content = file.OpenRead())
             await store.PutAsync(upload, content, SongObjects.Mp3ContentType, cancellationToken);

@@ -9,6 +9,16 @@ public static class SongHash
     /// <summary>Lower-case hex SHA-224 of the song's bytes (56 characters).</summary>
     public static string Of(ReadOnlySpan<byte> song) => Sha224.HashHex(song);
 
+    /// <summary>The same of a song read from <paramref name="song"/> to its end, a block at a time.</summary>
+    public static async Task<string> OfAsync(Stream song, CancellationToken cancellationToken = default)
+    {
+        var sha = new Sha224();
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = await song.ReadAsync(buffer, cancellationToken)) > 0) sha.Append(buffer.AsSpan(0, read));
+        return Convert.ToHexStringLower(sha.Finish());
+    }
+
     /// <summary>The saga correlation id of a song: a name-based GUID of its hash (RFC 9562 version 8, from SHA-256).</summary>
     public static Guid Id(string songHash)
     {

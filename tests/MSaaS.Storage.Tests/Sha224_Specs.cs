@@ -35,6 +35,15 @@ public class Sha224_Specs
     }
 
     [Fact]
+    public async Task Should_hash_a_stream_as_it_hashes_the_bytes()
+    {
+        var data = new byte[3_000_017];
+        new Random(7).NextBytes(data);
+
+        Assert.Equal(SongHash.Of(data), await SongHash.OfAsync(new MemoryStream(data)));
+    }
+
+    [Fact]
     public void Should_hash_the_same_in_pieces_as_at_once()
     {
         var data = new byte[10_000];
