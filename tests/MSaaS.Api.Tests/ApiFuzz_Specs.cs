@@ -39,7 +39,7 @@ public sealed class ApiFuzz_Specs(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync() => _api = await ApiHost.Start(new Dictionary<string, string?>
     {
-        ["Api:MaxRequestBytes"] = (1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Api:MaxSongBytes"] = (1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Api:ProgressInterval"] = "00:00:00.010",
     });
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using MSaaS.Api.Uploads;
 using MSaaS.Contracts;
 using MSaaS.Storage;
 
@@ -129,7 +130,7 @@ public sealed class Api_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_refuse_a_body_over_the_configured_limit_with_413()
     {
-        await using var small = await ApiHost.Start(new() { ["Api:MaxRequestBytes"] = (2 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await using var small = await ApiHost.Start(new() { ["Api:MaxSongBytes"] = (2 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture) });
         var big = Convert.ToBase64String(NewSong().Concat(new byte[3 << 20]).ToArray());
 
         // With Expect: 100-continue the answer comes before the body is sent, as curl does for large bodies.
@@ -142,11 +143,32 @@ public sealed class Api_Specs : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Should_accept_a_16_MiB_body_by_default()
+    public async Task Should_take_a_song_of_the_limit_in_base64_and_refuse_one_byte_more_in_a_form()
     {
-        var song = NewSong().Concat(new byte[12 << 20]).ToArray(); // 12 MiB of song is 16 MiB of base64
-        var response = await Http.PostAsync("/apiv1/separate", Json($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        const int limit = 1 << 20;
+        await using var small = await ApiHost.Start(new() { ["Api:MaxSongBytes"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var song = NewSong();
+        var fits = song.Concat(new byte[limit - song.Length]).ToArray();
+        var over = song.Concat(new byte[limit + 1 - song.Length]).ToArray();
+
+        // The JSON body is a third larger than the song it carries: the limit is on the song.
+        var json = await small.Client.PostAsync("/apiv1/separate", Json($"{{\"mp3\": \"{Convert.ToBase64String(fits)}\"}}"));
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(over), "mp3", "song.mp3" } };
+        var multipart = await small.Client.PostAsync("/apiv1/separate", form);
+
+        Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, multipart.StatusCode);
+        Assert.Contains("larger than the 1 MiB", (await multipart.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public void Should_take_a_3_hour_song_at_320_kbps_by_default_in_either_body()
+    {
+        const long threeHoursAt320 = 3 * 3600L * 320_000 / 8; // 432 MB
+        var defaults = new ApiOptions();
+
+        Assert.InRange(defaults.MaxSongBytes, threeHoursAt320 + (16 << 20), threeHoursAt320 * 11 / 10); // room for tags and art
+        Assert.True(defaults.MaxRequestBytes >= (defaults.MaxSongBytes + 2) / 3 * 4 + SeparateRequestReader.MaxCallbackDataBytes + 1024);
     }
 
     [Fact]

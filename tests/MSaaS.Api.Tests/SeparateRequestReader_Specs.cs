@@ -12,7 +12,7 @@ public sealed class SeparateRequestReader_Specs : IAsyncLifetime
 
     public async Task InitializeAsync() => _api = await ApiHost.Start(new Dictionary<string, string?>
     {
-        ["Api:MaxRequestBytes"] = (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Api:MaxSongBytes"] = (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
     });
 
     public async Task DisposeAsync() => await _api.DisposeAsync();

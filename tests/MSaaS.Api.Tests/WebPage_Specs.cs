@@ -11,7 +11,7 @@ public sealed partial class WebPage_Specs : IAsyncLifetime
 {
     private ApiHost _api = null!;
 
-    public async Task InitializeAsync() => _api = await ApiHost.Start(new() { ["Api:MaxRequestBytes"] = "1048576" });
+    public async Task InitializeAsync() => _api = await ApiHost.Start(new() { ["Api:MaxSongBytes"] = "1048576" });
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 

@@ -74,8 +74,8 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
             AcceptDownloads = true,
         });
         var page = await Open(context, "/");
-        await Expect(page.Locator("body")).ToHaveAttributeAsync("data-max-bytes", (64L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await Expect(page.Locator("#limit")).ToHaveTextAsync("64 MiB");
+        await Expect(page.Locator("body")).ToHaveAttributeAsync("data-max-bytes", (440L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(page.Locator("#limit")).ToHaveTextAsync("440 MiB");
         await Shot(page, "01-home");
 
         // A file that is not audio is refused with the service's own reason.

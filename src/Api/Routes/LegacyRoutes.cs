@@ -62,7 +62,7 @@ public static class LegacyRoutes
             {
                 var o = options.Value;
                 var body = new PacedBody(request.Body, o.MinUploadBytesPerSecond, o.UploadGrace, clock);
-                upload = await SeparateRequestReader.ReadAsync(request, body, o.MaxRequestBytes, cancellationToken);
+                upload = await SeparateRequestReader.ReadAsync(request, body, o.MaxSongBytes, cancellationToken);
             }
             catch (RequestRefusedException refused)
             {

@@ -22,11 +22,14 @@ public static class SeparateRequestReader
     private const int MaxParts = 16;
     private const int MaxFieldBytes = MaxCallbackDataBytes + MaxCallbackUrlLength + 1024;
 
-    /// <summary>Reads <paramref name="request"/>'s upload from <paramref name="body"/> (its body, or a stream over it).</summary>
-    public static async Task<SeparateRequest> ReadAsync(HttpRequest request, Stream body, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads <paramref name="request"/>'s upload from <paramref name="body"/> (its body, or a stream over it): a song of at
+    /// most <paramref name="maxSongBytes"/>, in a body of at most <see cref="ApiOptions.RequestBytesFor"/> that (base64).
+    /// </summary>
+    public static async Task<SeparateRequest> ReadAsync(HttpRequest request, Stream body, long maxSongBytes, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > maxBytes) throw TooLarge(maxBytes);
-        var song = new UploadSpool(maxBytes);
+        if (request.ContentLength > ApiOptions.RequestBytesFor(maxSongBytes)) throw TooLarge(maxSongBytes);
+        var song = new UploadSpool(maxSongBytes);
         try
         {
             // Only a multipart form is a form: clients send the JSON body under any Content-Type, form-urlencoded included.
@@ -41,7 +44,7 @@ public static class SeparateRequestReader
             throw e switch
             {
                 RequestRefusedException or OperationCanceledException => e,
-                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(maxBytes),
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(maxSongBytes),
                 BadHttpRequestException bad => new RequestRefusedException(bad.StatusCode, bad.StatusCode == 408
                     ? "the request arrived too slowly" : "the request body is malformed or cut short"),
                 // What the multipart reader says of a malformed form (boundary, part headers, lengths), and a body cut short.
@@ -203,6 +206,7 @@ public static class SeparateRequestReader
         song.Complete();
     }
 
-    private static RequestRefusedException TooLarge(long maxBytes) =>
-        new(413, $"the request is larger than the {maxBytes / (1 << 20)} MiB this service accepts");
+    private static RequestRefusedException TooLarge(long maxSongBytes) =>
+        new(413, $"the request is larger than the {ApiOptions.RequestBytesFor(maxSongBytes) >> 20} MiB this service accepts " +
+                 $"(a song of up to {maxSongBytes >> 20} MiB, in base64 in a JSON body)");
 }

@@ -41,7 +41,7 @@ public static class WebPage
             {
                 Secure(response);
                 // The page refuses a file above the upload limit before sending it.
-                return Results.Content(page.Replace("{{maxRequestBytes}}", options.Value.MaxRequestBytes.ToString(CultureInfo.InvariantCulture),
+                return Results.Content(page.Replace("{{maxSongBytes}}", options.Value.MaxSongBytes.ToString(CultureInfo.InvariantCulture),
                     StringComparison.Ordinal), "text/html; charset=utf-8");
             })
             .WithSummary("The web page (load balancers use it as a health check)").ExcludeFromDescription();
