@@ -8,4 +8,7 @@ public sealed record SeparationProgressed
     public required int SegmentsDone { get; init; }
 
     public required int SegmentsTotal { get; init; }
+
+    /// <summary>The song's length, known once the worker has decoded it (0 from a worker older than this field).</summary>
+    public double SongSeconds { get; init; }
 }

@@ -283,6 +283,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     {
         if (message.SegmentsTotal > 0)
             saga.Progress = Math.Clamp(SeparatedProgress * message.SegmentsDone / message.SegmentsTotal, saga.Progress, SeparatedProgress);
+        if (message.SongSeconds > 0) saga.DurationSeconds = message.SongSeconds; // known from the first event on, not only at the end
         Await(saga, _options.StallTimeout); // a sign of life: the stage has started and is moving
         saga.UpdatedAt = _clock.GetUtcNow(); // heard of now: a song waiting in the queue is one that is not
     }

@@ -259,6 +259,8 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             var m = context.Message;
             var (part, run) = (0, Guid.NewGuid());
+            // As the worker does once it has decoded the song: no segment done yet, the song's length known.
+            await context.Publish(new SeparationProgressed { SongId = m.SongId, SegmentsDone = 0, SegmentsTotal = 10, SongSeconds = 20 });
             await foreach (var step in steps.ReadAllAsync(context.CancellationToken))
             {
                 if (step.Complete is { } complete)

@@ -47,7 +47,9 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
         Assert.Equal(second, await ReadExactly(early, second.Length));
         Assert.Equal(second, await ReadExactly(late, second.Length));
         await _api.WaitForState(hash, "Separating"); // still separating, two parts heard
-        Assert.Equal(2, (await Http.GetFromJsonAsync<JsonElement>($"/apiv1/status/{hash}")).GetProperty("liveSeconds").GetDouble());
+        var separating = await Http.GetFromJsonAsync<JsonElement>($"/apiv1/status/{hash}");
+        Assert.Equal(2, separating.GetProperty("liveSeconds").GetDouble());
+        Assert.Equal(20, separating.GetProperty("durationSeconds").GetDouble()); // the song's length, before it is done
 
         // The complete stem: the parts' bytes, but for its first frame (the LAME tag, empty in the parts), and the rest.
         var tail = Bytes(3, 1500);

@@ -99,6 +99,20 @@ public class SongStateMachine_Specs
     }
 
     [Fact]
+    public async Task Should_know_the_songs_length_from_the_first_progress_event()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+
+        await saga.Publish(new SeparationProgressed { SongId = upload.SongId, SegmentsDone = 0, SegmentsTotal = 24, SongSeconds = 183.5 });
+
+        var song = await saga.WaitFor(upload.SongId, "Separating", s => s.DurationSeconds == 183.5);
+        Assert.Equal(0, song.Progress);
+    }
+
+    [Fact]
     public async Task Should_keep_the_seconds_the_current_runs_live_parts_cover_and_start_over_with_a_new_run_or_attempt()
     {
         await using var saga = await SagaHarness.Start();

@@ -21,7 +21,8 @@ public sealed record SongStatus(
     IReadOnlyDictionary<string, string>? Stems,
     IReadOnlyList<SongTransition> Transitions,
     IReadOnlyDictionary<string, string>? Live,
-    double LiveSeconds)
+    double LiveSeconds,
+    double? DurationSeconds)
 {
     /// <summary>Track -> GET /apiv1/live/{hash}/{track}: playable while the song is separated (null once it failed).</summary>
     private static Dictionary<string, string> LiveUrls(string hash) =>
@@ -50,11 +51,13 @@ public sealed record SongStatus(
         song.History.Where(h => h.What == "entered").ToList(),
         song.CurrentState == SongStates.Failed ? null : LiveUrls(song.SongHash),
         // Seconds that can be listened to now: what the live parts cover, all of it once the stems are stored.
-        song.Stems is { Count: > 0 } ? song.DurationSeconds : song.LiveSeconds);
+        song.Stems is { Count: > 0 } ? song.DurationSeconds : song.LiveSeconds,
+        // The song's length, from the moment a worker has decoded it (its first progress event).
+        song.DurationSeconds > 0 ? song.DurationSeconds : null);
 
     /// <summary>A song whose upload is stored but whose saga is not created yet.</summary>
     public static SongStatus Submitted(string hash, DateTimeOffset uploaded, DateTimeOffset now) =>
-        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, [], LiveUrls(hash), 0);
+        new(hash, "Submitted", "separation", 0, "", uploaded, now, null, null, 0, 0, null, [], LiveUrls(hash), 0, null);
 }
 
 /// <summary>One line of the support-staff list.</summary>

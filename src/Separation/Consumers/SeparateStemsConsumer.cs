@@ -74,7 +74,7 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             {
                 using (SeparationMetrics.Separating())
                 {
-                    await using var progress = new ProgressPublisher(context);
+                    await using var progress = new ProgressPublisher(context, mix.Duration.TotalSeconds);
                     var options = new SeparationOptions
                     {
                         Shifts = message.Separation.Shifts, Overlap = message.Separation.Overlap, Normalize = message.Separation.Normalize,
@@ -204,12 +204,15 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
         private readonly Channel<SeparationProgress> _queue = Channel.CreateUnbounded<SeparationProgress>(new() { SingleReader = true });
         private readonly Task _publishing;
 
-        public ProgressPublisher(ConsumeContext<SeparateStems> context)
+        public ProgressPublisher(ConsumeContext<SeparateStems> context, double songSeconds)
         {
             _publishing = Task.Run(async () =>
             {
                 await foreach (var p in _queue.Reader.ReadAllAsync())
-                    await context.Publish(new SeparationProgressed { SongId = context.Message.SongId, SegmentsDone = p.SegmentsDone, SegmentsTotal = p.SegmentsTotal });
+                    await context.Publish(new SeparationProgressed
+                    {
+                        SongId = context.Message.SongId, SegmentsDone = p.SegmentsDone, SegmentsTotal = p.SegmentsTotal, SongSeconds = songSeconds,
+                    });
             });
         }
 

@@ -204,10 +204,12 @@ function show(song, s) {
   }
 }
 
-// The song's length while it is separated: the file's, as this browser read it when it sent the song; else guessed
-// from the progress (what every stem has is about the share of the song the progress says, a little less).
+// The song's length while it is separated: the service's, once a worker has decoded the song; before that the file's,
+// as this browser read it when it sent the song; else guessed from the progress (what every stem has is about the
+// share of the song the progress says, a little less).
 function estimate(song, s) {
-  return mine.find(song.hash)?.seconds ?? (s.progress > 0 ? s.liveSeconds * SEPARATED / Math.min(s.progress, SEPARATED) : 0);
+  return s.durationSeconds ?? mine.find(song.hash)?.seconds ??
+    (s.progress > 0 ? s.liveSeconds * SEPARATED / Math.min(s.progress, SEPARATED) : 0);
 }
 
 function phase(song, s) {
