@@ -31,6 +31,22 @@ internal static class BenchmarkSongs
         return path;
     }
 
+    /// <summary>
+    /// <paramref name="song"/> repeated up to <paramref name="seconds"/>, as a file of its own format in
+    /// <paramref name="directory"/> (its frames copied, not encoded again: a 3-hour MP3 in seconds), for a benchmark that
+    /// decodes a long song as a job does.
+    /// </summary>
+    public static async Task<string> LoopFileAsync(string song, int seconds, string directory, CancellationToken cancellationToken)
+    {
+        var looped = Path.Combine(directory, $"looped-{seconds}s{Path.GetExtension(song)}");
+        var (exit, _) = await ExternalProgram.RunAsync("ffmpeg",
+            ["-nostdin", "-hide_banner", "-v", "error", "-y", "-stream_loop", "-1", "-i", song, "-t",
+             seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-map", "0:a:0", "-c", "copy", looped],
+            "to loop the benchmark's song", cancellationToken);
+        if (exit.Code != 0) throw new InvalidOperationException($"ffmpeg could not loop {song}: {exit.Errors.Trim()}");
+        return looped;
+    }
+
     /// <summary><paramref name="song"/> repeated up to <paramref name="length"/> samples.</summary>
     public static AudioBuffer Loop(AudioBuffer song, int length)
     {

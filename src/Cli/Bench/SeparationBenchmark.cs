@@ -62,13 +62,13 @@ internal static class SeparationBenchmark
                     Console.WriteLine($"threads: {run.Threads} ({(run.ThreadsGiven ? "--threads" : "default: the CPUs this process may use")})");
                     Console.WriteLine($"stems: {result.GetValue(format)}{(result.GetValue(format) == "mp3" ? " (encoded while separating)" : "")}");
                     Console.WriteLine($"warm-up at load: {(run.WarmUp > 0 ? string.Create(CultureInfo.InvariantCulture, $"{run.WarmUp:F2} s (in load model)") : "none")}");
-                    Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | DSP (s) | decode (s) | load model (s) | " +
+                    Console.WriteLine("length | wall (s) | RTF   | inference (s) | outside ORT (s) | outside ORT | DSP (s) | decode (s) | first second (s) | load model (s) | " +
                                       "segment 1 (s) | segment 2 (s) | median of rest (s) | GFLOP/s 1 | GFLOP/s rest | peak RSS (MiB) | RSS after (MiB)");
                     header = true;
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Seconds,4} s | {run.Wall,8:F1} | {run.Wall / run.Seconds,5:F3} | {run.Inference,13:F1} | {run.Wall - run.Inference,15:F2} | " +
-                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.Load,14:F2} | " +
+                    $"{(run.Wall - run.Inference) / run.Wall,11:P1} | {run.Dsp,7:F2} | {run.Decode,10:F2} | {run.FirstSecond,16:F2} | {run.Load,14:F2} | " +
                     $"{Figure(run.FirstSegment, 13, "F2")} | {Figure(run.SecondSegment, 13, "F2")} | {Figure(run.SteadySegment, 18, "F2")} | " +
                     $"{Figure(Gflops(run.FirstSegment), 9, "F0")} | {Figure(Gflops(run.SteadySegment), 12, "F0")} | {run.PeakMiB,14:F0} | {run.AfterMiB,15:F0}"));
                 if (profiles is not null)
@@ -93,19 +93,36 @@ internal static class SeparationBenchmark
         using var separator = DemucsSeparator.Open(settings);
         if (warmUp) separator.WarmUp(cancellationToken); // as a worker does at start (SeparationEngineStartup)
         load.Stop();
-        var (inferenceBefore, dspBefore) = separator.Timings;
 
-        // Wall time covers what a job does: decode, separate, write the four stems. Further songs (--songs) run in
-        // the same process after it, as a worker's next songs do; the figures but the segments are the first song's.
-        var wall = Stopwatch.StartNew();
-        var decoded = await new FfmpegDecoder().DecodeAsync(song, Stems.SampleRate, Stems.Channels, cancellationToken: cancellationToken);
-        var mix = BenchmarkSongs.Loop(decoded, seconds * Stems.SampleRate);
+        // The song decoded to disk, as a worker decodes it: the peak is what separating a song of this length costs.
+        var scratch = Directory.CreateTempSubdirectory("msaas-bench-");
+        try
+        {
+            var looped = await BenchmarkSongs.LoopFileAsync(song, seconds, scratch.FullName, cancellationToken);
+            var wall = Stopwatch.StartNew();
+            using var mix = await new FfmpegDecoder().DecodeToDiskAsync(looped, scratch.FullName, Stems.SampleRate, Stems.Channels,
+                cancellationToken: cancellationToken);
+            return await Measure(separator, settings, mix, seconds, wall, songs, format, load.Elapsed.TotalSeconds, engine, parse, cancellationToken);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    // Wall time covers what a job does: decode, separate, write the four stems. Further songs (--songs) run in the same
+    // process after it, as a worker's next songs do; the figures but the segments are the first song's.
+    private static async Task<Result> Measure(DemucsSeparator separator, SeparationEngineOptions settings, SpooledAudio mix, int seconds,
+        Stopwatch wall, int songs, string format, double load, EngineOptions engine, ParseResult parse, CancellationToken cancellationToken)
+    {
+        var (inferenceBefore, dspBefore) = separator.Timings;
         var decode = wall.Elapsed.TotalSeconds;
         var faults = new FaultCounter();
-        double wallSeconds = 0, inference = 0, dsp = 0;
+        double wallSeconds = 0, inference = 0, dsp = 0, firstSecond = double.NaN;
         for (var n = 0; n < songs; n++)
         {
-            await BenchOutput.SeparateAsync(separator, mix, format, engine.Options(parse), faults, cancellationToken);
+            await BenchOutput.SeparateAsync(separator, mix, format, engine.Options(parse), faults, cancellationToken,
+                firstSecond: n == 0 ? () => firstSecond = wall.Elapsed.TotalSeconds : null);
             if (n > 0) continue;
             wallSeconds = wall.Elapsed.TotalSeconds;
             inference = (separator.Timings.Inference - inferenceBefore).TotalSeconds;
@@ -116,7 +133,7 @@ internal static class SeparationBenchmark
         var all = separator.SegmentTimes.Skip(separator.WarmUpRuns).Select(t => t.TotalSeconds).ToArray();
         var segments = all[..(all.Length / songs)];
         var rest = segments.Skip(2).Order().ToArray();
-        return new Result(seconds, wallSeconds, inference, dsp, decode, load.Elapsed.TotalSeconds, segments.FirstOrDefault(double.NaN),
+        return new Result(seconds, wallSeconds, inference, dsp, decode, firstSecond, load, segments.FirstOrDefault(double.NaN),
             segments.Length > 1 ? segments[1] : double.NaN, rest.Length > 0 ? rest[rest.Length / 2] : double.NaN,
             BenchProcess.PeakMiB(), BenchProcess.ResidentMiB(), separator.Description, settings.ResolvedThreads, settings.Threads > 0,
             separator.WarmUpTime.TotalSeconds, all, [.. faults.PerSegment], songs);
@@ -162,7 +179,7 @@ internal static class SeparationBenchmark
     private static string Figure(double value, int width, string format) =>
         (double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture)).PadLeft(width);
 
-    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double Load, double FirstSegment,
+    private sealed record Result(int Seconds, double Wall, double Inference, double Dsp, double Decode, double FirstSecond, double Load, double FirstSegment,
         double SecondSegment, double SteadySegment, double PeakMiB, double AfterMiB, string Engine, int Threads, bool ThreadsGiven,
         double WarmUp, double[] Segments, long[] SegmentFaults, int Songs);
 }

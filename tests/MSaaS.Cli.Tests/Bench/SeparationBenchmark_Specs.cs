@@ -21,6 +21,9 @@ public class SeparationBenchmark_Specs
         var figures = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal("NaN", figures.GetProperty("SteadySegment").GetString());
         Assert.True(figures.GetProperty("FirstSegment").GetDouble() > 0);
+        // The first second of the stems comes after the decoding and before the end of the song.
+        Assert.InRange(figures.GetProperty("FirstSecond").GetDouble(), figures.GetProperty("Decode").GetDouble(), figures.GetProperty("Wall").GetDouble());
+        Assert.Equal(10, figures.GetProperty("Seconds").GetInt32());
         Assert.True(double.IsNaN(System.Text.Json.JsonSerializer.Deserialize<double[]>("[\"NaN\"]", BenchProcess.Json)![0]));
     }
 
