@@ -82,7 +82,11 @@ public sealed class ApiOptions : IValidatableObject
     [Range(1, 1000)]
     public int MaxKeptMixesPerSong { get; set; } = 8;
 
-    /// <summary>How often the progress stream looks at the song.</summary>
+    /// <summary>
+    /// How often the progress and live streams look at the song when nothing wakes them sooner: a change this process
+    /// stores (it runs the song saga) wakes them at once (<see cref="MSaaS.Saga.SongChanges"/>), one another replica
+    /// stored is seen at the next look.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -95,7 +99,8 @@ public sealed class ApiOptions : IValidatableObject
 
     /// <summary>
     /// Live streams (GET /apiv1/live) served at once; more are answered 429 with Retry-After. Each holds a connection for
-    /// up to a song's length and looks at the store every <see cref="ProgressInterval"/> while it waits for a part.
+    /// up to a song's length and looks at the store at each change of the song, or every <see cref="ProgressInterval"/>,
+    /// while it waits for a part.
     /// </summary>
     [Range(1, 100_000)]
     public int MaxLiveListeners { get; set; } = 256;

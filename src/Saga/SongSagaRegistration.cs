@@ -25,6 +25,7 @@ public static class SongSagaRegistration
         services.AddValidatedOptions<PipelineOptions>(PipelineOptions.Section);
         services.AddValidatedOptions<DeadlineWatcherOptions>(DeadlineWatcherOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SongChanges>();
         services.TryAddSingleton<ISongStateStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
             ? new RedisSongStateStore(redis)
             : new FileSongStateStore(SagaDirectory(sp.GetRequiredService<IOptions<StorageOptions>>().Value),
@@ -42,6 +43,7 @@ public static class SongSagaRegistration
     public static IBusRegistrationConfigurator AddSongStateMachine(this IBusRegistrationConfigurator bus)
     {
         bus.TryAddSingleton(TimeProvider.System);
+        bus.TryAddSingleton<SongChanges>();
         bus.AddOptions<PipelineOptions>(); // bound by AddSongSaga in a host; defaults in a test harness
         bus.AddSagaStateMachine<SongStateMachine, SongState, SongStateDefinition>()
             .Repository(r =>

@@ -33,7 +33,7 @@ public static class LiveRoutes
         return app;
     }
 
-    private static async Task Live(string songhash, string track, HttpContext http, ISongStateStore songs, IObjectStore store,
+    private static async Task Live(string songhash, string track, HttpContext http, ISongStateStore songs, SongChanges changes, IObjectStore store,
         LiveListeners listeners, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         using var listening = listeners.TryTake();
@@ -54,7 +54,7 @@ public static class LiveRoutes
         }
         try
         {
-            var (start, refusal) = await FirstAudioAsync(songhash, name, songs, store, options.Value, clock, cancellationToken);
+            var (start, refusal) = await FirstAudioAsync(songhash, name, songs, changes, store, options.Value, clock, cancellationToken);
             if (refusal is not null)
             {
                 await refusal.ExecuteAsync(http);
@@ -69,7 +69,7 @@ public static class LiveRoutes
                 await CopyAsync(store, SongObjects.Stem(songhash, name), 0, http.Response, cancellationToken);
                 return;
             }
-            if (!await StreamPartsAsync(songhash, name, run, songs, store, options.Value, clock, http.Response, cancellationToken))
+            if (!await StreamPartsAsync(songhash, name, run, songs, changes, store, options.Value, clock, http.Response, cancellationToken))
                 http.Abort(); // another run started over: the listener must see the stream broken, not finished
         }
         catch (Exception e) when (e is ObjectStoreException or EndOfStreamException)
@@ -93,11 +93,12 @@ public static class LiveRoutes
     // Where the answer starts: the complete stem (no run) or the parts of the song's current run; or a refusal
     // when the song is unknown or failed, or still has no audio after Api:LiveWait.
     private static async Task<(Start? Start, IResult? Refusal)> FirstAudioAsync(string songhash, string name, ISongStateStore songs,
-        IObjectStore store, ApiOptions options, TimeProvider clock, CancellationToken cancellationToken)
+        SongChanges changes, IObjectStore store, ApiOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var until = clock.GetUtcNow() + options.LiveWait;
         while (true)
         {
+            var changed = changes.Next(SongHash.Id(songhash));
             var song = await StatusRoutes.Find(songhash, songs, cancellationToken);
             if (song?.Stems?.ContainsKey(name) == true) return (new Start(null), null);
             if (song is { CurrentState: SongStates.Failed })
@@ -109,18 +110,21 @@ public static class LiveRoutes
             if (clock.GetUtcNow() >= until)
                 return (null, new RetryLater(Reply.Error(503,
                     $"no audio of the song yet (it is {song?.CurrentState ?? "submitted"}, {song?.Progress ?? 0}% done): ask again shortly")));
-            await Task.Delay(options.ProgressInterval, clock, cancellationToken);
+            var left = until - clock.GetUtcNow();
+            await SongChanges.WaitAsync(changed, left < options.ProgressInterval ? left : options.ProgressInterval, clock, cancellationToken);
         }
     }
 
     // The parts of one run, in order, then the rest of the complete stem (when that run stored it). False when another
     // run took over or the song failed.
-    private static async Task<bool> StreamPartsAsync(string songhash, string name, Guid run, ISongStateStore songs,
+    private static async Task<bool> StreamPartsAsync(string songhash, string name, Guid run, ISongStateStore songs, SongChanges changes,
         IObjectStore store, ApiOptions options, TimeProvider clock, HttpResponse response, CancellationToken cancellationToken)
     {
         long sent = 0;
         for (var part = 0; ;)
         {
+            // Taken before looking: the saga records each part once it is stored, and wakes this at once.
+            var changed = changes.Next(SongHash.Id(songhash));
             if (await TryCopyAsync(store, SongObjects.LivePart(songhash, run, name, part), response, cancellationToken) is { } bytes)
             {
                 sent += bytes;
@@ -134,7 +138,7 @@ public static class LiveRoutes
                 await CopyAsync(store, SongObjects.Stem(songhash, name), sent, response, cancellationToken);
                 return true;
             }
-            await Task.Delay(options.ProgressInterval, clock, cancellationToken);
+            await SongChanges.WaitAsync(changed, options.ProgressInterval, clock, cancellationToken);
         }
     }
 

@@ -36,8 +36,8 @@ public static class StatusRoutes
         return Reply.NotFound($"no song {ClientText.Cut(songhash, 64)}");
     }
 
-    private static async Task Events(string songhash, HttpContext http, ISongStateStore songs, IOptions<ApiOptions> options,
-        IOptions<JsonOptions> json, CancellationToken cancellationToken)
+    private static async Task Events(string songhash, HttpContext http, ISongStateStore songs, SongChanges changes, IOptions<ApiOptions> options,
+        IOptions<JsonOptions> json, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (await Find(songhash, songs, cancellationToken) is null)
         {
@@ -51,6 +51,7 @@ public static class StatusRoutes
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                var changed = changes.Next(SongHash.Id(songhash));
                 var song = await Find(songhash, songs, cancellationToken);
                 if (song is not null && song.Version != lastVersion)
                 {
@@ -60,7 +61,8 @@ public static class StatusRoutes
                     await http.Response.Body.FlushAsync(cancellationToken);
                     if (song.CurrentState is SongStates.Completed or SongStates.Failed) return;
                 }
-                await Task.Delay(options.Value.ProgressInterval, cancellationToken);
+                // At once when this process stores a change of the song; otherwise (another replica) at the next look.
+                await SongChanges.WaitAsync(changed, options.Value.ProgressInterval, clock, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -11,12 +11,13 @@ namespace MSaaS.Saga.Persistence;
 /// songs without overwriting, and saves with the version check, so a concurrent update is detected (and the
 /// message retried by the endpoint) instead of lost.
 /// </summary>
-public sealed class SongStateRepositoryContextFactory(ISongStateStore store, ISagaConsumeContextFactory<ISongStateStore, SongState> factory) :
+public sealed class SongStateRepositoryContextFactory(ISongStateStore store, ISagaConsumeContextFactory<ISongStateStore, SongState> factory,
+    SongChanges changes) :
     ISagaRepositoryContextFactory<SongState>,
     ILoadSagaRepositoryContextFactory<SongState>
 {
     public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<SongState, T>> next) where T : class =>
-        next.Send(new SongStateRepositoryContext<T>(store, context, factory));
+        next.Send(new SongStateRepositoryContext<T>(store, context, factory, changes));
 
     public Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<SongState> query, IPipe<SagaRepositoryQueryContext<SongState, T>> next)
         where T : class =>
@@ -41,14 +42,16 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
     private readonly ISongStateStore _store;
     private readonly ConsumeContext<TMessage> _context;
     private readonly ISagaConsumeContextFactory<ISongStateStore, SongState> _factory;
+    private readonly SongChanges _changes;
     private SongSnapshot? _loaded;
 
     public SongStateRepositoryContext(ISongStateStore store, ConsumeContext<TMessage> context,
-        ISagaConsumeContextFactory<ISongStateStore, SongState> factory) : base(context)
+        ISagaConsumeContextFactory<ISongStateStore, SongState> factory, SongChanges changes) : base(context)
     {
         _store = store;
         _context = context;
         _factory = factory;
+        _changes = changes;
     }
 
     public Task<SagaConsumeContext<SongState, TMessage>> Add(SongState instance) =>
@@ -73,6 +76,7 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
         // A song created at the same moment by another message wins; this message is retried and finds it.
         if (!await _store.InsertAsync(saga.Saga, CancellationToken))
             throw new ConcurrencyException($"song {saga.Saga.CorrelationId} was created concurrently", typeof(SongState), saga.Saga.CorrelationId);
+        _changes.Changed(saga.Saga.CorrelationId);
     }
 
     public async Task Update(SagaConsumeContext<SongState> saga)
@@ -80,9 +84,14 @@ internal sealed class SongStateRepositoryContext<TMessage> : ConsumeContextScope
         await _store.UpdateAsync(saga.Saga, CancellationToken);
         // Stored: what the update changed counts now, and only now (an update that lost and is retried counts once).
         if (_loaded is { } before) SongMetrics.Stored(before, saga.Saga, _context.Message);
+        _changes.Changed(saga.Saga.CorrelationId);
     }
 
-    public Task Delete(SagaConsumeContext<SongState> saga) => _store.DeleteAsync(saga.Saga.CorrelationId, cancellationToken: CancellationToken);
+    public async Task Delete(SagaConsumeContext<SongState> saga)
+    {
+        await _store.DeleteAsync(saga.Saga.CorrelationId, cancellationToken: CancellationToken);
+        _changes.Changed(saga.Saga.CorrelationId);
+    }
 
     public Task Discard(SagaConsumeContext<SongState> saga) => Task.CompletedTask;
 
