@@ -24,10 +24,10 @@ internal static class ApiLoadBenchmark
         var command = new Command("api", "Load the REST API (distributed profile): uploads and status polls") { clients, seconds, polls, size };
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
-            var port = 5300 + Random.Shared.Next(500);
-            using var api = StartApi(port);
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-            await WaitReady(http, api, cancellationToken);
+            using var api = MsaasChild.Start("the API process", ["run", "api"]);
+            using var http = new HttpClient { BaseAddress = api.Address, Timeout = TimeSpan.FromSeconds(30) };
+            await api.WaitReadyAsync(TimeSpan.FromMinutes(1), cancellationToken,
+                "; are RabbitMQ, Redis and S3 up (./msaas services up) and configured?");
 
             var uploads = new List<double>();
             var statuses = new List<double>();
@@ -73,48 +73,9 @@ internal static class ApiLoadBenchmark
             Console.WriteLine(Line("status (GET /apiv1/status)", statuses));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"API process: peak RSS {BenchProcess.PeakMiB(api.Id):F0} MiB, RSS now {BenchProcess.ResidentMiB(api.Id):F0} MiB"));
-            api.Kill();
             return errors == 0 ? 0 : 1;
         }));
         return command;
-    }
-
-    private static volatile string? _lastError;
-
-    private static Process StartApi(int port)
-    {
-        var self = Environment.ProcessPath!;
-        var info = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(ApiLoadBenchmark).Assembly.Location);
-        foreach (var a in new[] { "run", "api", "--urls", $"http://127.0.0.1:{port}" }) info.ArgumentList.Add(a);
-        info.Environment["MSAAS_Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, line) =>
-        {
-            if (line.Data?.StartsWith("msaas: ", StringComparison.Ordinal) == true) _lastError = line.Data; // the one line it exits with
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitReady(HttpClient http, Process api, CancellationToken cancellationToken)
-    {
-        for (var i = 0; i < 120; i++)
-        {
-            if (api.HasExited)
-                throw new InvalidOperationException($"the API process exited ({_lastError ?? "no message"}); are RabbitMQ, Redis and S3 up (./msaas services up) and configured?");
-            try
-            {
-                if ((await http.GetAsync("/health/ready", cancellationToken)).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(500, cancellationToken);
-        }
-        throw new TimeoutException("the API did not become ready");
     }
 
     private static async Task<(bool Ok, double Ms, HttpResponseMessage? Reply)> Time(Func<Task<HttpResponseMessage>> request)

@@ -9,9 +9,12 @@ namespace MSaaS.Cli.Bench;
 
 /// <summary>
 /// <c>msaas bench live</c>: how soon a listener hears a song. Starts <c>msaas serve</c> (a fresh data directory, its
-/// worker warmed), uploads a song, listens to the four live stems at once (GET /apiv1/live) and prints, per stem,
+/// worker warmed), or with <c>--distributed</c> an api and a separation worker on the servers <c>./msaas services up</c>
+/// started, uploads a song (its tags made unique, so that no earlier run's stems answer it), listens to the four live stems at once (GET /apiv1/live) and prints, per stem,
 /// the time from the upload's answer to its first second of audio and to its end, and the least margin between
-/// what had arrived and what a player started at the moment all four had their first second would have played.
+/// what had arrived and what a player started at the moment all four had their first second would have played;
+/// with <c>--listeners N</c>, N listeners of each stem at once (the figures are the first's; every one must hear the
+/// whole stem), and the peak resident memory of the serving process, for listeners' cost to it.
 /// </summary>
 internal static class LiveBenchmark
 {
@@ -19,7 +22,16 @@ internal static class LiveBenchmark
     {
         var seconds = new Option<int>("--seconds") { Description = "Song length: the input looped to it", DefaultValueFactory = _ => 180 };
         var input = new Option<FileInfo?>("--input") { Description = "Song to loop [default: the 20 s synthetic song]" };
-        var command = new Command("live", "Time from an upload's answer to the first second of each live stem, and whether playback keeps up") { seconds, input };
+        var listeners = new Option<int>("--listeners") { Description = "Listeners of each stem at once", DefaultValueFactory = _ => 1 };
+        listeners.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 64) r.AddError("--listeners must be between 1 and 64"); });
+        var distributed = new Option<bool>("--distributed")
+        {
+            Description = "The distributed mode: msaas run api and msaas run separation on RabbitMQ, Redis and S3 (./msaas services up, then eval \"$(./msaas services env)\")",
+        };
+        var command = new Command("live", "Time from an upload's answer to the first second of each live stem, and whether playback keeps up")
+        {
+            seconds, input, listeners, distributed,
+        };
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
             var data = Directory.CreateTempSubdirectory("msaas-bench-live-");
@@ -28,23 +40,30 @@ internal static class LiveBenchmark
                 var song = Path.Combine(data.FullName, "song.mp3");
                 var source = result.GetValue(input)?.FullName ?? await BenchmarkSongs.DefaultAsync(cancellationToken);
                 var (looped, _) = await ExternalProgram.RunAsync("ffmpeg",
-                    ["-nostdin", "-v", "error", "-stream_loop", "-1", "-i", source, "-t", result.GetValue(seconds).ToString(CultureInfo.InvariantCulture), "-c", "copy", song],
+                    ["-nostdin", "-v", "error", "-stream_loop", "-1", "-i", source, "-t", result.GetValue(seconds).ToString(CultureInfo.InvariantCulture),
+                     "-c", "copy", "-metadata", $"comment=msaas bench live {Guid.NewGuid():N}", song],
                     "to loop the song", cancellationToken);
                 if (looped.Code != 0) throw new InvalidOperationException($"ffmpeg could not loop {source}: {looped.Errors.Trim()}");
 
-                var port = 5800 + Random.Shared.Next(500);
-                using var serve = StartServe(port, data.FullName);
+                var children = result.GetValue(distributed)
+                    ? [MsaasChild.Start("msaas run api", ["run", "api"], DistributedSettings()),
+                       MsaasChild.Start("msaas run separation", ["run", "separation"], DistributedSettings())]
+                    : new[] { MsaasChild.Start("msaas serve", ["serve"], new Dictionary<string, string> { ["XDG_DATA_HOME"] = data.FullName }) };
                 try
                 {
-                    using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = Timeout.InfiniteTimeSpan };
-                    await WaitReady(http, serve, cancellationToken);
-                    Console.WriteLine($"song: {source} looped to {result.GetValue(seconds)} s; msaas serve warmed; {Environment.ProcessorCount} cores");
-                    await MeasureAsync(http, song, cancellationToken);
+                    foreach (var child in children) await child.WaitReadyAsync(TimeSpan.FromMinutes(2), cancellationToken);
+                    var api = children[0];
+                    using var http = new HttpClient { BaseAddress = api.Address, Timeout = Timeout.InfiniteTimeSpan };
+                    Console.WriteLine($"song: {source} looped to {result.GetValue(seconds)} s; {string.Join(" and ", children.Select(c => c.Name))}, " +
+                                      $"warmed; {Environment.ProcessorCount} cores");
+                    var ready = BenchProcess.ResidentMiB(api.Id);
+                    await MeasureAsync(http, song, result.GetValue(listeners), cancellationToken);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{api.Name}: {ready:F0} MiB resident once ready, {BenchProcess.PeakMiB(api.Id):F0} MiB at its peak, with {result.GetValue(listeners)} listener(s) of each stem"));
                 }
                 finally
                 {
-                    if (!serve.HasExited) serve.Kill(entireProcessTree: true);
-                    await serve.WaitForExitAsync(CancellationToken.None);
+                    foreach (var child in children) child.Dispose();
                 }
             }
             finally
@@ -56,7 +75,7 @@ internal static class LiveBenchmark
         return command;
     }
 
-    private static async Task MeasureAsync(HttpClient http, string song, CancellationToken cancellationToken)
+    private static async Task MeasureAsync(HttpClient http, string song, int listeners, CancellationToken cancellationToken)
     {
         using var form = new MultipartFormDataContent { { new StreamContent(File.OpenRead(song)), "mp3", "song.mp3" } };
         var uploading = Stopwatch.StartNew();
@@ -66,7 +85,12 @@ internal static class LiveBenchmark
         var hash = (await reply.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("hash").GetString()!;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"upload answered in {uploading.Elapsed.TotalSeconds - answered.Elapsed.TotalSeconds:F2} s"));
 
-        var arrivals = await Task.WhenAll(Stems.Names.Select(stem => ListenAsync(http, hash, stem, answered, cancellationToken)));
+        var heard = await Task.WhenAll(Stems.Names.SelectMany(stem =>
+            Enumerable.Range(0, listeners).Select(_ => ListenAsync(http, hash, stem, answered, cancellationToken))));
+        var arrivals = heard.Chunk(listeners).Select(of => of[0]).ToArray();
+        foreach (var (stem, of) in Stems.Names.Zip(heard.Chunk(listeners)))
+            if (of.Any(a => a.Points[^1].Audio != of[0].Points[^1].Audio))
+                throw new InvalidOperationException($"the listeners of {stem} heard different lengths: {string.Join(", ", of.Select(a => a.Points[^1].Audio))} s");
         // A player started once every stem has its first second, playing in real time from then on.
         var start = arrivals.Max(a => a.FirstSecond);
         Console.WriteLine("stem   | first second (s) | complete (s) | audio (s) | least margin (s)");
@@ -112,35 +136,22 @@ internal static class LiveBenchmark
 
     private sealed record Arrival(double FirstSecond, List<(double At, double Audio)> Points);
 
-    private static Process StartServe(int port, string dataDirectory)
+    // The servers ./msaas services up started, as ./msaas services env names them.
+    private static Dictionary<string, string> DistributedSettings()
     {
-        var self = Environment.ProcessPath!;
-        var info = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(LiveBenchmark).Assembly.Location);
-        foreach (var a in new[] { "serve", "--urls", $"http://127.0.0.1:{port}" }) info.ArgumentList.Add(a);
-        info.Environment["XDG_DATA_HOME"] = dataDirectory; // a store and sagas of its own
-        info.Environment["MSAAS_Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitReady(HttpClient http, Process serve, CancellationToken cancellationToken)
-    {
-        for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromMinutes(2); await Task.Delay(250, cancellationToken))
+        static string Require(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{variable} is not set: run ./msaas services up, then eval \"$(./msaas services env)\"");
+        return new()
         {
-            if (serve.HasExited) throw new InvalidOperationException($"msaas serve exited with code {serve.ExitCode}");
-            try
-            {
-                if ((await http.GetAsync("/health/ready", cancellationToken)).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-        }
-        throw new TimeoutException("msaas serve did not become ready within 2 minutes");
+            ["MSAAS_Bus__Transport"] = "rabbitmq",
+            ["MSAAS_RabbitMq__Host"] = "127.0.0.1",
+            ["MSAAS_RabbitMq__Port"] = Require("MSAAS_RABBITMQ_PORT"),
+            ["MSAAS_Redis__Configuration"] = Require("MSAAS_REDIS_ENDPOINT"),
+            ["MSAAS_Storage__Kind"] = "s3",
+            ["MSAAS_Storage__S3__Endpoint"] = Require("MSAAS_S3_ENDPOINT"),
+            ["MSAAS_Storage__S3__AccessKey"] = Require("MSAAS_S3_ACCESS_KEY"),
+            ["MSAAS_Storage__S3__SecretKey"] = Require("MSAAS_S3_SECRET_KEY"),
+        };
     }
 }
