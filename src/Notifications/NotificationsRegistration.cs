@@ -27,6 +27,8 @@ public static class NotificationsRegistration
                 context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<WebhookClient>(), context.InstanceName))
             .SelectPipelineByAuthority();
         client.AddHttpMessageHandler(() => new WebhookClient.AttemptCounter()); // inside the pipeline: sees every try
+        client.AddHttpMessageHandler(sp => new WebhookSigner(sp.GetRequiredService<IOptions<WebhookOptions>>(),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System)); // each try signed at its own time
         // A client's webhook being down is the client's affair: DeliverWebhookConsumer logs one warning per delivery that
         // gives up, and WebhookClient one when a host's circuit opens. Polly's line for each failed try and each retry would
         // otherwise log five warnings and an error for it, and an error with the last failure's stack for the circuit.

@@ -3,9 +3,16 @@ using System.ComponentModel.DataAnnotations;
 namespace MSaaS.Notifications;
 
 /// <summary>Webhook delivery (configuration section "Webhooks").</summary>
-public sealed class WebhookOptions
+public sealed class WebhookOptions : IValidatableObject
 {
     public const string Section = "Webhooks";
+
+    /// <summary>
+    /// The secret every webhook is signed with (Standard Webhooks: <c>whsec_</c> and the base64 of 24 to 64 random
+    /// bytes, e.g. <c>echo whsec_$(openssl rand -base64 32)</c>); unset, webhooks go unsigned. Kept in a Secret on
+    /// Kubernetes, never in the ConfigMap.
+    /// </summary>
+    public string? SigningSecret { get; set; }
 
     /// <summary>
     /// Allow loopback, private, link-local and metadata addresses. Off in the distributed profile (callback URLs
@@ -41,4 +48,14 @@ public sealed class WebhookOptions
 
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakerDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (SigningSecret is not { Length: > 0 } secret) yield break;
+        var key = secret.StartsWith("whsec_", StringComparison.Ordinal) ? secret["whsec_".Length..] : null;
+        var bytes = new byte[key?.Length ?? 0];
+        if (key is null || !Convert.TryFromBase64String(key, bytes, out var length) || length is < 24 or > 64)
+            yield return new ValidationResult("must be whsec_ and the base64 of 24 to 64 random bytes (echo whsec_$(openssl rand -base64 32))",
+                [nameof(SigningSecret)]);
+    }
 }

@@ -34,6 +34,51 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
         Assert.All(receiver.Received, hook => Assert.Equal(Id, hook.Headers["webhook-id"]));
     }
 
+    [Fact]
+    public async Task Should_sign_every_try_so_that_a_standard_webhooks_receiver_verifies_it_with_the_secret_and_no_other()
+    {
+        const string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; // the Standard Webhooks spec's example secret
+        var receiver = await Receiver(call => new HookAnswer(call == 1 ? 503 : 200));
+        var client = Client(("Webhooks:SigningSecret", secret));
+
+        var result = await client.DeliverAsync(new Callback { Url = receiver.Url + "/done", Data = """{"song": "é"}""" }, Id, default);
+
+        Assert.True(result.Delivered);
+        Assert.Equal(2, receiver.Received.Count);
+        foreach (var hook in receiver.Received)
+        {
+            // As a receiver does: the raw body and the three headers, checked with the client's secret.
+            var headers = new Microsoft.AspNetCore.Http.HeaderDictionary(hook.Headers.ToDictionary(h => h.Key, h => new Microsoft.Extensions.Primitives.StringValues(h.Value)));
+            new StandardWebhooks.StandardWebhook(secret).Verify(hook.Body, headers);
+            Assert.StartsWith("v1,", hook.Headers["webhook-signature"]);
+            Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() =>
+                new StandardWebhooks.StandardWebhook("whsec_" + Convert.ToBase64String(new byte[32])).Verify(hook.Body, headers));
+            Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() =>
+                new StandardWebhooks.StandardWebhook(secret).Verify(hook.Body + " ", headers));
+        }
+    }
+
+    [Fact]
+    public async Task Should_send_no_signature_without_a_secret()
+    {
+        var receiver = await Receiver(_ => new HookAnswer(200));
+
+        await Client().DeliverAsync(new Callback { Url = receiver.Url + "/done", Data = "1" }, Id, default);
+
+        Assert.False(receiver.Received.Single().Headers.ContainsKey("webhook-signature"));
+    }
+
+    [Theory]
+    [InlineData("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]        // no whsec_ prefix
+    [InlineData("whsec_not base64")]
+    [InlineData("whsec_c2hvcnQ=")]                          // 5 bytes: too short to be a secret
+    public void Should_refuse_to_start_with_a_signing_secret_that_is_not_one(string secret)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => Client(("Webhooks:SigningSecret", secret)));
+        Assert.Contains("SigningSecret", error.Message);
+        Assert.DoesNotContain(secret, error.Message); // a secret is never written out
+    }
+
     [Theory]
     [InlineData(400)]
     [InlineData(404)]
