@@ -54,6 +54,33 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Should_hand_a_listener_its_first_second_in_a_short_block_and_hold_the_separator_until_it_is_out()
+    {
+        var planes = Planes(200_000);
+        var listener = new FirstAudioListener();
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 2, listener) { FirstAudioWait = TimeSpan.FromMinutes(1) })
+        {
+            // The separator's first segment: 5.85 s at once, in this test 4.5 s.
+            sink.Write(new StemFrames(planes, 0, 200_000));
+
+            // Back only once every stem's first second was encoded and the listener said it is out.
+            Assert.True(listener.FirstAudioOut.IsCompleted, "the separator went on before the first second was out");
+            await sink.CompleteAsync();
+        }
+
+        Assert.All(listener.FirstSamplesIn, samples => Assert.Equal(49_152, samples)); // 1.11 s, not a whole 1.49 s block
+        // The bytes are those of one encoding of the whole stem: the short first block changes nothing in them.
+        var after = Path.Combine(_directory, "after.mp3");
+        await using (var file = File.Create(after))
+        using (var writer = new Mp3Writer(file, new Mp3Options()))
+        {
+            writer.Write(planes[6], planes[7]);
+            writer.Complete();
+        }
+        Assert.Equal(await File.ReadAllBytesAsync(after), await File.ReadAllBytesAsync(Path.Combine(_directory, "vocals.mp3")));
+    }
+
+    [Fact]
     public async Task Should_write_wav_and_mp3_side_by_side_when_both_are_asked_for()
     {
         var planes = Planes(50_000);
@@ -133,6 +160,24 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
     public void Dispose()
     {
         if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>Says its first audio is out once every stem has told it of bytes; remembers the samples given to LAME by then.</summary>
+    private sealed class FirstAudioListener : IMp3StemListener
+    {
+        private readonly TaskCompletionSource _out = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _stems;
+
+        public long[] FirstSamplesIn { get; } = new long[Stems.Count];
+
+        public Task FirstAudioOut => _out.Task;
+
+        public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn)
+        {
+            if (FirstSamplesIn[stem] != 0) return;
+            FirstSamplesIn[stem] = samplesIn;
+            if (Interlocked.Increment(ref _stems) == Stems.Count) _out.TrySetResult();
+        }
     }
 
     // Stem s channel c: music at a pitch of its own, so that stems cannot be mistaken for one another.

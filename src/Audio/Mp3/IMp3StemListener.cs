@@ -14,4 +14,11 @@ public interface IMp3StemListener
     /// </param>
     /// <param name="samplesIn">The samples of each channel given to LAME so far (the bytes lag them by LAME's delay).</param>
     void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn);
+
+    /// <summary>
+    /// Completes once every stem's first audio has gone to the listeners (or never will: the listener gave up). The sink
+    /// holds the separator back for it, a little, after the song's first samples, so that the model's next run does not
+    /// take the CPUs from the encoders and the store while a listener waits for its first second.
+    /// </summary>
+    Task FirstAudioOut => Task.CompletedTask;
 }

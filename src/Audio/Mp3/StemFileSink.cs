@@ -25,6 +25,15 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     /// <summary>Blocks a stem's queue holds before the separator waits: at most 24 s of audio, 8 MiB per stem.</summary>
     private const int QueuedBlocks = 16;
 
+    /// <summary>
+    /// The song's first block, when a listener waits: a little over a second with LAME's delay (1.11 s), so that the
+    /// first second is encoded and handed on without the rest of a whole block.
+    /// </summary>
+    private const int FirstBlockFrames = 49_152;
+
+    /// <summary>How long <see cref="Write"/> holds the separator for <see cref="IMp3StemListener.FirstAudioOut"/>, at most.</summary>
+    internal TimeSpan FirstAudioWait { get; init; } = TimeSpan.FromSeconds(2);
+
     private readonly WavStemSink? _wav;
     private readonly Mp3Writer?[] _mp3 = new Mp3Writer?[Stems.Count];
     private readonly FileStream?[] _mp3Files = new FileStream?[Stems.Count];
@@ -37,6 +46,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     private long _waitTicks;
     private readonly IMp3StemListener? _listener;
     private readonly long[] _samplesIn = new long[Stems.Count];
+    private long _written;
 
     /// <param name="directory">Where the files go; it must exist.</param>
     /// <param name="formats">"mp3" and/or "wav".</param>
@@ -100,9 +110,10 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         _wav?.Write(frames);
         if (_mp3[0] is null) return;
         // In blocks of at most BlockFrames, so that the queues' bound is one of memory whatever the separator hands on.
-        for (var at = 0; at < frames.Length; at += BlockFrames)
+        var before = _written;
+        for (var at = 0; at < frames.Length;)
         {
-            var n = Math.Min(BlockFrames, frames.Length - at);
+            var n = Math.Min(_listener is not null && _written == 0 ? FirstBlockFrames : BlockFrames, frames.Length - at);
             for (var s = 0; s < Stems.Count; s++)
             {
                 var block = Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
@@ -124,7 +135,13 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                     Interlocked.Add(ref _waitTicks, Stopwatch.GetElapsedTime(waiting).Ticks);
                 }
             }
+            at += n;
+            _written += n;
         }
+        // The song's first second is queued: let the encoders and the store hand it to the listeners before the model
+        // runs again and takes the CPUs (a moment, once per song; never longer than FirstAudioWait).
+        if (_listener is not null && before < FirstBlockFrames && _written >= FirstBlockFrames)
+            _listener.FirstAudioOut.Wait(FirstAudioWait);
     }
 
     /// <summary>

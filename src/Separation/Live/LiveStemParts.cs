@@ -35,6 +35,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     private readonly Channel<Part> _uploads = Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _uploading;
+    private readonly TaskCompletionSource _firstOut = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private double _reported;
 
     /// <param name="run">This separation's own name for its parts (<see cref="SongObjects.LivePart"/>).</param>
@@ -55,11 +56,15 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
         _cutAt[stem] = samplesIn;
     }
 
+    /// <summary>Completes once every stem's first part is stored and told of (or the parts stopped).</summary>
+    public Task FirstAudioOut => _firstOut.Task;
+
     /// <summary>Waits for the parts cut so far to be stored (those that can be).</summary>
     public async Task FlushAsync()
     {
         _uploads.Writer.TryComplete();
         await _uploading;
+        _firstOut.TrySetResult();
     }
 
     public async ValueTask DisposeAsync()
@@ -67,6 +72,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
         _uploads.Writer.TryComplete();
         await _stop.CancelAsync();
         await _uploading;
+        _firstOut.TrySetResult();
         _stop.Dispose();
     }
 
@@ -87,6 +93,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
                     _reported = seconds;
                     await _stored(seconds);
                 }
+                if (Array.TrueForAll(_storedSamples, samples => samples > 0)) _firstOut.TrySetResult();
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -96,6 +103,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
                 // Listeners wait for the complete stems instead; the song goes on.
                 _logger.LogWarning("live parts of {SongHash} stopped: {Reason}", _songHash, e.Message);
                 await _stop.CancelAsync();
+                _firstOut.TrySetResult();
             }
         }
     }
