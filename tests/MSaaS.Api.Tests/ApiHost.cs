@@ -79,7 +79,9 @@ internal sealed class ApiHost : IAsyncDisposable
     }
 
     /// <summary>Starts a host; with <paramref name="telemetry"/>, with the metrics, traces and song census of a real API process.</summary>
-    public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null, bool telemetry = false)
+    /// <param name="store">Wraps the host's object store (a store that misbehaves as S3 may).</param>
+    public static async Task<ApiHost> Start(Dictionary<string, string?>? settings = null, bool telemetry = false,
+        Func<IObjectStore, IObjectStore>? store = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "msaas-api-" + Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder();
@@ -99,6 +101,7 @@ internal sealed class ApiHost : IAsyncDisposable
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         // The services' own registrations, with stand-ins for the two audio stages.
         builder.Services.AddStorage().AddSongSaga().AddNotifications().AddApi();
+        if (store is not null) builder.Services.AddSingleton(store(new LocalObjectStore(root)));
         if (telemetry) builder.Services.AddSongCensus().AddMsaasTelemetry(builder.Configuration, "msaas-api-test");
         var bus = new BusRecorder();
         builder.Services.AddConsumeObserver(_ => bus).AddPublishObserver(_ => bus);

@@ -209,6 +209,74 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
         script.Writer.Complete(); // the stand-in worker returns: the host stops without waiting it out
     }
 
+    [Fact]
+    public async Task Should_send_nothing_of_a_part_removed_under_its_read_and_read_on_in_the_complete_stem()
+    {
+        // S3 ends a body early when the object is removed under the read, as the worker removes the parts once the stems
+        // are stored: the second part's read breaks off half-way, and by then the stems are stored.
+        var cutting = new CuttingStore();
+        await using var host = await ApiHost.Start(new() { ["Api:LiveWait"] = "00:00:10" }, store: inner => cutting.Over(inner));
+        var (hash, script) = await SubmitScripted(host);
+        var asking = Listen(hash, "bass", host);
+        byte[] first = Bytes(7, 3000), second = Bytes(8, 3000), tail = Bytes(9, 1000);
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(first, null));
+        await using var stream = await asking.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(first, await ReadExactly(stream, first.Length));
+
+        cutting.Cut = key => key.Name.EndsWith("/bass/000001.mp3", StringComparison.Ordinal);
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(second, null));
+        await script.Writer.WriteAsync(new ApiHost.LiveStep(null, [.. Tagged(first), .. second, .. tail]));
+
+        // The rest of the complete stem from the first part's end: the second part whole (from the stem), then the tail.
+        byte[] rest = [.. second, .. tail];
+        Assert.Equal(rest, await ReadToEnd(stream));
+    }
+
+    /// <summary>Reads of the keys <see cref="Cut"/> picks break off half-way, as S3's do when the object is removed.</summary>
+    private sealed class CuttingStore
+    {
+        public Func<ObjectKey, bool> Cut { get; set; } = _ => false;
+
+        public IObjectStore Over(IObjectStore inner) => new Store(inner, this);
+
+        private sealed class Store(IObjectStore inner, CuttingStore cutting) : IObjectStore
+        {
+            public async Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default)
+            {
+                var stream = await inner.OpenReadAsync(key, cancellationToken);
+                if (!cutting.Cut(key)) return stream;
+                var half = new byte[stream.Length / 2];
+                await stream.ReadExactlyAsync(half, cancellationToken);
+                var length = stream.Length;
+                await stream.DisposeAsync();
+                return new CutStream(half, length);
+            }
+
+            public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) =>
+                inner.PutAsync(key, content, contentType, cancellationToken);
+
+            public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
+
+            public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+            public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) =>
+                inner.ListAsync(bucket, prefix, cancellationToken);
+
+            public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
+        }
+
+        // Half the object's bytes, then the error an HTTP body cut short gives.
+        private sealed class CutStream(byte[] half, long length) : MemoryStream(half)
+        {
+            public override long Length => length;
+
+            public override int Read(Span<byte> buffer) => base.Read(buffer) is > 0 and var n ? n : throw new IOException("The response ended prematurely.");
+
+            public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+                ValueTask.FromResult(Read(buffer.Span));
+        }
+    }
+
     // A song whose stand-in separation the spec plays step by step.
     private async Task<(string Hash, Channel<ApiHost.LiveStep> Script)> SubmitScripted(ApiHost? host = null)
     {

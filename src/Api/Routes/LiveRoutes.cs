@@ -142,31 +142,27 @@ public static class LiveRoutes
         }
     }
 
-    // One part to the listener; null when it is not stored (yet, or any more: the complete stem replaced it).
+    // One part to the listener; null when it is not stored (yet, or any more: the complete stem replaced it). A part is
+    // read whole before any of it is sent: the worker removes the parts once the stems are stored, and a part removed
+    // under the read (S3 ends the body early) must not leave half of it in the stream, which goes on in the complete
+    // stem from the last whole part's end.
     private static async Task<long?> TryCopyAsync(IObjectStore store, ObjectKey key, HttpResponse response, CancellationToken cancellationToken)
     {
-        Stream part;
+        byte[] bytes;
         try
         {
-            part = await store.OpenReadAsync(key, cancellationToken);
+            await using var part = await store.OpenReadAsync(key, cancellationToken);
+            bytes = new byte[part.Length];
+            await part.ReadExactlyAsync(bytes, cancellationToken);
+            if (await part.ReadAsync(new byte[1], cancellationToken) != 0) throw new IOException($"{key} is longer than it said");
         }
-        catch (ObjectNotFoundException)
+        catch (Exception e) when (e is ObjectNotFoundException or IOException)
         {
             return null;
         }
-        await using (part)
-        {
-            long bytes = 0;
-            var buffer = new byte[81920];
-            int read;
-            while ((read = await part.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                bytes += read;
-            }
-            await response.Body.FlushAsync(cancellationToken); // heard now, not when a buffer fills
-            return bytes;
-        }
+        await response.Body.WriteAsync(bytes, cancellationToken);
+        await response.Body.FlushAsync(cancellationToken); // heard now, not when a buffer fills
+        return bytes.Length;
     }
 
     // The stored object from byte <paramref name="offset"/> on.
