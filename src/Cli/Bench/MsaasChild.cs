@@ -7,9 +7,11 @@ namespace MSaaS.Cli.Bench;
 /// <summary>
 /// An msaas process a benchmark starts (<c>serve</c>, or a service of the distributed mode) on a free port of
 /// 127.0.0.1, logging warnings only; the line it exits with (<c>msaas: ...</c>) is kept for the error that says why.
-/// Disposing it kills it.
+/// Disposing it stops it as an operator would (SIGTERM: a worker finishes or hands back the song in hand, so that a
+/// broker kept for the next run does not give that run an earlier run's song first), and kills it if it has not
+/// stopped within a minute.
 /// </summary>
-internal sealed class MsaasChild : IDisposable
+internal sealed partial class MsaasChild : IDisposable
 {
     private readonly Process _process;
     private volatile string? _lastError;
@@ -69,10 +71,16 @@ internal sealed class MsaasChild : IDisposable
 
     public void Dispose()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        if (!_process.HasExited && (Kill(_process.Id, SigTerm) != 0 || !_process.WaitForExit(TimeSpan.FromMinutes(1))))
+            _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
         _process.Dispose();
     }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     private static int FreePort()
     {
