@@ -19,4 +19,10 @@ public sealed record LivePartsStored
 
     /// <summary>Seconds from the song's start that every stem's stored parts cover.</summary>
     public required double Seconds { get; init; }
+
+    /// <summary>
+    /// How many parts of every stem are stored whole (SongObjects.LivePart 0 to Parts - 1): only those may be read, as
+    /// an object store may show a part while it is still written. Null from a worker that does not count them.
+    /// </summary>
+    public int? Parts { get; init; }
 }

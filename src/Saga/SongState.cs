@@ -57,6 +57,12 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
     /// <summary>The worker's run whose live parts <see cref="LiveSeconds"/> counts (SongObjects.LivePart); null before any.</summary>
     public Guid? LiveRun { get; set; }
 
+    /// <summary>
+    /// How many live parts of every stem of <see cref="LiveRun"/> are stored whole; null before any, and when its worker
+    /// does not count them (LivePartsStored.Parts).
+    /// </summary>
+    public int? LiveParts { get; set; }
+
     public int EncodingAttempts { get; set; }
 
     /// <summary>When the current stage must have answered; null when nothing is awaited.</summary>

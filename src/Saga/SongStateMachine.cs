@@ -265,6 +265,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         saga.Progress = 0;
         saga.LiveSeconds = 0;
         saga.LiveRun = null;
+        saga.LiveParts = null;
         saga.LastError = null;
         Await(saga, _options.QueueTimeout);
         if (why is not null) Note(saga, saga.CurrentState, $"separation attempt {saga.SeparationAttempts}: {why}");
@@ -292,8 +293,9 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     // the attempt (the song handed to another worker) starts over, and listeners of the old one are cut off.
     private void OnLiveStored(SongState saga, LivePartsStored message)
     {
-        if (saga.LiveRun != message.Run) (saga.LiveRun, saga.LiveSeconds) = (message.Run, 0);
+        if (saga.LiveRun != message.Run) (saga.LiveRun, saga.LiveSeconds, saga.LiveParts) = (message.Run, 0, null);
         saga.LiveSeconds = Math.Max(saga.LiveSeconds, message.Seconds);
+        saga.LiveParts = message.Parts is { } parts ? Math.Max(saga.LiveParts ?? 0, parts) : null;
         Await(saga, _options.StallTimeout);
         saga.UpdatedAt = _clock.GetUtcNow();
     }

@@ -283,7 +283,7 @@ internal sealed class ApiHost : IAsyncDisposable
                 foreach (var track in MSaaS.Audio.Stems.Names)
                     await store.PutAsync(SongObjects.LivePart(m.SongHash, run, track, part), new MemoryStream(step.Part!), SongObjects.Mp3ContentType);
                 part++;
-                await context.Publish(new LivePartsStored { SongId = m.SongId, Attempt = m.Attempt, Run = run, Seconds = part });
+                await context.Publish(new LivePartsStored { SongId = m.SongId, Attempt = m.Attempt, Run = run, Seconds = part, Parts = part });
             }
         }
     }

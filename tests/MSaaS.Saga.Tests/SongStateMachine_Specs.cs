@@ -113,7 +113,7 @@ public class SongStateMachine_Specs
     }
 
     [Fact]
-    public async Task Should_keep_the_seconds_the_current_runs_live_parts_cover_and_start_over_with_a_new_run_or_attempt()
+    public async Task Should_keep_the_seconds_and_parts_the_current_runs_live_parts_cover_and_start_over_with_a_new_run_or_attempt()
     {
         await using var saga = await SagaHarness.Start();
         var upload = SagaHarness.Upload(NewHash());
@@ -121,17 +121,20 @@ public class SongStateMachine_Specs
         await saga.WaitFor(upload.SongId, "Separating");
         var (first, second) = (Guid.NewGuid(), Guid.NewGuid());
 
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 5.5 });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 5.5 && s.LiveRun == first);
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 5.5, Parts = 2 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 5.5 && s.LiveParts == 2 && s.LiveRun == first);
         // Out of order, or from an attempt given up on: never less, never another attempt's.
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 1.5 });
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 7, Run = Guid.NewGuid(), Seconds = 60 });
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 9.5 });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 9.5);
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 1.5, Parts = 1 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 7, Run = Guid.NewGuid(), Seconds = 60, Parts = 15 });
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = first, Seconds = 9.5, Parts = 3 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 9.5 && s.LiveParts == 3);
 
         // The song handed to another worker (a redelivery): the same attempt, a new run, counted from its start.
-        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = second, Seconds = 1.2 });
-        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveRun == second && s.LiveSeconds == 1.2);
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = second, Seconds = 1.2, Parts = 1 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveRun == second && s.LiveSeconds == 1.2 && s.LiveParts == 1);
+        // A worker that does not count its parts: none is known to be whole.
+        await saga.Publish(new LivePartsStored { SongId = upload.SongId, Attempt = 1, Run = second, Seconds = 5.2 });
+        await saga.WaitFor(upload.SongId, "Separating", s => s.LiveSeconds == 5.2 && s.LiveParts == null);
 
         saga.Clock.Advance(TimeSpan.FromHours(7));
         var current = (await saga.Store.LoadAsync(upload.SongId))!;
@@ -139,6 +142,7 @@ public class SongStateMachine_Specs
         var retried = await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
         Assert.Equal(0, retried.LiveSeconds);
         Assert.Null(retried.LiveRun);
+        Assert.Null(retried.LiveParts);
     }
 
     [Fact]

@@ -16,8 +16,8 @@ public sealed class LiveStemParts_Specs : IDisposable
     {
         var store = new LocalObjectStore(_root.FullName);
         await store.EnsureBucketAsync(SongObjects.WorkBucket);
-        var told = new List<double>();
-        await using var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), seconds => { lock (told) told.Add(seconds); return Task.CompletedTask; },
+        var told = new List<(double, int)>();
+        await using var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), (seconds, count) => { lock (told) told.Add((seconds, count)); return Task.CompletedTask; },
             NullLogger.Instance);
 
         for (var stem = 0; stem < Stems.Count - 1; stem++) parts.Encoded(stem, new byte[400], 49_152);
@@ -25,9 +25,30 @@ public sealed class LiveStemParts_Specs : IDisposable
         parts.Encoded(Stems.Count - 1, new byte[400], 49_152);
 
         await parts.FirstAudioOut.WaitAsync(TimeSpan.FromSeconds(10));
-        lock (told) Assert.Single(told);
+        lock (told) Assert.Equal(1, Assert.Single(told).Item2);
         var stored = await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(_hash)).ToListAsync();
         Assert.Equal(Stems.Count, stored.Count);
+    }
+
+    [Fact]
+    public async Task Should_tell_the_parts_stored_of_every_stem_once_the_last_stem_has_each()
+    {
+        var store = new LocalObjectStore(_root.FullName);
+        await store.EnsureBucketAsync(SongObjects.WorkBucket);
+        var told = new List<(double Seconds, int Parts)>();
+        var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), (seconds, count) => { lock (told) told.Add((seconds, count)); return Task.CompletedTask; },
+            NullLogger.Instance);
+        const int first = 49_152, second = first + 4 * Stems.SampleRate;
+
+        for (var stem = 0; stem < Stems.Count; stem++) parts.Encoded(stem, new byte[400], first);
+        for (var stem = 0; stem < Stems.Count - 1; stem++) parts.Encoded(stem, new byte[400], second);
+        parts.Encoded(Stems.Count - 1, new byte[400], second - 1); // not yet 4 s: no part cut
+        await parts.FlushAsync();
+
+        // Told once per part every stem has, never of a part only some stems have.
+        Assert.Equal([1], told.Select(t => t.Parts));
+        Assert.Equal(7, (await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(_hash)).ToListAsync()).Count);
+        await parts.DisposeAsync();
     }
 
     [Fact]
@@ -35,7 +56,7 @@ public sealed class LiveStemParts_Specs : IDisposable
     {
         var file = Path.Combine(_root.FullName, "a-file");
         await File.WriteAllTextAsync(file, "not a directory");
-        await using var parts = new LiveStemParts(new LocalObjectStore(file), _hash, Guid.NewGuid(), _ => Task.CompletedTask, NullLogger.Instance);
+        await using var parts = new LiveStemParts(new LocalObjectStore(file), _hash, Guid.NewGuid(), (_, _) => Task.CompletedTask, NullLogger.Instance);
 
         parts.Encoded(0, new byte[400], 49_152);
 

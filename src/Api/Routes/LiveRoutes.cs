@@ -116,7 +116,8 @@ public static class LiveRoutes
     }
 
     // The parts of one run, in order, then the rest of the complete stem (when that run stored it). False when another
-    // run took over or the song failed.
+    // run took over or the song failed. Only the parts the saga recorded as stored are read: an S3 server may show an
+    // object while its upload is still being written, and half a part would break the stream's frames for good.
     private static async Task<bool> StreamPartsAsync(string songhash, string name, Guid run, ISongStateStore songs, SongChanges changes,
         IObjectStore store, ApiOptions options, TimeProvider clock, HttpResponse response, CancellationToken cancellationToken)
     {
@@ -125,14 +126,15 @@ public static class LiveRoutes
         {
             // Taken before looking: the saga records each part once it is stored, and wakes this at once.
             var changed = changes.Next(SongHash.Id(songhash));
-            if (await TryCopyAsync(store, SongObjects.LivePart(songhash, run, name, part), response, cancellationToken) is { } bytes)
+            var song = await StatusRoutes.Find(songhash, songs, cancellationToken);
+            if (song is null || song.LiveRun != run || song.CurrentState == SongStates.Failed) return false;
+            // A worker that does not count its parts: each is read as soon as it is there.
+            var stored = song.LiveParts ?? int.MaxValue;
+            while (part < stored && await TryCopyAsync(store, SongObjects.LivePart(songhash, run, name, part), response, cancellationToken) is { } bytes)
             {
                 sent += bytes;
                 part++;
-                continue;
             }
-            var song = await StatusRoutes.Find(songhash, songs, cancellationToken);
-            if (song is null || song.LiveRun != run || song.CurrentState == SongStates.Failed) return false;
             if (song.Stems?.ContainsKey(name) == true)
             {
                 await CopyAsync(store, SongObjects.Stem(songhash, name), sent, response, cancellationToken);

@@ -66,8 +66,9 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             // The MP3 of each stem, as it is encoded, in parts listeners can play before the song is finished.
             var run = Guid.NewGuid(); // a redelivery of this command is another run, with parts of its own
             await using var live = formats.Contains("mp3")
-                ? new LiveStemParts(store, message.SongHash, run, seconds => context.Publish(
-                    new LivePartsStored { SongId = message.SongId, Attempt = message.Attempt, Run = run, Seconds = seconds }, cancellationToken), logger)
+                ? new LiveStemParts(store, message.SongHash, run, (seconds, parts) => context.Publish(
+                    new LivePartsStored { SongId = message.SongId, Attempt = message.Attempt, Run = run, Seconds = seconds, Parts = parts },
+                    cancellationToken), logger)
                 : null;
             await using (var sink = new StemFileSink(stemsDirectory, formats.Count > 0 ? formats : ["wav"], mp3.Value,
                 StemFileSink.EncoderThreadsFor(engine.Value.SongsInParallel), live))

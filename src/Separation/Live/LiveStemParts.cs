@@ -12,7 +12,8 @@ namespace MSaaS.Separation.Live;
 /// that the api streams to listeners before the song is finished. The first part of a stem goes as soon as it holds
 /// <see cref="FirstPartSeconds"/> of audio, the others every <see cref="PartSeconds"/>; the bytes after the last part
 /// are only in the complete stem, where a listener reads on from the same offset. Parts are stored one at a time, in
-/// order, off the encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover.
+/// order, off the encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover and how
+/// many parts of every stem are stored, each time that grows.
 /// Live listening is a bonus: a part that cannot be stored stops the parts (logged), never the song.
 /// </summary>
 public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
@@ -26,20 +27,21 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     private readonly IObjectStore _store;
     private readonly string _songHash;
     private readonly Guid _run;
-    private readonly Func<double, Task> _stored;
+    private readonly Func<double, int, Task> _stored;
     private readonly ILogger _logger;
     private readonly ArrayBufferWriter<byte>[] _pending = [.. Enumerable.Range(0, Stems.Count).Select(_ => new ArrayBufferWriter<byte>())];
     private readonly long[] _cutAt = new long[Stems.Count];
     private readonly int[] _parts = new int[Stems.Count];
     private readonly long[] _storedSamples = new long[Stems.Count];
+    private readonly int[] _storedParts = new int[Stems.Count];
     private readonly Channel<Part> _uploads = Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _uploading;
     private readonly TaskCompletionSource _firstOut = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private double _reported;
+    private int _reportedParts;
 
     /// <param name="run">This separation's own name for its parts (<see cref="SongObjects.LivePart"/>).</param>
-    public LiveStemParts(IObjectStore store, string songHash, Guid run, Func<double, Task> stored, ILogger logger)
+    public LiveStemParts(IObjectStore store, string songHash, Guid run, Func<double, int, Task> stored, ILogger logger)
     {
         (_store, _songHash, _run, _stored, _logger) = (store, songHash, run, stored, logger);
         _uploading = Task.Run(UploadAsync);
@@ -86,12 +88,11 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
                 using var content = new MemoryStream(part.Bytes, writable: false);
                 await _store.PutAsync(SongObjects.LivePart(_songHash, _run, Stems.Names[part.Stem], part.Index), content,
                     SongObjects.Mp3ContentType, _stop.Token);
-                _storedSamples[part.Stem] = part.SamplesIn;
-                var seconds = Math.Max(0, _storedSamples.Min() - LameLagSamples) / (double)Stems.SampleRate;
-                if (seconds > _reported)
+                (_storedSamples[part.Stem], _storedParts[part.Stem]) = (part.SamplesIn, part.Index + 1);
+                if (_storedParts.Min() > _reportedParts)
                 {
-                    _reported = seconds;
-                    await _stored(seconds);
+                    _reportedParts = _storedParts.Min();
+                    await _stored(Math.Max(0, _storedSamples.Min() - LameLagSamples) / (double)Stems.SampleRate, _reportedParts);
                 }
                 if (Array.TrueForAll(_storedSamples, samples => samples > 0)) _firstOut.TrySetResult();
             }
