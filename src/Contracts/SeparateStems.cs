@@ -22,4 +22,10 @@ public sealed record SeparateStems
 
     /// <summary>Which try this is, from 1; the separation service reports it back.</summary>
     public int Attempt { get; init; } = 1;
+
+    /// <summary>
+    /// When the saga started this attempt (the same when it sends the command again): stems stored since were stored
+    /// by a run of it. Null from a saga that does not say.
+    /// </summary>
+    public DateTimeOffset? AttemptStartedAt { get; init; }
 }

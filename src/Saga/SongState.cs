@@ -48,6 +48,9 @@ public sealed class SongState : SagaStateMachineInstance, ISagaVersion
 
     public int SeparationAttempts { get; set; }
 
+    /// <summary>When the current separation attempt started (SeparateStems.AttemptStartedAt).</summary>
+    public DateTimeOffset? SeparationStartedAt { get; set; }
+
     /// <summary>
     /// Seconds from the start that every stem's live parts of the current separation attempt cover (0 before the first,
     /// and for a song whose worker does not encode while it separates).

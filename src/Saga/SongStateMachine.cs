@@ -262,6 +262,7 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     private void StartSeparation(SongState saga, string? why = null)
     {
         saga.SeparationAttempts++;
+        saga.SeparationStartedAt = _clock.GetUtcNow();
         saga.Progress = 0;
         saga.LiveSeconds = 0;
         saga.LiveRun = null;
@@ -361,7 +362,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
     private SeparateStems SeparateCommand(SongState saga) => new()
     {
         SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model,
-        Separation = saga.Separation, Attempt = saga.SeparationAttempts, Formats = _options.EncodeWhileSeparating ? saga.Formats : [],
+        Separation = saga.Separation, Attempt = saga.SeparationAttempts, AttemptStartedAt = saga.SeparationStartedAt,
+        Formats = _options.EncodeWhileSeparating ? saga.Formats : [],
     };
 
     private static EncodeStems EncodeCommand(SongState saga) => new()

@@ -286,6 +286,7 @@ public class SongStateMachine_Specs
         var second = await saga.WaitFor(upload.SongId, "Separating", s => s.SeparationAttempts == 2);
         var commands = await Eventually(() => saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId), 2);
         Assert.Equal([1, 2], commands.Select(c => c.Attempt));
+        Assert.Equal([first.CreatedAt, saga.Clock.GetUtcNow()], commands.Select(c => c.AttemptStartedAt)); // each attempt its own start
 
         // The same deadline reported again (a second watcher, say) is stale and changes nothing.
         await saga.PublishAndWait(new StageTimedOut { SongId = upload.SongId, Stage = "Separating", Deadline = first.Deadline!.Value });
@@ -363,6 +364,23 @@ public class SongStateMachine_Specs
         await saga.Publish(new Notified { SongId = upload.SongId, Url = other.Url, Delivered = false, Attempts = 5, Error = "503" });
         var done = await saga.WaitFor(upload.SongId, "Completed");
         Assert.Equal([true, false], done.Webhooks.Select(w => w.Delivered));
+    }
+
+    [Fact]
+    public async Task Should_send_the_separation_again_on_resume_with_the_same_attempt_and_its_start()
+    {
+        await using var saga = await SagaHarness.Start();
+        var upload = SagaHarness.Upload(NewHash());
+        var started = saga.Clock.GetUtcNow();
+        await saga.Publish(upload);
+        await saga.WaitFor(upload.SongId, "Separating");
+        saga.Clock.Advance(TimeSpan.FromMinutes(3));
+
+        // The worker may have stored the stems before the process stopped: what it stored since the start is this attempt's.
+        await saga.Publish(new ResumeSong { SongId = upload.SongId, Reason = "the service restarted while the song was in this stage" });
+
+        var commands = await Eventually(() => saga.PublishedFor<SeparateStems>(upload.SongId, m => m.SongId), 2);
+        Assert.Equal([(1, started), (1, started)], commands.Select(c => (c.Attempt, c.AttemptStartedAt!.Value)));
     }
 
     [Fact]

@@ -127,6 +127,44 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Should_answer_a_command_sent_again_after_a_run_of_its_attempt_stored_the_stems_without_separating_again()
+    {
+        var (hash, upload) = await StoreSong();
+        var command = Command(hash, upload) with { Formats = ["mp3", "wav"], AttemptStartedAt = DateTimeOffset.UtcNow.AddMinutes(-1) };
+        await _harness.Bus.Publish(command);
+        var first = await Completed<StemsSeparatedAndEncoded>();
+
+        // The worker stopped after it published, before it acknowledged: the broker hands the command on again.
+        await _harness.Bus.Publish(command with { });
+
+        var second = await SecondAnswer();
+        Assert.Equal(first.Stems, second.Stems);
+        Assert.InRange(second.DurationSeconds, 19.9, 20.1);
+        Assert.Equal(1, _separator.Songs);
+        Assert.Contains(_log.Entries, e => e.Message.Contains("not separating it again", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("a later attempt")]
+    [InlineData("a saga that does not say when the attempt started")]
+    [InlineData("a stem missing")]
+    public async Task Should_separate_again_when_the_stored_stems_are_not_all_of_this_attempt(string because)
+    {
+        var (hash, upload) = await StoreSong();
+        await _harness.Bus.Publish(Command(hash, upload) with { Formats = ["mp3"], AttemptStartedAt = DateTimeOffset.UtcNow.AddMinutes(-1) });
+        await Completed<StemsSeparatedAndEncoded>();
+        var again = Command(hash, upload) with { Formats = ["mp3"], Attempt = 2, AttemptStartedAt = DateTimeOffset.UtcNow.AddMinutes(-1) };
+        if (because == "a later attempt") again = again with { AttemptStartedAt = DateTimeOffset.UtcNow.AddMinutes(1) };
+        if (because == "a saga that does not say when the attempt started") again = again with { AttemptStartedAt = null };
+        if (because == "a stem missing") await _store.DeleteAsync(SongObjects.Stem(hash, "bass"));
+
+        await _harness.Bus.Publish(again);
+
+        await SecondAnswer();
+        Assert.Equal(2, _separator.Songs);
+    }
+
+    [Fact]
     public async Task Should_store_wav_and_mp3_when_both_are_asked_for_naming_the_mp3()
     {
         var (hash, upload) = await StoreSong();
@@ -257,6 +295,18 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncDisposable
         Assert.True(fault is null, $"the song faulted: {fault?.ExceptionType}: {fault?.Message}");
         Assert.True(completed, $"no {typeof(T).Name}");
         return _harness.Published.Select<T>().Single().Context.Message;
+    }
+
+    // The StemsSeparatedAndEncoded after the first. A bounded poll of the harness' list: its waits end at its inactivity,
+    // which the first song's separation may have used up.
+    private async Task<StemsSeparatedAndEncoded> SecondAnswer()
+    {
+        var first = _harness.Published.Select<StemsSeparatedAndEncoded>().First().Context.MessageId;
+        for (var i = 0; i < 600 && !_harness.Published.Select<StemsSeparatedAndEncoded>(m => m.Context.MessageId != first).Any(); i++)
+            await Task.Delay(100);
+        var fault = _harness.Published.Select<Fault<SeparateStems>>().FirstOrDefault()?.Context.Message.Exceptions[0];
+        Assert.True(fault is null, $"the song faulted: {fault?.ExceptionType}: {fault?.Message}");
+        return Assert.Single(_harness.Published.Select<StemsSeparatedAndEncoded>(m => m.Context.MessageId != first)).Context.Message;
     }
 
     private async Task<AudioBuffer> Decode(ObjectKey key)

@@ -62,6 +62,20 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
             var stemsDirectory = Directory.CreateDirectory(Path.Combine(work.FullName, "stems")).FullName;
             // Final formats here, or the lossless work copy the encoding service takes on.
             var formats = engine.Value.EncodeWhileSeparating ? Formats(message) : [];
+            if (formats.Count > 0 && await StoredSince(message.SongHash, formats, message.AttemptStartedAt, cancellationToken) is { } stored)
+            {
+                // Sent again after a run of this attempt stored the stems and stopped before it acknowledged the command
+                // (or before the saga heard of them): answered from the store, not separated twice.
+                logger.LogInformation("the stems of {SongHash} were stored by an earlier run of attempt {Attempt}: not separating it again",
+                    message.SongHash, message.Attempt);
+                await context.Publish(new StemsSeparatedAndEncoded
+                {
+                    SongId = message.SongId, SongHash = message.SongHash, Stems = stored, DurationSeconds = mix.Duration.TotalSeconds, Model = message.Model,
+                }, cancellationToken);
+                await DeleteWorkStems(message.SongHash, cancellationToken);
+                await DeleteLiveParts(message.SongHash, cancellationToken);
+                return;
+            }
             var started = Stopwatch.GetTimestamp();
             // The MP3 of each stem, as it is encoded, in parts listeners can play before the song is finished.
             var run = Guid.NewGuid(); // a redelivery of this command is another run, with parts of its own
@@ -136,6 +150,24 @@ public sealed class SeparateStemsConsumer(IStemSeparator separator, IObjectStore
                 var key = SongObjects.Stem(songHash, track, format);
                 await using var file = File.OpenRead(sink.PathOf(track, format));
                 await store.PutAsync(key, file, format == "mp3" ? SongObjects.Mp3ContentType : SongObjects.WavContentType, cancellationToken);
+                stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
+            }
+        return stems;
+    }
+
+    // The stems StoreFinal would return, when every format asked for of every stem was stored since the attempt started
+    // (so by a run of it, not by an earlier separation of the song); null otherwise. Some stores keep whole seconds.
+    private async Task<Dictionary<string, StoredObject>?> StoredSince(string songHash, IReadOnlyCollection<string> formats, DateTimeOffset? started,
+        CancellationToken cancellationToken)
+    {
+        if (started is not { } since) return null;
+        var from = since.AddTicks(-(since.UtcTicks % TimeSpan.TicksPerSecond));
+        var stems = new Dictionary<string, StoredObject>();
+        foreach (var track in Stems.Names)
+            foreach (var format in formats.OrderBy(f => f == "mp3"))
+            {
+                var key = SongObjects.Stem(songHash, track, format);
+                if (await store.StatAsync(key, cancellationToken) is not { } found || found.LastModified < from) return null;
                 stems[track] = new StoredObject { Bucket = key.Bucket, Name = key.Name };
             }
         return stems;
