@@ -53,7 +53,11 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
         _pending[stem].Write(mp3);
         var due = _parts[stem] == 0 ? FirstPartSeconds : PartSeconds;
         if (samplesIn - _cutAt[stem] < due * Stems.SampleRate) return;
-        _uploads.Writer.TryWrite(new Part(stem, _parts[stem]++, _pending[stem].WrittenSpan.ToArray(), samplesIn));
+        // A part is 30-160 KB, most of it on the large object heap if allocated each time: lent from the pool instead.
+        var written = _pending[stem].WrittenSpan;
+        var bytes = ArrayPool<byte>.Shared.Rent(written.Length);
+        written.CopyTo(bytes);
+        if (!_uploads.Writer.TryWrite(new Part(stem, _parts[stem]++, bytes, written.Length, samplesIn))) ArrayPool<byte>.Shared.Return(bytes);
         _pending[stem].ResetWrittenCount();
         _cutAt[stem] = samplesIn;
     }
@@ -82,10 +86,10 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     {
         await foreach (var part in _uploads.Reader.ReadAllAsync())
         {
-            if (_stop.IsCancellationRequested) continue;
             try
             {
-                using var content = new MemoryStream(part.Bytes, writable: false);
+                if (_stop.IsCancellationRequested) continue;
+                using var content = new MemoryStream(part.Bytes, 0, part.Length, writable: false);
                 await _store.PutAsync(SongObjects.LivePart(_songHash, _run, Stems.Names[part.Stem], part.Index), content,
                     SongObjects.Mp3ContentType, _stop.Token);
                 (_storedSamples[part.Stem], _storedParts[part.Stem]) = (part.SamplesIn, part.Index + 1);
@@ -106,8 +110,12 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
                 await _stop.CancelAsync();
                 _firstOut.TrySetResult();
             }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(part.Bytes);
+            }
         }
     }
 
-    private sealed record Part(int Stem, int Index, byte[] Bytes, long SamplesIn);
+    private sealed record Part(int Stem, int Index, byte[] Bytes, int Length, long SamplesIn);
 }
