@@ -105,6 +105,17 @@ public sealed class ApiOptions : IValidatableObject
     [Range(1, 100_000)]
     public int MaxLiveListeners { get; set; } = 256;
 
+    /// <summary>
+    /// Who may submit and read songs: "anonymous" (anyone; the legacy contract, the default), "keys" (a client's key on
+    /// every client route; a client sees only its own songs) or "both" (keys, and requests without one as the client
+    /// "anonymous"). Clients are managed with <c>msaas clients</c> or the support routes.
+    /// </summary>
+    public Clients.ClientAccess Clients { get; set; } = Api.Clients.ClientAccess.Anonymous;
+
+    /// <summary>How long a client's old key keeps working once it has a new one (<c>msaas clients key</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "90.00:00:00")]
+    public TimeSpan KeyGracePeriod { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>How often the songs in each state are counted for the msaas_songs gauges.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CensusInterval { get; set; } = TimeSpan.FromSeconds(15);

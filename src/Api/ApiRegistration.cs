@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MSaaS.Api.Clients;
 using MSaaS.Api.Mixing;
 using MSaaS.Api.Routes;
 using MSaaS.Api.Security;
@@ -28,6 +29,9 @@ public static class ApiRegistration
     {
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
         services.TryAddSingleton<SongIntake>(); // every song enters by it, from REST or the legacy queue
+        services.AddClients();
+        services.AddAuthentication().AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ClientKeyAuthentication>(
+            ClientKeyAuthentication.SchemeName, null);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
         {
             k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;
@@ -98,10 +102,13 @@ public static class ApiRegistration
         app.UseRouting(); // after the handlers above, so that routing failures answer JSON too
 
         app.MapWebPage();
-        app.MapLegacyRoutes();
-        app.MapStatusRoutes();
-        app.MapLiveRoutes();
-        app.MapMixRoutes();
+        app.MapLegacyWebhookTarget();
+        // The routes of a client's songs: with Api:Clients other than "anonymous", each needs a client and shows it only its own.
+        var clients = app.MapGroup("").AddEndpointFilter(ClientGate.FilterAsync);
+        clients.MapLegacyRoutes();
+        clients.MapStatusRoutes();
+        clients.MapLiveRoutes();
+        clients.MapMixRoutes();
         app.MapSupportRoutes();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -12,6 +12,7 @@ public static class MsaasCommand
             PrepareCommand.Create(),
             ServeCommand.Create(),
             RunCommand.Create(),
+            ClientsCommand.Create(),
 #if WITH_BENCH
             Bench.BenchCommand.Create(),
 #endif

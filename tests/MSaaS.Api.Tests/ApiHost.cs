@@ -122,13 +122,14 @@ internal sealed class ApiHost : IAsyncDisposable
     }
 
     /// <summary>Waits (up to 15 s) until the song's public status says <paramref name="state"/>; returns that status.</summary>
-    public async Task<System.Text.Json.JsonElement> WaitForState(string hash, string state)
+    /// <param name="client">Asks as this client (one with a client's key); default: <see cref="Client"/>.</param>
+    public async Task<System.Text.Json.JsonElement> WaitForState(string hash, string state, HttpClient? client = null)
     {
         var until = DateTime.UtcNow.AddSeconds(15);
         System.Text.Json.JsonElement status = default;
         while (DateTime.UtcNow < until)
         {
-            var response = await Client.GetAsync($"/apiv1/status/{hash}");
+            var response = await (client ?? Client).GetAsync($"/apiv1/status/{hash}");
             if (response.IsSuccessStatusCode)
             {
                 status = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content);

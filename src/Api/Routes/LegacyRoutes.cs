@@ -11,6 +11,7 @@ using MSaaS.Audio;
 using MSaaS.Storage;
 using MSaaS.ServiceDefaults;
 using MSaaS.Saga;
+using MSaaS.Api.Clients;
 
 namespace MSaaS.Api.Routes;
 
@@ -19,11 +20,15 @@ public static class LegacyRoutes
 {
     public const string EnqueuedReason = "Song enqueued for separation";
 
+    /// <summary>The reference client registers the REST root itself as its webhook: it takes anything, from anyone.</summary>
+    public static IEndpointRouteBuilder MapLegacyWebhookTarget(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/", () => Results.Ok()).WithSummary("Accepts anything: the reference client's own webhook target");
+        return app;
+    }
+
     public static IEndpointRouteBuilder MapLegacyRoutes(this IEndpointRouteBuilder app)
     {
-        // The reference client registers the REST root itself as its webhook.
-        app.MapPost("/", () => Results.Ok()).WithSummary("Accepts anything: the reference client's own webhook target");
-
         app.MapPost("/apiv1/separate", Separate).WithSummary("Upload a song (JSON with base64, or multipart) for separation")
             .Produces<SeparateReply>().Produces<ErrorReply>(400).Produces<ErrorReply>(413);
         // Routing matches "/apiv1/queue/" here as well, with no redirect, as the reference client needs.
@@ -44,7 +49,7 @@ public static class LegacyRoutes
     public sealed record RemoveReply(string Hash, IReadOnlyList<string> Removed);
 
     private static async Task<IResult> Separate(HttpContext http, SongIntake intake, UploadSlots slots, ISongStateStore songs,
-        IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        IClientSongs holders, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (request, response) = (http.Request, http.Response);
         // Each upload being read holds buffers and a scratch file: a bounded number at once, and from one client, the
@@ -73,6 +78,8 @@ public static class LegacyRoutes
             await using var song = upload.Song;
             if (await Refusal(upload, songs, options.Value, cancellationToken) is { } refusal) return refusal;
             var model = Models.Resolve(upload.Model)!;
+            // Held before it is announced: the client's status request right after the answer finds it.
+            if (ClientGate.Caller(http) is { } client) await holders.AddAsync(client, song.Hash, cancellationToken);
             var hash = await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken);
             // 200, not 202: the reference clients print only 200 answers.
             return Results.Ok(new SeparateReply(hash, EnqueuedReason, model, upload.Model, $"/apiv1/status/{hash}"));
@@ -97,10 +104,15 @@ public static class LegacyRoutes
         return null;
     }
 
-    private static async Task<IResult> Queue(ISongStateStore songs, CancellationToken cancellationToken)
+    private static async Task<IResult> Queue(HttpContext http, ISongStateStore songs, IClientSongs holders, CancellationToken cancellationToken)
     {
         var inFlight = await songs.QueryAsync(new SongQuery { States = [.. SongStates.InFlight], Limit = 10_000 }, cancellationToken);
-        return Results.Ok(new QueueReply(inFlight.OrderBy(s => s.CreatedAt).Select(s => s.SongHash).ToList()));
+        var queue = inFlight.OrderBy(s => s.CreatedAt).Select(s => s.SongHash).ToList();
+        // A client's own songs only; their place is among everyone's.
+        if (ClientGate.Caller(http) is { } client)
+            queue = [.. (await Task.WhenAll(queue.Select(async hash => (hash, held: await holders.HoldsAsync(client, hash, cancellationToken)))))
+                .Where(s => s.held).Select(s => s.hash)];
+        return Results.Ok(new QueueReply(queue));
     }
 
     private static async Task<IResult> Track(string songhash, string track, HttpResponse response, IObjectStore store, CancellationToken cancellationToken)
@@ -121,10 +133,13 @@ public static class LegacyRoutes
     }
 
     // A mix needs every stem: removing one removes the song's kept mixes too.
-    private static async Task<IResult> Remove(string songhash, string track, IObjectStore store, MixCache mixes, CancellationToken cancellationToken)
+    private static async Task<IResult> Remove(string songhash, string track, HttpContext http, IObjectStore store, MixCache mixes, IClientSongs holders,
+        CancellationToken cancellationToken)
     {
         if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
+        if (ClientGate.Caller(http) is { } client && (await holders.HoldersAsync(songhash, cancellationToken)).Any(other => other != client))
+            return Reply.Error(409, "other clients sent this song too, and its stems are theirs as well: remove the whole song instead");
         if (!await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)) return Reply.NotFound($"no {name} stem for {ClientText.Cut(songhash, 64)}");
         await mixes.DeleteAsync(songhash, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, [name]));
@@ -132,11 +147,17 @@ public static class LegacyRoutes
 
     // A whole song: its stems and kept mixes, and with them the song itself (its upload and its saga), so that nothing of it is
     // left to be found. A song still being separated keeps going; only a finished or failed one is forgotten.
-    private static async Task<IResult> RemoveAll(string songhash, IObjectStore store, MixCache mixes, ISongStateStore songs, IPublishEndpoint bus,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> RemoveAll(string songhash, HttpContext http, IObjectStore store, MixCache mixes, ISongStateStore songs,
+        IPublishEndpoint bus, IClientSongs holders, CancellationToken cancellationToken)
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
         var song = await songs.LoadAsync(SongHash.Id(songhash), cancellationToken);
+        if (ClientGate.Caller(http) is { } client && (await holders.HoldersAsync(songhash, cancellationToken)).Any(other => other != client))
+        {
+            // Others hold it too: it goes for this client only, the stems stay for them.
+            await holders.RemoveAsync(client, songhash, cancellationToken);
+            return Results.Ok(new RemoveReply(songhash, song?.Stems?.Keys.Order(StringComparer.Ordinal).ToList() ?? []));
+        }
         if (song is { CurrentState: not (SongStates.Completed or SongStates.Failed) })
             return Reply.Error(409, $"the song is {song.CurrentState}: it can be removed once it is finished");
         var removed = new List<string>();
@@ -154,6 +175,7 @@ public static class LegacyRoutes
         // As it was loaded, finished or failed: a submission of the same song meanwhile has moved it on and keeps it.
         if (song is not null) await songs.DeleteAsync(song.CorrelationId, song.Version, cancellationToken);
         await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
+        if (ClientGate.Caller(http) is { } holder) await holders.RemoveAsync(holder, songhash, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, removed));
     }
 }

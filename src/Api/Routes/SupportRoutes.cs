@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using MSaaS.Saga.Persistence;
 using MSaaS.Saga;
 using MSaaS.Contracts;
+using MSaaS.Api.Clients;
 using MSaaS.Api.Security;
 using MSaaS.ServiceDefaults;
 
@@ -30,6 +31,7 @@ public static class SupportRoutes
             .Produces<IReadOnlyList<SongSummary>>().Produces<ErrorReply>(400).Produces<ErrorReply>(401).Produces<ErrorReply>(403);
         support.MapPost("/songs/{songhash}/retry", Retry).WithSummary("Try a failed song again from the stage it failed in")
             .Produces<SongSummary>(202).Produces<ErrorReply>(404).Produces<ErrorReply>(409).Produces<ErrorReply>(401).Produces<ErrorReply>(403);
+        support.MapClientRoutes();
         return app;
     }
 

@@ -48,7 +48,7 @@ public static class MsaasServices
     }
 
     /// <summary>One Redis connection for the process when "Redis:Configuration" is set; true when it is.</summary>
-    private static bool AddRedis(this IServiceCollection services, IConfiguration configuration)
+    internal static bool AddRedis(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<RedisOptions>(RedisOptions.Section);
         var options = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>();

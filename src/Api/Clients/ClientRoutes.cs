@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using MSaaS.Api.Routes;
+
+namespace MSaaS.Api.Clients;
+
+/// <summary>The clients on the support routes (behind the support key): the same as <c>msaas clients</c>.</summary>
+public static class ClientRoutes
+{
+    public sealed record NewClient(string Name, int? MinutesPerMonth = null, int? SongsInFlight = null);
+
+    /// <summary>A client as it is shown: never a key or its hash, only the hint of each.</summary>
+    public sealed record ClientView(string Name, DateTimeOffset CreatedAt, int? MinutesPerMonth, int? SongsInFlight, IReadOnlyList<KeyView> Keys)
+    {
+        public static ClientView Of(ServiceClient client) => new(client.Name, client.CreatedAt, client.MinutesPerMonth, client.SongsInFlight,
+            [.. client.Keys.Select(k => new KeyView(k.Hint, k.CreatedAt, k.ExpiresAt))]);
+    }
+
+    public sealed record KeyView(string Hint, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);
+
+    /// <summary>A client with the key just made: the only time the key is shown.</summary>
+    public sealed record ClientWithKey(string Name, string Key, ClientView Client);
+
+    public static RouteGroupBuilder MapClientRoutes(this RouteGroupBuilder support)
+    {
+        support.MapGet("/clients", async (ClientRegistry clients, CancellationToken cancellationToken) =>
+                Results.Ok((await clients.ListAsync(cancellationToken)).Select(ClientView.Of)))
+            .WithSummary("Every client, with its limits and the hints of its keys").Produces<IReadOnlyList<ClientView>>();
+        support.MapPost("/clients", (NewClient client, ClientRegistry clients, CancellationToken cancellationToken) => Answer(async () =>
+            {
+                var (added, key) = await clients.AddAsync(client.Name ?? "", client.MinutesPerMonth, client.SongsInFlight, cancellationToken);
+                return Results.Created($"/apiv1/support/clients/{added.Name}", new ClientWithKey(added.Name, key, ClientView.Of(added)));
+            }))
+            .WithSummary("Add a client: its key is in this answer and nowhere else")
+            .Produces<ClientWithKey>(201).Produces<ErrorReply>(400).Produces<ErrorReply>(409);
+        support.MapPost("/clients/{name}/key", (string name, ClientRegistry clients, CancellationToken cancellationToken) => Answer(async () =>
+            {
+                var (client, key) = await clients.NewKeyAsync(name, cancellationToken);
+                return Results.Ok(new ClientWithKey(client.Name, key, ClientView.Of(client)));
+            }))
+            .WithSummary("A new key for the client; its older keys work until their grace period ends (Api:KeyGracePeriod)")
+            .Produces<ClientWithKey>().Produces<ErrorReply>(404);
+        support.MapDelete("/clients/{name}", (string name, ClientRegistry clients, CancellationToken cancellationToken) => Answer(async () =>
+            {
+                await clients.RemoveAsync(name, cancellationToken);
+                return Results.NoContent();
+            }))
+            .WithSummary("Remove a client: its keys stop working at once").Produces(204).Produces<ErrorReply>(404);
+        return support;
+    }
+
+    private static async Task<IResult> Answer(Func<Task<IResult>> change)
+    {
+        try
+        {
+            return await change();
+        }
+        catch (ClientRefusedException refused)
+        {
+            return Reply.Error(refused.Status, refused.Message);
+        }
+    }
+}

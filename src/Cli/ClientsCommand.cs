@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MSaaS.Api;
+using MSaaS.Api.Clients;
+using MSaaS.Cli.Hosting;
+using MSaaS.ServiceDefaults;
+using MSaaS.Storage;
+
+namespace MSaaS.Cli;
+
+/// <summary>
+/// <c>msaas clients add|list|key|remove</c>: the clients of the service, in the store the services use with the same
+/// MSAAS_ settings (Redis with MSAAS_Redis__Configuration, else the data directory of <c>msaas serve</c>). A running
+/// service sees each change at its next request. A key is printed once, when it is made.
+/// </summary>
+internal static class ClientsCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
+        var name = new Argument<string>("name") { Description = "The client's name: lower-case letters, digits and '-'" };
+        var minutes = new Option<int?>("--minutes-per-month") { Description = "Minutes of audio it may send per calendar month [default: no limit]" };
+        var inFlight = new Option<int?>("--songs-in-flight") { Description = "Its songs in flight at once [default: no limit]" };
+
+        var add = new Command("add", "Add a client and print its API key (shown only now)") { name, minutes, inFlight, json };
+        add.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        {
+            var (client, key) = await clients.AddAsync(result.GetValue(name)!, result.GetValue(minutes), result.GetValue(inFlight), cancellationToken);
+            Print(result.GetValue(json), new { name = client.Name, key },
+                $"Added client {client.Name}. Its API key (shown only now; send it as Authorization: Bearer KEY):\n{key}");
+        }));
+
+        var list = new Command("list", "The clients, their limits and their keys' first characters") { json };
+        list.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        {
+            var all = await clients.ListAsync(cancellationToken);
+            Print(result.GetValue(json), all.Select(ClientRoutes.ClientView.Of), all.Count == 0 ? "No clients." : string.Join('\n', all.Select(Describe)));
+        }));
+
+        var key = new Command("key", "Give a client a new API key; its old keys keep working for Api:KeyGracePeriod (1 day)") { name, json };
+        key.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        {
+            var (client, fresh) = await clients.NewKeyAsync(result.GetValue(name)!, cancellationToken);
+            var until = client.Keys.Skip(1).Select(k => k.ExpiresAt).Max();
+            Print(result.GetValue(json), new { name = client.Name, key = fresh },
+                $"New API key of {client.Name} (shown only now)" + (until is { } end ? $"; its older keys work until {Time(end)}" : "") + $":\n{fresh}");
+        }));
+
+        var remove = new Command("remove", "Remove a client: its keys stop working at once") { name };
+        remove.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        {
+            await clients.RemoveAsync(result.GetValue(name)!, cancellationToken);
+            Console.WriteLine($"Removed client {result.GetValue(name)}.");
+        }));
+
+        return new Command("clients", "Manage the clients of the service and their API keys (Api:Clients=keys or both)") { add, list, key, remove };
+    }
+
+    private static Task<int> WithRegistry(Func<ClientRegistry, Task> action) => CliErrors.Run(async () =>
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables("MSAAS_").Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+        services.AddValidatedOptions<StorageOptions>(StorageOptions.Section);
+        services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
+        services.AddRedis(configuration);
+        services.AddClients();
+        await using var provider = services.BuildServiceProvider();
+        try
+        {
+            await action(provider.GetRequiredService<ClientRegistry>());
+            return 0;
+        }
+        catch (ClientRefusedException refused)
+        {
+            Console.Error.WriteLine($"msaas: error: {refused.Message}");
+            return CliErrors.Failed;
+        }
+    });
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static void Print(bool json, object value, string text) => Console.WriteLine(json ? JsonSerializer.Serialize(value, Json) : text);
+
+    private static string Describe(ServiceClient client)
+    {
+        var limits = string.Join(", ", new[]
+        {
+            client.MinutesPerMonth is { } m ? $"{m} min a month" : null,
+            client.SongsInFlight is { } s ? $"{s} songs in flight" : null,
+        }.OfType<string>());
+        var keys = string.Join(", ", client.Keys.Select(k => k.ExpiresAt is { } end ? $"{k.Hint} (until {Time(end)})" : k.Hint));
+        return $"{client.Name}: {(limits.Length > 0 ? limits : "no limits")}; keys {keys}; since {Time(client.CreatedAt)}";
+    }
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+}
