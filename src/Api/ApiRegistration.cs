@@ -30,8 +30,7 @@ public static class ApiRegistration
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
         services.TryAddSingleton<SongIntake>(); // every song enters by it, from REST or the legacy queue
         services.AddClients();
-        services.AddAuthentication().AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ClientKeyAuthentication>(
-            ClientKeyAuthentication.SchemeName, null);
+        services.AddKeyedSingleton<KeyAttempts>(ClientGate.AttemptsKey);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
         {
             k.Limits.MaxRequestBodySize = api.Value.MaxRequestBytes;

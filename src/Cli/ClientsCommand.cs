@@ -12,9 +12,10 @@ using MSaaS.Storage;
 namespace MSaaS.Cli;
 
 /// <summary>
-/// <c>msaas clients add|list|key|remove</c>: the clients of the service, in the store the services use with the same
-/// MSAAS_ settings (Redis with MSAAS_Redis__Configuration, else the data directory of <c>msaas serve</c>). A running
-/// service sees each change at its next request. A key is printed once, when it is made.
+/// <c>msaas clients add|list|key|remove</c>: the clients of the service, in the store the services use, found by the
+/// settings they read (appsettings.json, MSAAS_ variables, <c>--Section:Key=value</c>): Redis with
+/// Redis:Configuration, else the data directory of <c>msaas serve</c>. It says where it made each change; a running
+/// service sees it at its next request. A key is printed once, when it is made.
 /// </summary>
 internal static class ClientsCommand
 {
@@ -26,42 +27,49 @@ internal static class ClientsCommand
         var inFlight = new Option<int?>("--songs-in-flight") { Description = "Its songs in flight at once [default: no limit]" };
 
         var add = new Command("add", "Add a client and print its API key (shown only now)") { name, minutes, inFlight, json };
-        add.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        add.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
         {
             var (client, key) = await clients.AddAsync(result.GetValue(name)!, result.GetValue(minutes), result.GetValue(inFlight), cancellationToken);
             Print(result.GetValue(json), new { name = client.Name, key },
-                $"Added client {client.Name}. Its API key (shown only now; send it as Authorization: Bearer KEY):\n{key}");
+                $"Added client {client.Name} in {clients.Location}. Its API key (shown only now; send it as Authorization: Bearer KEY):\n{key}");
         }));
 
         var list = new Command("list", "The clients, their limits and their keys' first characters") { json };
-        list.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        list.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
         {
             var all = await clients.ListAsync(cancellationToken);
             Print(result.GetValue(json), all.Select(ClientRoutes.ClientView.Of), all.Count == 0 ? "No clients." : string.Join('\n', all.Select(Describe)));
         }));
 
         var key = new Command("key", "Give a client a new API key; its old keys keep working for Api:KeyGracePeriod (1 day)") { name, json };
-        key.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        key.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
         {
             var (client, fresh) = await clients.NewKeyAsync(result.GetValue(name)!, cancellationToken);
             var until = client.Keys.Skip(1).Select(k => k.ExpiresAt).Max();
             Print(result.GetValue(json), new { name = client.Name, key = fresh },
-                $"New API key of {client.Name} (shown only now)" + (until is { } end ? $"; its older keys work until {Time(end)}" : "") + $":\n{fresh}");
+                $"New API key of {client.Name} in {clients.Location} (shown only now)" + (until is { } end ? $"; its older keys work until {Time(end)}" : "") + $":\n{fresh}");
         }));
 
         var remove = new Command("remove", "Remove a client: its keys stop working at once") { name };
-        remove.SetAction((result, cancellationToken) => WithRegistry(async clients =>
+        remove.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
         {
             await clients.RemoveAsync(result.GetValue(name)!, cancellationToken);
-            Console.WriteLine($"Removed client {result.GetValue(name)}.");
+            Console.WriteLine($"Removed client {result.GetValue(name)} from {clients.Location}.");
         }));
 
-        return new Command("clients", "Manage the clients of the service and their API keys (Api:Clients=keys or both)") { add, list, key, remove };
+        var clients = new Command("clients", "Manage the clients of the service and their API keys (Api:Clients=keys or both)") { add, list, key, remove };
+        foreach (var sub in clients.Subcommands) sub.TreatUnmatchedTokensAsErrors = false; // --Section:Key=value, as the services take
+        return clients;
     }
 
-    private static Task<int> WithRegistry(Func<ClientRegistry, Task> action) => CliErrors.Run(async () =>
+    // The settings as the services read them (MsaasWebHost): appsettings.json, then MSAAS_ variables, then the command line.
+    private static Task<int> WithRegistry(ParseResult result, Func<ClientRegistry, Task> action) => CliErrors.Run(async () =>
     {
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables("MSAAS_").Build();
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables("MSAAS_")
+            .AddCommandLine([.. result.UnmatchedTokens])
+            .Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
         services.AddValidatedOptions<StorageOptions>(StorageOptions.Section);
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);

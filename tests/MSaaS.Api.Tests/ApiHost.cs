@@ -188,6 +188,27 @@ internal sealed class ApiHost : IAsyncDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// A real MP3 of <paramref name="seconds"/> (a tone, made by ffmpeg), unlike any other: what a client's submission must
+    /// be, since its length is probed.
+    /// </summary>
+    public static async Task<byte[]> Audio(double seconds)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"msaas-audio-{Guid.NewGuid():N}.mp3");
+        try
+        {
+            var (made, _) = await MSaaS.Audio.ExternalProgram.RunAsync("ffmpeg",
+                ["-nostdin", "-v", "error", "-f", "lavfi", "-i", $"sine=frequency=440:duration={seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+                 "-metadata", $"comment={Guid.NewGuid():N}", "-c:a", "libmp3lame", "-b:a", "64k", path], "to make a test song");
+            Assert.True(made.Code == 0, made.Errors);
+            return await File.ReadAllBytesAsync(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Sends <paramref name="request"/> as it is over a socket and reads the answer until the server closes (or 30 s pass).</summary>
     public static async Task<string> Raw(Uri uri, string request)
     {

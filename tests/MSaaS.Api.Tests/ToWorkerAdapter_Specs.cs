@@ -52,7 +52,8 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
     {
         var o = Microsoft.Extensions.Options.Options.Create(options ?? Options);
         var log = new LegacyLog(_redis, o);
-        return new ToWorkerAdapter(_redis, new SongIntake(_store, _harness.Bus, TimeProvider.System), store ?? _store, log, o,
+        return new ToWorkerAdapter(_redis, new SongIntake(_store, _harness.Bus, TimeProvider.System), store ?? _store, log,
+            new MSaaS.Api.Clients.RedisClientSongs(_redis, $"test-{Guid.NewGuid():N}:"), o,
             Microsoft.Extensions.Options.Options.Create(new ApiOptions { AllowPrivateCallbacks = false }), TimeProvider.System,
             new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(NullLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>.Instance),
             new LoggerFactory([_logs]).CreateLogger<ToWorkerAdapter>());

@@ -16,7 +16,12 @@ public sealed class ClientRegistry(IClientStore store, TimeProvider clock, IOpti
 {
     private const int Tries = 5;
 
+    /// <summary>Where the clients are kept, in words.</summary>
+    public string Location => store.Location;
+
     public Task<IReadOnlyList<ServiceClient>> ListAsync(CancellationToken cancellationToken = default) => store.ListAsync(cancellationToken);
+
+    public Task<ServiceClient?> FindAsync(string name, CancellationToken cancellationToken = default) => store.FindAsync(name, cancellationToken);
 
     public async Task<(ServiceClient Client, string Key)> AddAsync(string name, int? minutesPerMonth, int? songsInFlight,
         CancellationToken cancellationToken = default)
@@ -26,7 +31,7 @@ public sealed class ClientRegistry(IClientStore store, TimeProvider clock, IOpti
         var (key, now) = (ClientKeys.New(), clock.GetUtcNow());
         var client = new ServiceClient
         {
-            Name = name, CreatedAt = now, Keys = [new ClientKey(ClientKeys.Hash(key), ClientKeys.Hint(key), now)],
+            Id = ClientKeys.NewId(), Name = name, CreatedAt = now, Keys = [new ClientKey(ClientKeys.Hash(key), ClientKeys.Hint(key), now)],
             MinutesPerMonth = minutesPerMonth, SongsInFlight = songsInFlight,
         };
         if (!await store.AddAsync(client, cancellationToken)) throw new ClientRefusedException(409, $"there is a client {name} already");

@@ -27,21 +27,22 @@ public static class ClientRoutes
         support.MapGet("/clients", async (ClientRegistry clients, CancellationToken cancellationToken) =>
                 Results.Ok((await clients.ListAsync(cancellationToken)).Select(ClientView.Of)))
             .WithSummary("Every client, with its limits and the hints of its keys").Produces<IReadOnlyList<ClientView>>();
-        support.MapPost("/clients", (NewClient client, ClientRegistry clients, CancellationToken cancellationToken) => Answer(async () =>
+        support.MapPost("/clients", (HttpContext http, ClientRegistry clients, CancellationToken cancellationToken) => Answer(http, async () =>
             {
+                var client = await ReadAsync(http.Request, cancellationToken);
                 var (added, key) = await clients.AddAsync(client.Name ?? "", client.MinutesPerMonth, client.SongsInFlight, cancellationToken);
                 return Results.Created($"/apiv1/support/clients/{added.Name}", new ClientWithKey(added.Name, key, ClientView.Of(added)));
             }))
             .WithSummary("Add a client: its key is in this answer and nowhere else")
             .Produces<ClientWithKey>(201).Produces<ErrorReply>(400).Produces<ErrorReply>(409);
-        support.MapPost("/clients/{name}/key", (string name, ClientRegistry clients, CancellationToken cancellationToken) => Answer(async () =>
+        support.MapPost("/clients/{name}/key", (string name, HttpContext http, ClientRegistry clients, CancellationToken cancellationToken) => Answer(http, async () =>
             {
                 var (client, key) = await clients.NewKeyAsync(name, cancellationToken);
                 return Results.Ok(new ClientWithKey(client.Name, key, ClientView.Of(client)));
             }))
             .WithSummary("A new key for the client; its older keys work until their grace period ends (Api:KeyGracePeriod)")
             .Produces<ClientWithKey>().Produces<ErrorReply>(404);
-        support.MapDelete("/clients/{name}", (string name, ClientRegistry clients, CancellationToken cancellationToken) => Answer(async () =>
+        support.MapDelete("/clients/{name}", (string name, HttpContext http, ClientRegistry clients, CancellationToken cancellationToken) => Answer(http, async () =>
             {
                 await clients.RemoveAsync(name, cancellationToken);
                 return Results.NoContent();
@@ -50,10 +51,26 @@ public static class ClientRoutes
         return support;
     }
 
-    private static async Task<IResult> Answer(Func<Task<IResult>> change)
+    // The body read here rather than bound by the framework, whose refusal of bad JSON has no reason in it.
+    private static async Task<NewClient> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         try
         {
+            return await request.ReadFromJsonAsync<NewClient>(cancellationToken)
+                   ?? throw new ClientRefusedException(400, "the body is null: send {\"name\": ..., \"minutesPerMonth\"?: n, \"songsInFlight\"?: n}");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new ClientRefusedException(400, "the body must be JSON: {\"name\": ..., \"minutesPerMonth\"?: n, \"songsInFlight\"?: n}");
+        }
+    }
+
+    // A change's answer; one that carries a key is never kept by a cache on the way.
+    private static async Task<IResult> Answer(HttpContext http, Func<Task<IResult>> change)
+    {
+        try
+        {
+            http.Response.Headers.CacheControl = "no-store";
             return await change();
         }
         catch (ClientRefusedException refused)

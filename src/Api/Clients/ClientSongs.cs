@@ -3,7 +3,7 @@ using StackExchange.Redis;
 namespace MSaaS.Api.Clients;
 
 /// <summary>
-/// Which clients hold which songs. The separation of a song is shared (done once for the same audio); each client who
+/// Which clients (by <see cref="ServiceClient.Id"/>) hold which songs. The separation of a song is shared (done once for the same audio); each client who
 /// sent it holds its own claim, and sees the song only while it holds one.
 /// </summary>
 public interface IClientSongs
@@ -14,7 +14,8 @@ public interface IClientSongs
 
     Task<IReadOnlyList<string>> HoldersAsync(string songHash, CancellationToken cancellationToken = default);
 
-    Task RemoveAsync(string client, string songHash, CancellationToken cancellationToken = default);
+    /// <summary>Lets go of the client's claim; returns how many clients still hold the song (0: it is nobody's now).</summary>
+    Task<int> ReleaseAsync(string client, string songHash, CancellationToken cancellationToken = default);
 }
 
 /// <summary>In Redis: a set of client names per song.</summary>
@@ -32,7 +33,15 @@ public sealed class RedisClientSongs(IConnectionMultiplexer redis, string prefix
     public async Task<IReadOnlyList<string>> HoldersAsync(string songHash, CancellationToken cancellationToken = default) =>
         [.. (await Db.SetMembersAsync(Holders(songHash))).Select(m => m.ToString()).Order(StringComparer.Ordinal)];
 
-    public Task RemoveAsync(string client, string songHash, CancellationToken cancellationToken = default) => Db.SetRemoveAsync(Holders(songHash), client);
+    // One transaction: of two clients letting go at once, exactly one sees no holder left.
+    public async Task<int> ReleaseAsync(string client, string songHash, CancellationToken cancellationToken = default)
+    {
+        var release = Db.CreateTransaction();
+        _ = release.SetRemoveAsync(Holders(songHash), client);
+        var left = release.SetLengthAsync(Holders(songHash));
+        await release.ExecuteAsync();
+        return (int)await left;
+    }
 }
 
 /// <summary>On disk (the embedded mode): a directory per song holding an empty file per client.</summary>
@@ -52,10 +61,15 @@ public sealed class FileClientSongs(string directory) : IClientSongs
             ? [.. Directory.EnumerateFiles(SongDirectory(songHash)).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
             : []);
 
-    public Task RemoveAsync(string client, string songHash, CancellationToken cancellationToken = default)
+    // Two clients letting go at once may both see none left (both then remove the song: the second finds little to do).
+    public Task<int> ReleaseAsync(string client, string songHash, CancellationToken cancellationToken = default)
     {
-        File.Delete(Path.Combine(SongDirectory(songHash), client));
-        return Task.CompletedTask;
+        var directory = SongDirectory(songHash);
+        File.Delete(Path.Combine(directory, client));
+        if (!Directory.Exists(directory)) return Task.FromResult(0);
+        var left = Directory.EnumerateFiles(directory).Count();
+        if (left == 0) Directory.Delete(directory);
+        return Task.FromResult(left);
     }
 
     // The hash and the client's name are checked before they get here (SongHash.IsValid, ClientKeys.NameProblem).

@@ -6,6 +6,9 @@ namespace MSaaS.Api.Clients;
 /// </summary>
 public interface IClientStore
 {
+    /// <summary>Where the clients are, in words (for <c>msaas clients</c> to say what it changed).</summary>
+    string Location { get; }
+
     Task<IReadOnlyList<ServiceClient>> ListAsync(CancellationToken cancellationToken = default);
 
     Task<ServiceClient?> FindAsync(string name, CancellationToken cancellationToken = default);

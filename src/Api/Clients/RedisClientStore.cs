@@ -14,6 +14,8 @@ public sealed class RedisClientStore(IConnectionMultiplexer redis, string prefix
 
     private IDatabase Db => redis.GetDatabase();
 
+    public string Location => $"Redis {redis.Configuration.Split(',')[0]} ({_clients})";
+
     public async Task<IReadOnlyList<ServiceClient>> ListAsync(CancellationToken cancellationToken = default) =>
         [.. (await Db.HashGetAllAsync(_clients)).Select(e => Read(e.Value!)).OrderBy(c => c.Name, StringComparer.Ordinal)];
 
@@ -53,7 +55,7 @@ public sealed class RedisClientStore(IConnectionMultiplexer redis, string prefix
             foreach (var key in client.Keys) _ = change.HashDeleteAsync(_keys, key.Hash);
             if (await change.ExecuteAsync()) return true;
         }
-        throw new InvalidOperationException($"client {name} kept changing while it was removed");
+        throw new ClientRefusedException(409, $"client {name} kept changing while it was removed: try again");
     }
 
     private static ServiceClient Read(string json) =>

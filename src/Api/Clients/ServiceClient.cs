@@ -8,6 +8,12 @@ namespace MSaaS.Api.Clients;
 /// <summary>A client of the service (a business): its name, its API keys (as hashes) and its limits.</summary>
 public sealed record ServiceClient
 {
+    /// <summary>
+    /// What its songs and usage are kept under: random, never reused, so that a client added later under a removed
+    /// one's name starts with nothing of it.
+    /// </summary>
+    public required string Id { get; init; }
+
     public required string Name { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
@@ -54,6 +60,10 @@ public static partial class ClientKeys
         : name == Anonymous ? $"'{Anonymous}' is the name anonymous requests count as"
         : null;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    /// <summary>A new <see cref="ServiceClient.Id"/>.</summary>
+    public static string NewId() => "c" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    // \z, not $: "$" would also match before a final newline.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z")]
     private static partial Regex NamePattern();
 }

@@ -22,7 +22,7 @@ namespace MSaaS.Api.Compat;
 /// it is set aside after <see cref="CompatOptions.MaxAttempts"/> failures while the store answered other look-ups,
 /// so that an outage of the store or the bus sets no good message aside.
 /// </summary>
-public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake intake, IObjectStore store, LegacyLog log,
+public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake intake, IObjectStore store, LegacyLog log, Clients.IClientSongs holders,
     IOptions<CompatOptions> options, IOptions<ApiOptions> api, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<ToWorkerAdapter> logger)
     : BackgroundService
 {
@@ -186,6 +186,9 @@ public sealed class ToWorkerAdapter(IConnectionMultiplexer redis, SongIntake int
         if (request.OutputBucket is { } output && output != SongObjects.StemBucket)
             await log.WriteAsync("worker", "info", $"song {request.SongHash}: output_bucket {ClientText.Quote(output)} ignored, stems go to {SongObjects.StemBucket}");
 
+        // A legacy producer has no key: under Api:Clients=both its songs are the anonymous client's (not charged: their
+        // length is not probed here); under keys they are nobody's but the support routes'.
+        if (api.Value.Clients == Clients.ClientAccess.Both) await holders.AddAsync(Clients.ClientKeys.Anonymous, request.SongHash, cancellationToken);
         // Only once the bus has the song may the message leave the processing list.
         await intake.AnnounceAsync(request.SongHash, request.Upload, model, request.Callback, "toWorker", cancellationToken);
         var done = Db.CreateTransaction();

@@ -79,12 +79,14 @@ public static class LegacyRoutes
             if (await Refusal(upload, songs, options.Value, cancellationToken) is { } refusal) return refusal;
             var model = Models.Resolve(upload.Model)!;
             // Held before it is announced: the client's status request right after the answer finds it.
-            if (ClientGate.Caller(http) is { } client) await holders.AddAsync(client, song.Hash, cancellationToken);
-            var hash = await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken);
-            // 200, not 202: the reference clients print only 200 answers.
-            return Results.Ok(new SeparateReply(hash, EnqueuedReason, model, upload.Model, $"/apiv1/status/{hash}"));
+            if (ClientGate.Client(http)?.Id is { } client) await holders.AddAsync(client, song.Hash, cancellationToken);
+            return Accepted(await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken), model, upload.Model);
         }
     }
+
+    // 200, not 202: the reference clients print only 200 answers.
+    private static IResult Accepted(string hash, string model, string? requested) =>
+        Results.Ok(new SeparateReply(hash, EnqueuedReason, model, requested, $"/apiv1/status/{hash}"));
 
     // Why an upload that was read whole is still refused, or null.
     private static async Task<IResult?> Refusal(SeparateRequest upload, ISongStateStore songs, ApiOptions options, CancellationToken cancellationToken)
@@ -109,7 +111,7 @@ public static class LegacyRoutes
         var inFlight = await songs.QueryAsync(new SongQuery { States = [.. SongStates.InFlight], Limit = 10_000 }, cancellationToken);
         var queue = inFlight.OrderBy(s => s.CreatedAt).Select(s => s.SongHash).ToList();
         // A client's own songs only; their place is among everyone's.
-        if (ClientGate.Caller(http) is { } client)
+        if (ClientGate.Client(http)?.Id is { } client)
             queue = [.. (await Task.WhenAll(queue.Select(async hash => (hash, held: await holders.HoldsAsync(client, hash, cancellationToken)))))
                 .Where(s => s.held).Select(s => s.hash)];
         return Results.Ok(new QueueReply(queue));
@@ -138,7 +140,7 @@ public static class LegacyRoutes
     {
         if (Tracks.Parse(track) is not { } name) return Reply.NotFound(Tracks.Unknown(track));
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
-        if (ClientGate.Caller(http) is { } client && (await holders.HoldersAsync(songhash, cancellationToken)).Any(other => other != client))
+        if (ClientGate.Client(http)?.Id is { } client && (await holders.HoldersAsync(songhash, cancellationToken)).Any(other => other != client))
             return Reply.Error(409, "other clients sent this song too, and its stems are theirs as well: remove the whole song instead");
         if (!await store.DeleteAsync(SongObjects.Stem(songhash, name), cancellationToken)) return Reply.NotFound($"no {name} stem for {ClientText.Cut(songhash, 64)}");
         await mixes.DeleteAsync(songhash, cancellationToken);
@@ -152,14 +154,11 @@ public static class LegacyRoutes
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
         var song = await songs.LoadAsync(SongHash.Id(songhash), cancellationToken);
-        if (ClientGate.Caller(http) is { } client && (await holders.HoldersAsync(songhash, cancellationToken)).Any(other => other != client))
-        {
-            // Others hold it too: it goes for this client only, the stems stay for them.
-            await holders.RemoveAsync(client, songhash, cancellationToken);
-            return Results.Ok(new RemoveReply(songhash, song?.Stems?.Keys.Order(StringComparer.Ordinal).ToList() ?? []));
-        }
         if (song is { CurrentState: not (SongStates.Completed or SongStates.Failed) })
             return Reply.Error(409, $"the song is {song.CurrentState}: it can be removed once it is finished");
+        // Others hold it too: it goes for this client only, the stems stay for them. The last holder removes it.
+        if (ClientGate.Client(http)?.Id is { } client && await holders.ReleaseAsync(client, songhash, cancellationToken) > 0)
+            return Results.Ok(new RemoveReply(songhash, song?.Stems?.Keys.Order(StringComparer.Ordinal).ToList() ?? []));
         var removed = new List<string>();
         foreach (var track in Stems.Names)
             foreach (var format in new[] { "mp3", "wav" })
@@ -175,7 +174,6 @@ public static class LegacyRoutes
         // As it was loaded, finished or failed: a submission of the same song meanwhile has moved it on and keeps it.
         if (song is not null) await songs.DeleteAsync(song.CorrelationId, song.Version, cancellationToken);
         await bus.Publish(new SongRemoved { SongId = SongHash.Id(songhash), SongHash = songhash }, cancellationToken);
-        if (ClientGate.Caller(http) is { } holder) await holders.RemoveAsync(holder, songhash, cancellationToken);
         return Results.Ok(new RemoveReply(songhash, removed));
     }
 }

@@ -61,14 +61,19 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     {
         using var a = await AddClient("acme");
         using var b = await AddClient("bravo");
-        var song = ApiHost.Song();
+        var song = await ApiHost.Audio(5);
         var hash = await Submit(a, song);
         await _api.WaitForState(hash, "Completed", a);
 
-        // Another client's song is not there for B, whatever it asks.
-        foreach (var path in new[] { $"/apiv1/status/{hash}", $"/apiv1/track/{hash}/vocals", $"/apiv1/live/{hash}/vocals", $"/apiv1/mix/{hash}" })
-            await _api.AssertRefused(await b.GetAsync(path), path, HttpStatusCode.NotFound);
+        // Another client's song is not there for B, whatever it asks: word for word what a song nobody sent gets.
+        var nobodys = SongHash.Of(await ApiHost.Audio(1));
+        foreach (var path in new[] { "/apiv1/status/{0}", "/apiv1/status/{0}/events", "/apiv1/track/{0}/vocals", "/apiv1/live/{0}/vocals", "/apiv1/mix/{0}" })
+        {
+            var reason = await _api.AssertRefused(await b.GetAsync(string.Format(path, hash)), path, HttpStatusCode.NotFound);
+            Assert.Equal(reason.Replace(hash, nobodys), await _api.AssertRefused(await b.GetAsync(string.Format(path, nobodys)), path, HttpStatusCode.NotFound));
+        }
         await _api.AssertRefused(await b.DeleteAsync($"/apiv1/remove/{hash}"), "remove", HttpStatusCode.NotFound);
+        await _api.AssertRefused(await b.DeleteAsync($"/apiv1/remove/{hash}/vocals"), "remove a stem", HttpStatusCode.NotFound);
         Assert.Equal(HttpStatusCode.OK, (await a.GetAsync($"/apiv1/track/{hash}/vocals")).StatusCode);
 
         // B sends the same audio: its own record of the one separation.
@@ -91,24 +96,43 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         using var a = await AddClient("acme");
         using var b = await AddClient("bravo");
         // Held in separation by a stand-in that waits, so that both are in the queue.
-        var (songA, songB) = (ApiHost.Song(), ApiHost.Song());
+        var (songA, songB) = (await ApiHost.Audio(5), await ApiHost.Audio(5));
         var scripts = new[] { ApiHost.Script(SongHash.Of(songA), 1), ApiHost.Script(SongHash.Of(songB), 1) };
-        var hashA = await Submit(a, songA);
-        var hashB = await Submit(b, songB);
-        await _api.WaitForState(hashA, "Separating", a);
-        await _api.WaitForState(hashB, "Separating", b);
+        try
+        {
+            var hashA = await Submit(a, songA);
+            var hashB = await Submit(b, songB);
+            await _api.WaitForState(hashA, "Separating", a);
+            await _api.WaitForState(hashB, "Separating", b);
 
-        var queue = await a.GetFromJsonAsync<JsonElement>("/apiv1/queue");
+            var queue = await a.GetFromJsonAsync<JsonElement>("/apiv1/queue");
 
-        Assert.Equal([hashA], queue.GetProperty("queue").EnumerateArray().Select(h => h.GetString()));
-        foreach (var script in scripts) script.Writer.Complete();
+            Assert.Equal([hashA], queue.GetProperty("queue").EnumerateArray().Select(h => h.GetString()));
+        }
+        finally
+        {
+            foreach (var script in scripts) script.Writer.Complete();
+        }
+    }
+
+    [Fact]
+    public async Task Should_give_a_client_added_under_a_removed_ones_name_none_of_its_songs()
+    {
+        using var first = await AddClient("acme");
+        var hash = await Submit(first, await ApiHost.Audio(5));
+        await _api.WaitForState(hash, "Completed", first);
+
+        await _api.Services.GetRequiredService<ClientRegistry>().RemoveAsync("acme");
+        using var second = await AddClient("acme");
+
+        await _api.AssertRefused(await second.GetAsync($"/apiv1/status/{hash}"), "the old acme's song", HttpStatusCode.NotFound);
     }
 
     [Fact]
     public async Task Should_refuse_a_removed_clients_key_at_once()
     {
         using var a = await AddClient("acme");
-        var hash = await Submit(a, ApiHost.Song());
+        var hash = await Submit(a, await ApiHost.Audio(5));
 
         await _api.Services.GetRequiredService<ClientRegistry>().RemoveAsync("acme");
 
@@ -122,7 +146,7 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         using var acme = new HttpClient { BaseAddress = _api.Client.BaseAddress };
         acme.DefaultRequestHeaders.Add("X-Api-Key", key);
 
-        var hash = await Submit(acme, ApiHost.Song());
+        var hash = await Submit(acme, await ApiHost.Audio(5));
 
         await _api.WaitForState(hash, "Completed", acme); // every record of the song written
         foreach (var file in Directory.EnumerateFiles(_api.Root, "*", SearchOption.AllDirectories))
@@ -138,8 +162,8 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         using var acme = new HttpClient { BaseAddress = both.Client.BaseAddress };
         acme.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
-        var anonymous = await Submit(both.Client, ApiHost.Song());
-        var owned = await Submit(acme, ApiHost.Song());
+        var anonymous = await Submit(both.Client, await ApiHost.Audio(5));
+        var owned = await Submit(acme, await ApiHost.Audio(5));
 
         await both.WaitForState(anonymous, "Completed");
         await both.WaitForState(owned, "Completed", acme);

@@ -39,7 +39,7 @@ public abstract class ClientStore_Specs
         await Registry().AddAsync("acme", null, null);
 
         Assert.Equal(409, (await Assert.ThrowsAsync<ClientRefusedException>(() => Registry().AddAsync("acme", null, null))).Status);
-        foreach (var name in new[] { "", "Acme", "-acme", "a/b", "../x", new string('a', 64), ClientKeys.Anonymous })
+        foreach (var name in new[] { "", "Acme", "-acme", "a/b", "../x", "acme\n", new string('a', 64), ClientKeys.Anonymous })
             Assert.Equal(400, (await Assert.ThrowsAsync<ClientRefusedException>(() => Registry().AddAsync(name, null, null))).Status);
         Assert.Equal(400, (await Assert.ThrowsAsync<ClientRefusedException>(() => Registry().AddAsync("zero", 0, null))).Status);
         Assert.Equal(["acme"], (await Store().ListAsync()).Select(c => c.Name));
@@ -98,7 +98,7 @@ public sealed class FileClientStore_Specs : ClientStore_Specs, IDisposable
         var reader = Store();
         Assert.Empty(await reader.ListAsync());
 
-        await Store().AddAsync(new ServiceClient { Name = "acme", CreatedAt = DateTimeOffset.UnixEpoch });
+        await Store().AddAsync(new ServiceClient { Id = ClientKeys.NewId(), Name = "acme", CreatedAt = DateTimeOffset.UnixEpoch });
 
         Assert.Equal("acme", Assert.Single(await reader.ListAsync()).Name);
         await Store().RemoveAsync("acme");
