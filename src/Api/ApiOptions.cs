@@ -112,6 +112,21 @@ public sealed class ApiOptions : IValidatableObject
     /// </summary>
     public Clients.ClientAccess Clients { get; set; } = Api.Clients.ClientAccess.Anonymous;
 
+    /// <summary>With <see cref="Clients"/> "both": the minutes a month requests without a key may send, all together; null: no limit.</summary>
+    [Range(1, int.MaxValue)]
+    public int? AnonymousMinutesPerMonth { get; set; }
+
+    /// <summary>With <see cref="Clients"/> "both": the songs without a key that may be in flight at once; null: no limit.</summary>
+    [Range(1, int.MaxValue)]
+    public int? AnonymousSongsInFlight { get; set; }
+
+    /// <summary>The client requests without a key count as under "both".</summary>
+    internal Clients.ServiceClient AnonymousClient() => new()
+    {
+        Id = Api.Clients.ClientKeys.Anonymous, Name = Api.Clients.ClientKeys.Anonymous, CreatedAt = DateTimeOffset.UnixEpoch,
+        MinutesPerMonth = AnonymousMinutesPerMonth, SongsInFlight = AnonymousSongsInFlight,
+    };
+
     /// <summary>How long a client's old key keeps working once it has a new one (<c>msaas clients key</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "90.00:00:00")]
     public TimeSpan KeyGracePeriod { get; set; } = TimeSpan.FromDays(1);

@@ -30,6 +30,7 @@ public static class ApiRegistration
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
         services.TryAddSingleton<SongIntake>(); // every song enters by it, from REST or the legacy queue
         services.AddClients();
+        services.TryAddSingleton(_ => new MSaaS.Audio.FfmpegDecoder()); // a client's song is probed for its length at submit
         services.AddKeyedSingleton<KeyAttempts>(ClientGate.AttemptsKey);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
         {
@@ -65,6 +66,13 @@ public static class ApiRegistration
         services.AddOpenApi();
         services.AddHealthChecks();
         return services;
+    }
+
+    /// <summary>The api's own consumers: the clients' usage settled as each song ends.</summary>
+    public static MassTransit.IBusRegistrationConfigurator AddApiConsumers(this MassTransit.IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<SongFinishedConsumer>();
+        return bus;
     }
 
     /// <summary>The msaas_songs gauges: the saga store's songs counted by state every Api:CensusInterval (one API process per store is enough).</summary>
@@ -108,6 +116,7 @@ public static class ApiRegistration
         clients.MapStatusRoutes();
         clients.MapLiveRoutes();
         clients.MapMixRoutes();
+        clients.MapUsageRoute();
         app.MapSupportRoutes();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

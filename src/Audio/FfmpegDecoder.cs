@@ -114,6 +114,22 @@ public sealed class FfmpegDecoder(string ffmpeg = "ffmpeg", string ffprobe = "ff
         _ => string.Create(CultureInfo.InvariantCulture, $"{length.TotalSeconds:0.##} seconds"),
     };
 
+    /// <summary>
+    /// The song's length as ffprobe reads it from its headers (for a VBR MP3 without a Xing header, estimated from the
+    /// bitrate), without decoding it; <see cref="AudioFormatException"/> for what is not audio or says no length.
+    /// </summary>
+    public async Task<TimeSpan> ProbeLengthAsync(string path, string name, CancellationToken cancellationToken = default)
+    {
+        var (exit, stdout) = await ExternalProgram.RunAsync(ffprobe,
+            ["-v", "error", "-hide_banner", "-show_entries", "format=duration", "-of", "json", path], Purpose, cancellationToken);
+        if (exit.Code != 0)
+            throw new AudioFormatException($"{name} is not audio that ffmpeg can read ({LastLine(exit.Errors.Trim(), "ffprobe failed").Replace(path, name, StringComparison.Ordinal)})");
+        using var json = JsonDocument.Parse(stdout);
+        return json.RootElement.TryGetProperty("format", out var format) && Seconds(format) is { } seconds and > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new AudioFormatException($"{name} does not say how long it is");
+    }
+
     private async Task<Probe> ProbeAsync(string path, string name, CancellationToken cancellationToken)
     {
         var (exit, stdout) = await ExternalProgram.RunAsync(ffprobe,

@@ -50,6 +50,9 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
 
         // Every transition is timestamped in the song's history.
         BeforeEnterAny(x => x.Then(c => Note(c.Saga, c.Message.Name, "entered")));
+        // Whoever keeps account of songs (the clients' usage) hears of each end, however it was reached.
+        WhenEnter(Completed, x => x.Publish(c => Finished(c.Saga, failed: false)));
+        WhenEnter(Failed, x => x.Publish(c => Finished(c.Saga, failed: true)));
 
         Initially(
             When(Uploaded)
@@ -364,6 +367,11 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         SongId = saga.CorrelationId, SongHash = saga.SongHash, Upload = saga.Upload!, Model = saga.Model,
         Separation = saga.Separation, Attempt = saga.SeparationAttempts, AttemptStartedAt = saga.SeparationStartedAt,
         Formats = _options.EncodeWhileSeparating ? saga.Formats : [],
+    };
+
+    private static SongFinished Finished(SongState saga, bool failed) => new()
+    {
+        SongId = saga.CorrelationId, SongHash = saga.SongHash, Failed = failed, DurationSeconds = saga.DurationSeconds > 0 ? saga.DurationSeconds : null,
     };
 
     private static EncodeStems EncodeCommand(SongState saga) => new()

@@ -107,7 +107,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddConsumeObserver(_ => bus).AddPublishObserver(_ => bus);
         builder.Services.AddMassTransit(x =>
         {
-            x.AddSongStateMachine();
+            x.AddSongStateMachine().AddApiConsumers();
             x.AddConsumer<StandInSeparator>();
             x.AddConsumer<StandInEncoder>();
             x.AddNotificationConsumers();

@@ -22,9 +22,6 @@ public static class ClientGate
 
     private const string CallerItem = "msaas.client";
 
-    // Requests without a key under "both".
-    private static readonly ServiceClient Anonymous = new() { Id = ClientKeys.Anonymous, Name = ClientKeys.Anonymous, CreatedAt = DateTimeOffset.UnixEpoch };
-
     /// <summary>The client the request is from; null when Api:Clients is "anonymous" (no client is told apart).</summary>
     public static ServiceClient? Client(HttpContext http) => http.Items[CallerItem] as ServiceClient;
 
@@ -42,7 +39,7 @@ public static class ClientGate
             caller = client;
         }
         else if (options.Clients == ClientAccess.Keys) return Unauthorized(http, $"a client key is required: send Authorization: Bearer KEY or {SupportRoutes.KeyHeader}: KEY");
-        else caller = Anonymous;
+        else caller = options.AnonymousClient();
         http.Items[CallerItem] = caller;
 
         // Another client's song is not there, for this one: the same answer as for a song nobody sent.

@@ -21,7 +21,11 @@ public static class ClientRegistration
         services.TryAddSingleton<IClientSongs>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
             ? new RedisClientSongs(redis)
             : new FileClientSongs(Directory(sp)));
+        services.TryAddSingleton<IUsageStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis
+            ? new RedisUsageStore(redis)
+            : new FileUsageStore(Directory(sp)));
         services.TryAddSingleton<ClientRegistry>();
+        services.TryAddSingleton<UsageLedger>();
         return services;
     }
 

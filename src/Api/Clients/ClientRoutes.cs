@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using MSaaS.Api.Routes;
+using MSaaS.ServiceDefaults;
 
 namespace MSaaS.Api.Clients;
 
@@ -21,6 +22,18 @@ public static class ClientRoutes
 
     /// <summary>A client with the key just made: the only time the key is shown.</summary>
     public sealed record ClientWithKey(string Name, string Key, ClientView Client);
+
+    /// <summary>GET /apiv1/usage: the caller's own usage (a client route: behind <see cref="ClientGate"/>).</summary>
+    public static IEndpointRouteBuilder MapUsageRoute(this IEndpointRouteBuilder clients)
+    {
+        clients.MapGet("/apiv1/usage", async (HttpContext http, UsageLedger usage, CancellationToken cancellationToken) =>
+                ClientGate.Client(http) is { } client
+                    ? Results.Ok(await usage.ReportAsync(client, cancellationToken))
+                    : Reply.NotFound("this service does not tell clients apart (Api:Clients is anonymous): there is no usage to show"))
+            .WithSummary("The calling client's usage this month: audio seconds and songs, by day, and its limits")
+            .Produces<UsageReport>().Produces<ErrorReply>(401).Produces<ErrorReply>(404);
+        return clients;
+    }
 
     public static RouteGroupBuilder MapClientRoutes(this RouteGroupBuilder support)
     {
@@ -42,6 +55,11 @@ public static class ClientRoutes
             }))
             .WithSummary("A new key for the client; its older keys work until their grace period ends (Api:KeyGracePeriod)")
             .Produces<ClientWithKey>().Produces<ErrorReply>(404);
+        support.MapGet("/clients/{name}/usage", async (string name, ClientRegistry clients, UsageLedger usage, CancellationToken cancellationToken) =>
+                (await clients.FindAsync(name, cancellationToken)) is { } client
+                    ? Results.Ok(await usage.ReportAsync(client, cancellationToken))
+                    : Reply.NotFound($"no client {ClientText.Cut(name, 64)}"))
+            .WithSummary("A client's usage this month, by day").Produces<UsageReport>().Produces<ErrorReply>(404);
         support.MapDelete("/clients/{name}", (string name, HttpContext http, ClientRegistry clients, CancellationToken cancellationToken) => Answer(http, async () =>
             {
                 await clients.RemoveAsync(name, cancellationToken);

@@ -49,7 +49,7 @@ public static class LegacyRoutes
     public sealed record RemoveReply(string Hash, IReadOnlyList<string> Removed);
 
     private static async Task<IResult> Separate(HttpContext http, SongIntake intake, UploadSlots slots, ISongStateStore songs,
-        IClientSongs holders, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        IClientSongs holders, UsageLedger usage, FfmpegDecoder decoder, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (request, response) = (http.Request, http.Response);
         // Each upload being read holds buffers and a scratch file: a bounded number at once, and from one client, the
@@ -78,9 +78,33 @@ public static class LegacyRoutes
             await using var song = upload.Song;
             if (await Refusal(upload, songs, options.Value, cancellationToken) is { } refusal) return refusal;
             var model = Models.Resolve(upload.Model)!;
-            // Held before it is announced: the client's status request right after the answer finds it.
-            if (ClientGate.Client(http)?.Id is { } client) await holders.AddAsync(client, song.Hash, cancellationToken);
-            return Accepted(await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken), model, upload.Model);
+            if (ClientGate.Client(http) is not { } client)
+                return Accepted(await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken), model, upload.Model);
+
+            // A client's song is charged, within its limits, before it is accepted; given back if it is not accepted after all.
+            double seconds;
+            try
+            {
+                seconds = (await decoder.ProbeLengthAsync(await song.FileAsync(cancellationToken), "the upload", cancellationToken)).TotalSeconds;
+            }
+            catch (AudioFormatException e)
+            {
+                return Reply.Error(400, e.Message);
+            }
+            var known = await songs.LoadAsync(SongHash.Id(song.Hash), cancellationToken);
+            var charge = await usage.ChargeAsync(client, song.Hash, seconds, inFlight: known is not { CurrentState: SongStates.Completed }, cancellationToken);
+            if (!charge.Accepted) return Reply.Error(charge.Status, charge.Reason!);
+            try
+            {
+                // Held before it is announced: the client's status request right after the answer finds it.
+                await holders.AddAsync(client.Id, song.Hash, cancellationToken);
+                return Accepted(await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken), model, upload.Model);
+            }
+            catch
+            {
+                await usage.RefundAsync(client.Id, song.Hash, CancellationToken.None);
+                throw;
+            }
         }
     }
 

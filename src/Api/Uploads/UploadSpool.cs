@@ -58,6 +58,14 @@ public sealed class UploadSpool : IAsyncDisposable
 
     public void Complete() => _hash ??= Convert.ToHexStringLower(_sha.Finish());
 
+    /// <summary>The song's file, complete and flushed, for a program to read (ffprobe).</summary>
+    public async Task<string> FileAsync(CancellationToken cancellationToken)
+    {
+        Complete();
+        await _file.FlushAsync(cancellationToken);
+        return _file.Name;
+    }
+
     /// <summary>The song from its start; the stream belongs to the spool.</summary>
     public async Task<Stream> OpenReadAsync(CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MSaaS.Api;
 using MSaaS.Api.Compat;
 using MSaaS.Saga;
 using MSaaS.Encoding;
@@ -35,7 +36,7 @@ public static class MsaasServices
 
         var transport = services.AddBus(configuration, bus =>
         {
-            if (roles.HasFlag(MsaasRoles.Api)) bus.AddSongStateMachine();
+            if (roles.HasFlag(MsaasRoles.Api)) bus.AddSongStateMachine().AddApiConsumers();
             if (roles.HasFlag(MsaasRoles.Separation)) bus.AddSeparationConsumers();
             if (roles.HasFlag(MsaasRoles.Encoding)) bus.AddEncodingConsumers();
             if (roles.HasFlag(MsaasRoles.Notifications)) bus.AddNotificationConsumers();

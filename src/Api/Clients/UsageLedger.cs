@@ -1,0 +1,91 @@
+using System.Diagnostics.Metrics;
+using MassTransit;
+using MSaaS.Contracts;
+using MSaaS.Saga;
+using MSaaS.Saga.Persistence;
+using MSaaS.ServiceDefaults;
+using MSaaS.Storage;
+
+namespace MSaaS.Api.Clients;
+
+/// <summary>A client's usage as GET /apiv1/usage shows it: one calendar month, with each day.</summary>
+public sealed record UsageReport(string Client, string Period, double AudioSeconds, int Songs, int SongsInFlight, int? MinutesPerMonth,
+    int? SongsInFlightLimit, DateTimeOffset Renews, IReadOnlyList<DayReport> Days);
+
+public sealed record DayReport(string Date, double AudioSeconds, int Songs);
+
+/// <summary>
+/// Charges clients for the songs they send (<see cref="UsageRules"/>), settles each charge when the song ends, and
+/// reports usage; counts the audio seconds separated per client for Prometheus.
+/// </summary>
+public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClientSongs holders, TimeProvider clock)
+{
+    public const string MeterName = MsaasTelemetry.MeterPrefix + ".Clients";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Clients with a series of their own; the audio of any more is counted under "other".</summary>
+    public const int MaxClientSeries = 200;
+
+    // Client names are the operator's (msaas clients add), never a caller's, and bounded in number.
+    private static readonly Counter<double> Separated = Meter.CreateCounter<double>("msaas.client.audio", "s",
+        "Seconds of audio separated for each client (songs that failed are not counted)");
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Series = new();
+
+    /// <summary>Charges the song to the client, or says why it is refused; see <see cref="UsageRules.Charge"/>.</summary>
+    public async Task<ChargeOutcome> ChargeAsync(ServiceClient client, string songHash, double seconds, bool inFlight,
+        CancellationToken cancellationToken = default)
+    {
+        // Songs whose end was missed (charged as they finished) would hold a place in flight for good.
+        var stale = new List<string>();
+        foreach (var hash in (await store.ReadAsync(client.Id, cancellationToken)).InFlight.Keys)
+            if (await songs.LoadAsync(SongHash.Id(hash), cancellationToken) is not { CurrentState: var state } || !SongStates.InFlight.Contains(state))
+                stale.Add(hash);
+        return await store.ChangeAsync(client.Id, usage =>
+        {
+            usage.Client = client.Name;
+            var forgot = UsageRules.Forget(usage, stale);
+            var outcome = UsageRules.Charge(usage, client, songHash, seconds, inFlight, clock.GetUtcNow());
+            return (forgot || outcome.Accepted, outcome);
+        }, cancellationToken);
+    }
+
+    /// <summary>Gives the charge back: the song was not accepted after all.</summary>
+    public Task RefundAsync(string clientId, string songHash, CancellationToken cancellationToken = default) =>
+        store.ChangeAsync(clientId, usage => (UsageRules.Settle(usage, songHash, failed: true, null), 0), cancellationToken);
+
+    /// <summary>The song ended: each client holding it is charged its decoded length, or nothing when it failed.</summary>
+    public async Task SettleAsync(SongFinished finished, CancellationToken cancellationToken = default)
+    {
+        foreach (var clientId in await holders.HoldersAsync(finished.SongHash, cancellationToken))
+        {
+            var settled = await store.ChangeAsync(clientId, usage =>
+            {
+                var done = UsageRules.Settle(usage, finished.SongHash, finished.Failed, finished.DurationSeconds);
+                return (done, done ? usage.Client : null);
+            }, cancellationToken);
+            if (settled is not null && !finished.Failed && finished.DurationSeconds is { } seconds)
+                Separated.Add(seconds, new KeyValuePair<string, object?>("client", SeriesOf(settled)));
+        }
+    }
+
+    private static string SeriesOf(string client) =>
+        Series.ContainsKey(client) || (Series.Count < MaxClientSeries && Series.TryAdd(client, 0)) ? client : KnownTagCounter.Other;
+
+    public async Task<UsageReport> ReportAsync(ServiceClient client, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetUtcNow();
+        var usage = await store.ReadAsync(client.Id, cancellationToken);
+        var period = ClientUsage.MonthOf(now);
+        var month = usage.Months.TryGetValue(period, out var m) ? m : new MonthUsage();
+        return new UsageReport(client.Name, period, Math.Round(month.AudioSeconds, 3), month.Songs, usage.InFlight.Count, client.MinutesPerMonth,
+            client.SongsInFlight, new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1),
+            [.. month.Days.Select(d => new DayReport($"{period}-{d.Key:00}", Math.Round(d.Value.AudioSeconds, 3), d.Value.Songs))]);
+    }
+}
+
+/// <summary>Settles the clients' charges for a song when its saga ends.</summary>
+public sealed class SongFinishedConsumer(UsageLedger ledger) : IConsumer<SongFinished>
+{
+    public Task Consume(ConsumeContext<SongFinished> context) => ledger.SettleAsync(context.Message, context.CancellationToken);
+}
