@@ -367,6 +367,25 @@ public class SongStateMachine_Specs
     }
 
     [Fact]
+    public async Task Should_tell_of_each_end_once_completed_with_the_decoded_length_or_failed()
+    {
+        await using var saga = await SagaHarness.Start();
+        var (done, failing) = (SagaHarness.Upload(NewHash()), SagaHarness.Upload(NewHash()));
+        await saga.Publish(done);
+        await saga.Publish(failing);
+        await saga.WaitFor(done.SongId, "Separating");
+        await saga.WaitFor(failing.SongId, "Separating");
+
+        await saga.Publish(new StemsSeparatedAndEncoded { SongId = done.SongId, SongHash = done.SongHash, Stems = Stems(done.SongHash, "output", "mp3"), DurationSeconds = 20.5 });
+        await saga.Publish(new SeparationRefused { SongId = failing.SongId, SongHash = failing.SongHash, Reason = "not audio", InputRejected = true });
+
+        var completed = (await Eventually(() => saga.PublishedFor<SongFinished>(done.SongId, m => m.SongId))).Single();
+        var failed = (await Eventually(() => saga.PublishedFor<SongFinished>(failing.SongId, m => m.SongId))).Single();
+        Assert.Equal((false, 20.5), (completed.Failed, completed.DurationSeconds));
+        Assert.Equal((true, (double?)null), (failed.Failed, failed.DurationSeconds));
+    }
+
+    [Fact]
     public async Task Should_send_the_separation_again_on_resume_with_the_same_attempt_and_its_start()
     {
         await using var saga = await SagaHarness.Start();
