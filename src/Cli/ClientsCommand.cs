@@ -27,22 +27,24 @@ internal static class ClientsCommand
         var inFlight = new Option<int?>("--songs-in-flight") { Description = "Its songs in flight at once [default: no limit]" };
 
         var add = new Command("add", "Add a client and print its API key (shown only now)") { name, minutes, inFlight, json };
-        add.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
+        add.SetAction((result, cancellationToken) => WithRegistry(result, async (clients, configuration) =>
         {
             var (client, key) = await clients.AddAsync(result.GetValue(name)!, result.GetValue(minutes), result.GetValue(inFlight), cancellationToken);
-            Print(result.GetValue(json), new { name = client.Name, key },
-                $"Added client {client.Name} in {clients.Location}. Its API key (shown only now; send it as Authorization: Bearer KEY):\n{key}");
+            var secret = WebhookSecrets.ForClient(configuration, client.Id);
+            Print(result.GetValue(json), new { name = client.Name, key, secret },
+                $"Added client {client.Name} in {clients.Location}. Its API key (shown only now; send it as Authorization: Bearer KEY):\n{key}\n" +
+                (secret is null ? "Its webhooks go unsigned: no Webhooks:SigningSecret is set." : $"Its webhook signing secret (Standard Webhooks):\n{secret}"));
         }));
 
         var list = new Command("list", "The clients, their limits and their keys' first characters") { json };
-        list.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
+        list.SetAction((result, cancellationToken) => WithRegistry(result, async (clients, _) =>
         {
             var all = await clients.ListAsync(cancellationToken);
             Print(result.GetValue(json), all.Select(ClientRoutes.ClientView.Of), all.Count == 0 ? "No clients." : string.Join('\n', all.Select(Describe)));
         }));
 
         var key = new Command("key", "Give a client a new API key; its old keys keep working for Api:KeyGracePeriod (1 day)") { name, json };
-        key.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
+        key.SetAction((result, cancellationToken) => WithRegistry(result, async (clients, _) =>
         {
             var (client, fresh) = await clients.NewKeyAsync(result.GetValue(name)!, cancellationToken);
             var until = client.Keys.Skip(1).Select(k => k.ExpiresAt).Max();
@@ -51,7 +53,7 @@ internal static class ClientsCommand
         }));
 
         var remove = new Command("remove", "Remove a client: its keys stop working at once") { name };
-        remove.SetAction((result, cancellationToken) => WithRegistry(result, async clients =>
+        remove.SetAction((result, cancellationToken) => WithRegistry(result, async (clients, _) =>
         {
             await clients.RemoveAsync(result.GetValue(name)!, cancellationToken);
             Console.WriteLine($"Removed client {result.GetValue(name)} from {clients.Location}.");
@@ -63,7 +65,7 @@ internal static class ClientsCommand
     }
 
     // The settings as the services read them (MsaasWebHost): appsettings.json, then MSAAS_ variables, then the command line.
-    private static Task<int> WithRegistry(ParseResult result, Func<ClientRegistry, Task> action) => CliErrors.Run(async () =>
+    private static Task<int> WithRegistry(ParseResult result, Func<ClientRegistry, IConfiguration, Task> action) => CliErrors.Run(async () =>
     {
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true)
@@ -78,7 +80,7 @@ internal static class ClientsCommand
         await using var provider = services.BuildServiceProvider();
         try
         {
-            await action(provider.GetRequiredService<ClientRegistry>());
+            await action(provider.GetRequiredService<ClientRegistry>(), configuration);
             return 0;
         }
         catch (ClientRefusedException refused)

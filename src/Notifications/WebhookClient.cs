@@ -54,6 +54,7 @@ public sealed class WebhookClient(HttpClient http, IOptions<WebhookOptions> opti
         };
         request.Headers.Add(IdHeader, webhookId);
         request.Options.Set(AttemptsKey, attempts);
+        if (callback.Client is { } client) request.Options.Set(WebhookSigner.ClientKey, client);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

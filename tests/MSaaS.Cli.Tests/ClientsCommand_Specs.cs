@@ -9,6 +9,7 @@ namespace MSaaS.Cli.Tests;
 public sealed class ClientsCommand_Specs : IDisposable
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("msaas-clients-cli-");
+    private const string ServiceSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
     // The command reads the MSAAS_ settings the services read; this one points it at the spec's data directory.
     public ClientsCommand_Specs() => Environment.SetEnvironmentVariable("MSAAS_Storage__Root", _root.FullName);
@@ -25,9 +26,14 @@ public sealed class ClientsCommand_Specs : IDisposable
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 
-        var (code, output, errors) = await CliRunner.Run("clients", "add", "acme", "--minutes-per-month", "600", "--json");
+        var (code, output, errors) = await CliRunner.Run("clients", "add", "acme", "--minutes-per-month", "600", "--json",
+            "--Webhooks:SigningSecret=" + ServiceSecret);
         Assert.True(code == 0, errors);
         var first = JsonDocument.Parse(output).RootElement.GetProperty("key").GetString()!;
+        // The client's own webhook secret, as the notifications service derives it from the service's and the client's id.
+        var id = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_root.FullName, "clients", "clients.json")))
+            .RootElement.GetProperty("clients")[0].GetProperty("id").GetString()!;
+        Assert.Equal(MSaaS.ServiceDefaults.WebhookSecrets.ForClient(ServiceSecret, id), JsonDocument.Parse(output).RootElement.GetProperty("secret").GetString());
         Assert.Equal(HttpStatusCode.OK, await Queue(http, first));
 
         (code, output, _) = await CliRunner.Run("clients", "list");

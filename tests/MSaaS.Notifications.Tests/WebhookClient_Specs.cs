@@ -59,6 +59,22 @@ public sealed class WebhookClient_Specs : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Should_sign_a_clients_webhook_with_that_clients_secret_which_no_other_verifies()
+    {
+        const string service = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        var receiver = await Receiver(_ => new HookAnswer(200));
+        var client = Client(("Webhooks:SigningSecret", service));
+
+        await client.DeliverAsync(new Callback { Url = receiver.Url + "/done", Data = "{}", Client = "c0123" }, Id, default);
+
+        var hook = Assert.Single(receiver.Received);
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary(hook.Headers.ToDictionary(h => h.Key, h => new Microsoft.Extensions.Primitives.StringValues(h.Value)));
+        new StandardWebhooks.StandardWebhook(MSaaS.ServiceDefaults.WebhookSecrets.ForClient(service, "c0123")).Verify(hook.Body, headers);
+        foreach (var other in new[] { service, MSaaS.ServiceDefaults.WebhookSecrets.ForClient(service, "c0124") })
+            Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() => new StandardWebhooks.StandardWebhook(other).Verify(hook.Body, headers));
+    }
+
+    [Fact]
     public async Task Should_send_no_signature_without_a_secret()
     {
         var receiver = await Receiver(_ => new HookAnswer(200));

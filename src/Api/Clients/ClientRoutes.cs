@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using MSaaS.Api.Routes;
 using MSaaS.ServiceDefaults;
 
@@ -20,8 +21,11 @@ public static class ClientRoutes
 
     public sealed record KeyView(string Hint, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);
 
-    /// <summary>A client with the key just made: the only time the key is shown.</summary>
-    public sealed record ClientWithKey(string Name, string Key, ClientView Client);
+    /// <summary>
+    /// A client with the key just made: the only time the key is shown. <see cref="Secret"/>: its webhook signing secret,
+    /// when this process has the service's (Webhooks:SigningSecret).
+    /// </summary>
+    public sealed record ClientWithKey(string Name, string Key, string? Secret, ClientView Client);
 
     /// <summary>GET /apiv1/usage: the caller's own usage (a client route: behind <see cref="ClientGate"/>).</summary>
     public static IEndpointRouteBuilder MapUsageRoute(this IEndpointRouteBuilder clients)
@@ -40,18 +44,19 @@ public static class ClientRoutes
         support.MapGet("/clients", async (ClientRegistry clients, CancellationToken cancellationToken) =>
                 Results.Ok((await clients.ListAsync(cancellationToken)).Select(ClientView.Of)))
             .WithSummary("Every client, with its limits and the hints of its keys").Produces<IReadOnlyList<ClientView>>();
-        support.MapPost("/clients", (HttpContext http, ClientRegistry clients, CancellationToken cancellationToken) => Answer(http, async () =>
+        support.MapPost("/clients", (HttpContext http, ClientRegistry clients, IConfiguration configuration, CancellationToken cancellationToken) => Answer(http, async () =>
             {
                 var client = await ReadAsync(http.Request, cancellationToken);
                 var (added, key) = await clients.AddAsync(client.Name ?? "", client.MinutesPerMonth, client.SongsInFlight, cancellationToken);
-                return Results.Created($"/apiv1/support/clients/{added.Name}", new ClientWithKey(added.Name, key, ClientView.Of(added)));
+                return Results.Created($"/apiv1/support/clients/{added.Name}",
+                    new ClientWithKey(added.Name, key, WebhookSecrets.ForClient(configuration, added.Id), ClientView.Of(added)));
             }))
             .WithSummary("Add a client: its key is in this answer and nowhere else")
             .Produces<ClientWithKey>(201).Produces<ErrorReply>(400).Produces<ErrorReply>(409);
-        support.MapPost("/clients/{name}/key", (string name, HttpContext http, ClientRegistry clients, CancellationToken cancellationToken) => Answer(http, async () =>
+        support.MapPost("/clients/{name}/key", (string name, HttpContext http, ClientRegistry clients, IConfiguration configuration, CancellationToken cancellationToken) => Answer(http, async () =>
             {
                 var (client, key) = await clients.NewKeyAsync(name, cancellationToken);
-                return Results.Ok(new ClientWithKey(client.Name, key, ClientView.Of(client)));
+                return Results.Ok(new ClientWithKey(client.Name, key, WebhookSecrets.ForClient(configuration, client.Id), ClientView.Of(client)));
             }))
             .WithSummary("A new key for the client; its older keys work until their grace period ends (Api:KeyGracePeriod)")
             .Produces<ClientWithKey>().Produces<ErrorReply>(404);

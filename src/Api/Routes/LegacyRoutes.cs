@@ -98,7 +98,9 @@ public static class LegacyRoutes
             {
                 // Held before it is announced: the client's status request right after the answer finds it.
                 await holders.AddAsync(client.Id, song.Hash, cancellationToken);
-                return Accepted(await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken), model, upload.Model);
+                // Its webhook is the client's own, signed with the client's secret (the anonymous client's: the service's).
+                var callback = client.Id == ClientKeys.Anonymous ? upload.Callback : upload.Callback is { } own ? own with { Client = client.Id } : null;
+                return Accepted(await intake.AcceptAsync(song, model, callback, "rest", cancellationToken), model, upload.Model);
             }
             catch
             {

@@ -129,6 +129,23 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_give_each_client_its_own_webhook_for_the_same_audio_and_url_signed_as_that_client()
+    {
+        var registry = _api.Services.GetRequiredService<ClientRegistry>();
+        using var a = await AddClient("acme");
+        using var b = await AddClient("bravo");
+        var song = await ApiHost.Audio(5);
+        var body = $"{{\"mp3\": \"{Convert.ToBase64String(song)}\", \"callback\": {{\"url\": \"{_api.HookUrl}\", \"data\": 1}}}}";
+
+        Assert.Equal(HttpStatusCode.OK, (await a.PostAsync("/apiv1/separate", new StringContent(body))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await b.PostAsync("/apiv1/separate", new StringContent(body))).StatusCode);
+
+        var saga = await _api.Services.GetRequiredService<MSaaS.Saga.Persistence.ISongStateStore>().LoadAsync(SongHash.Id(SongHash.Of(song)));
+        var ids = (await registry.ListAsync()).Select(c => (string?)c.Id).Order().ToList();
+        Assert.Equal(ids, saga!.Callbacks.Select(c => c.Client).Order().ToList());
+    }
+
+    [Fact]
     public async Task Should_refuse_a_removed_clients_key_at_once()
     {
         using var a = await AddClient("acme");
