@@ -127,6 +127,13 @@ public sealed class ApiOptions : IValidatableObject
         MinutesPerMonth = AnonymousMinutesPerMonth, SongsInFlight = AnonymousSongsInFlight,
     };
 
+    /// <summary>
+    /// Requests a client may make a minute on the client routes, each client apart (a token bucket refilled every
+    /// second, so a burst of this many is allowed); more are answered 429 with Retry-After. 0: no limit.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int ClientRequestsPerMinute { get; set; } = 1200;
+
     /// <summary>How long a client's old key keeps working once it has a new one (<c>msaas clients key</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "90.00:00:00")]
     public TimeSpan KeyGracePeriod { get; set; } = TimeSpan.FromDays(1);

@@ -41,6 +41,7 @@ public static class ClientGate
         else if (options.Clients == ClientAccess.Keys) return Unauthorized(http, $"a client key is required: send Authorization: Bearer KEY or {SupportRoutes.KeyHeader}: KEY");
         else caller = options.AnonymousClient();
         http.Items[CallerItem] = caller;
+        if (http.RequestServices.GetRequiredService<ClientRates>().Refusal(http, caller, options) is { } tooFast) return tooFast;
 
         // Another client's song is not there, for this one: the same answer as for a song nobody sent.
         if (http.GetRouteValue("songhash") is string hash && SongHash.IsValid(hash)

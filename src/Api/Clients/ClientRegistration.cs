@@ -25,6 +25,7 @@ public static class ClientRegistration
             ? new RedisUsageStore(redis)
             : new FileUsageStore(Directory(sp)));
         services.TryAddSingleton<ClientRegistry>();
+        services.TryAddSingleton<ClientRates>();
         services.TryAddSingleton<UsageLedger>();
         return services;
     }

@@ -146,6 +146,29 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_hold_each_client_to_its_request_rate_with_retry_after_without_slowing_the_others()
+    {
+        await using var api = await ApiHost.Start(new() { ["Api:Clients"] = "keys", ["Api:ClientRequestsPerMinute"] = "3" });
+        var registry = api.Services.GetRequiredService<ClientRegistry>();
+        var (_, a) = await registry.AddAsync("acme", null, null);
+        var (_, b) = await registry.AddAsync("bravo", null, null);
+
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await Queue(api, a)).StatusCode);
+        using var refused = await Queue(api, a);
+
+        Assert.Contains("over its 3 requests a minute", await api.AssertRefused(refused, "a fourth request", HttpStatusCode.TooManyRequests));
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, (await Queue(api, b)).StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> Queue(ApiHost api, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/apiv1/queue");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await api.Client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task Should_refuse_a_removed_clients_key_at_once()
     {
         using var a = await AddClient("acme");
