@@ -30,7 +30,8 @@ public static class ApiRegistration
         services.AddValidatedOptions<ApiOptions>(ApiOptions.Section);
         services.TryAddSingleton<SongIntake>(); // every song enters by it, from REST or the legacy queue
         services.AddClients();
-        services.TryAddSingleton(_ => new MSaaS.Audio.FfmpegDecoder()); // a client's song is probed for its length at submit
+        services.TryAddSingleton(_ => new MSaaS.Audio.FfmpegDecoder());
+        services.TryAddSingleton<SongLength>(); // a client's song is charged by its length at submit
         services.AddKeyedSingleton<KeyAttempts>(ClientGate.AttemptsKey);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) =>
         {

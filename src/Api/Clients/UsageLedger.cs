@@ -36,11 +36,14 @@ public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClien
     public async Task<ChargeOutcome> ChargeAsync(ServiceClient client, string songHash, double seconds, bool inFlight,
         CancellationToken cancellationToken = default)
     {
-        // Songs whose end was missed (charged as they finished) would hold a place in flight for good.
+        // Songs whose end was missed (charged as they finished) would hold a place in flight for good: looked up when the
+        // places are all taken, not at every charge.
         var stale = new List<string>();
-        foreach (var hash in (await store.ReadAsync(client.Id, cancellationToken)).InFlight.Keys)
-            if (await songs.LoadAsync(SongHash.Id(hash), cancellationToken) is not { CurrentState: var state } || !SongStates.InFlight.Contains(state))
-                stale.Add(hash);
+        var before = await store.ReadAsync(client.Id, cancellationToken);
+        if (inFlight && client.SongsInFlight is { } most && before.InFlight.Count >= most)
+            foreach (var hash in before.InFlight.Keys)
+                if (await songs.LoadAsync(SongHash.Id(hash), cancellationToken) is not { CurrentState: var state } || !SongStates.InFlight.Contains(state))
+                    stale.Add(hash);
         return await store.ChangeAsync(client.Id, usage =>
         {
             usage.Client = client.Name;

@@ -49,7 +49,7 @@ public static class LegacyRoutes
     public sealed record RemoveReply(string Hash, IReadOnlyList<string> Removed);
 
     private static async Task<IResult> Separate(HttpContext http, SongIntake intake, UploadSlots slots, ISongStateStore songs,
-        IClientSongs holders, UsageLedger usage, FfmpegDecoder decoder, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+        IClientSongs holders, UsageLedger usage, SongLength length, IOptions<ApiOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (request, response) = (http.Request, http.Response);
         // Each upload being read holds buffers and a scratch file: a bounded number at once, and from one client, the
@@ -85,7 +85,7 @@ public static class LegacyRoutes
             double seconds;
             try
             {
-                seconds = (await decoder.ProbeLengthAsync(await song.FileAsync(cancellationToken), "the upload", cancellationToken)).TotalSeconds;
+                seconds = await length.ReadAsync(await song.FileAsync(cancellationToken), song.Head.ToArray(), cancellationToken);
             }
             catch (AudioFormatException e)
             {

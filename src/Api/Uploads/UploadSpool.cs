@@ -25,7 +25,9 @@ public sealed class UploadSpool : IAsyncDisposable
     {
         _maxBytes = maxBytes;
         _directory = ScratchDirectories.Create(Purpose);
-        _file = new FileStream(Path.Combine(_directory.FullName, "song"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
+        // Readable beside it (FileShare.Read): .NET's FileShare.None is an exclusive lock that a reader in this process
+        // (the length's probe) would be refused by.
+        _file = new FileStream(Path.Combine(_directory.FullName, "song"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16,
             FileOptions.Asynchronous);
     }
 
