@@ -18,6 +18,9 @@ public sealed class ClientUsage
     /// <summary>Songs charged and not yet done: hash → the month they were charged in.</summary>
     public Dictionary<string, string> InFlight { get; set; } = [];
 
+    /// <summary>The client's finished songs: hash → the bytes of their stems when they were stored, until it removes them.</summary>
+    public Dictionary<string, long> Stored { get; set; } = [];
+
     public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     public MonthUsage Month(string month) => Months.TryGetValue(month, out var usage) ? usage : Months[month] = new MonthUsage();

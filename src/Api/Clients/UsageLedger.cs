@@ -10,7 +10,7 @@ namespace MSaaS.Api.Clients;
 
 /// <summary>A client's usage as GET /apiv1/usage shows it: one calendar month, with each day.</summary>
 public sealed record UsageReport(string Client, string Period, double AudioSeconds, int Songs, int SongsInFlight, int? MinutesPerMonth,
-    int? SongsInFlightLimit, DateTimeOffset Renews, IReadOnlyList<DayReport> Days);
+    int? SongsInFlightLimit, DateTimeOffset Renews, long BytesStored, int SongsStored, IReadOnlyList<DayReport> Days);
 
 public sealed record DayReport(string Date, double AudioSeconds, int Songs);
 
@@ -18,7 +18,7 @@ public sealed record DayReport(string Date, double AudioSeconds, int Songs);
 /// Charges clients for the songs they send (<see cref="UsageRules"/>), settles each charge when the song ends, and
 /// reports usage; counts the audio seconds separated per client for Prometheus.
 /// </summary>
-public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClientSongs holders, TimeProvider clock)
+public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClientSongs holders, IObjectStore objects, TimeProvider clock)
 {
     public const string MeterName = MsaasTelemetry.MeterPrefix + ".Clients";
 
@@ -60,16 +60,33 @@ public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClien
     /// <summary>The song ended: each client holding it is charged its decoded length, or nothing when it failed.</summary>
     public async Task SettleAsync(SongFinished finished, CancellationToken cancellationToken = default)
     {
+        var bytes = finished.Failed ? 0 : await StemBytesAsync(finished.SongHash, cancellationToken);
         foreach (var clientId in await holders.HoldersAsync(finished.SongHash, cancellationToken))
         {
             var settled = await store.ChangeAsync(clientId, usage =>
             {
                 var done = UsageRules.Settle(usage, finished.SongHash, finished.Failed, finished.DurationSeconds);
-                return (done, done ? usage.Client : null);
+                var kept = !finished.Failed && usage.Stored.GetValueOrDefault(finished.SongHash, -1) != bytes;
+                if (kept) usage.Stored[finished.SongHash] = bytes;
+                return (done || kept, done ? usage.Client : null);
             }, cancellationToken);
             if (settled is not null && !finished.Failed && finished.DurationSeconds is { } seconds)
                 Separated.Add(seconds, new KeyValuePair<string, object?>("client", SeriesOf(settled)));
         }
+    }
+
+    /// <summary>The client let go of the song: its stems no longer count as the client's.</summary>
+    public Task ReleasedAsync(string clientId, string songHash, CancellationToken cancellationToken = default) =>
+        store.ChangeAsync(clientId, usage => (usage.Stored.Remove(songHash), 0), cancellationToken);
+
+    // Every format of every stem the song has in storage.
+    private async Task<long> StemBytesAsync(string songHash, CancellationToken cancellationToken)
+    {
+        long bytes = 0;
+        foreach (var track in MSaaS.Audio.Stems.Names)
+            foreach (var format in new[] { "mp3", "wav" })
+                bytes += (await objects.StatAsync(SongObjects.Stem(songHash, track, format), cancellationToken))?.Size ?? 0;
+        return bytes;
     }
 
     private static string SeriesOf(string client) =>
@@ -82,7 +99,7 @@ public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClien
         var period = ClientUsage.MonthOf(now);
         var month = usage.Months.TryGetValue(period, out var m) ? m : new MonthUsage();
         return new UsageReport(client.Name, period, Math.Round(month.AudioSeconds, 3), month.Songs, usage.InFlight.Count, client.MinutesPerMonth,
-            client.SongsInFlight, new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1),
+            client.SongsInFlight, new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1), usage.Stored.Values.Sum(), usage.Stored.Count,
             [.. month.Days.Select(d => new DayReport($"{period}-{d.Key:00}", Math.Round(d.Value.AudioSeconds, 3), d.Value.Songs))]);
     }
 }

@@ -176,15 +176,19 @@ public static class LegacyRoutes
     // A whole song: its stems and kept mixes, and with them the song itself (its upload and its saga), so that nothing of it is
     // left to be found. A song still being separated keeps going; only a finished or failed one is forgotten.
     private static async Task<IResult> RemoveAll(string songhash, HttpContext http, IObjectStore store, MixCache mixes, ISongStateStore songs,
-        IPublishEndpoint bus, IClientSongs holders, CancellationToken cancellationToken)
+        IPublishEndpoint bus, IClientSongs holders, UsageLedger usage, CancellationToken cancellationToken)
     {
         if (!SongHash.IsValid(songhash)) return Reply.NotFound($"{ClientText.Quote(songhash)} is not a song hash");
         var song = await songs.LoadAsync(SongHash.Id(songhash), cancellationToken);
         if (song is { CurrentState: not (SongStates.Completed or SongStates.Failed) })
             return Reply.Error(409, $"the song is {song.CurrentState}: it can be removed once it is finished");
         // Others hold it too: it goes for this client only, the stems stay for them. The last holder removes it.
-        if (ClientGate.Client(http)?.Id is { } client && await holders.ReleaseAsync(client, songhash, cancellationToken) > 0)
-            return Results.Ok(new RemoveReply(songhash, song?.Stems?.Keys.Order(StringComparer.Ordinal).ToList() ?? []));
+        if (ClientGate.Client(http)?.Id is { } client)
+        {
+            var left = await holders.ReleaseAsync(client, songhash, cancellationToken);
+            await usage.ReleasedAsync(client, songhash, cancellationToken);
+            if (left > 0) return Results.Ok(new RemoveReply(songhash, song?.Stems?.Keys.Order(StringComparer.Ordinal).ToList() ?? []));
+        }
         var removed = new List<string>();
         foreach (var track in Stems.Names)
             foreach (var format in new[] { "mp3", "wav" })

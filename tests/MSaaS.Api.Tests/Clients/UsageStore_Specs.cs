@@ -13,6 +13,7 @@ public abstract class UsageStore_Specs
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 31, 23, 0, 0, TimeSpan.Zero));
     private readonly InMemorySongStateStore _songs = new();
+    private readonly LocalObjectStore _objects = new(Directory.CreateTempSubdirectory("msaas-usage-objects-").FullName);
 
     /// <summary>A store; each call another instance over the same data, as a restarted process or another replica has.</summary>
     protected abstract IUsageStore Store();
@@ -20,7 +21,7 @@ public abstract class UsageStore_Specs
     /// <summary>The song → clients claims the ledger settles by.</summary>
     protected abstract IClientSongs Holders();
 
-    private UsageLedger Ledger() => new(Store(), _songs, Holders(), _clock);
+    private UsageLedger Ledger() => new(Store(), _songs, Holders(), _objects, _clock);
 
     private static ServiceClient Client(int? minutes = null, int? inFlight = null) => new()
     {
@@ -94,6 +95,24 @@ public abstract class UsageStore_Specs
         Assert.Equal(180.02, usage.Months["2026-12"].AudioSeconds, 6);
         Assert.Empty(usage.InFlight);
         Assert.Equal(0, (await Ledger().ReportAsync(client)).AudioSeconds); // January's
+    }
+
+    [Fact]
+    public async Task Should_count_the_stems_a_finished_song_stored_until_the_client_lets_it_go()
+    {
+        var client = Client();
+        var song = Hash();
+        foreach (var bucket in SongObjects.Buckets) await _objects.EnsureBucketAsync(bucket);
+        foreach (var track in MSaaS.Audio.Stems.Names)
+            await _objects.PutAsync(SongObjects.Stem(song, track), new MemoryStream(new byte[1000]), SongObjects.Mp3ContentType);
+        await Holders().AddAsync(client.Id, song);
+        await Ledger().ChargeAsync(client, song, 20, inFlight: true);
+
+        await Ledger().SettleAsync(new SongFinished { SongId = SongHash.Id(song), SongHash = song, Failed = false, DurationSeconds = 20 });
+
+        Assert.Equal((4000, 1), ((await Ledger().ReportAsync(client)).BytesStored, (await Ledger().ReportAsync(client)).SongsStored));
+        await Ledger().ReleasedAsync(client.Id, song);
+        Assert.Equal(0, (await Ledger().ReportAsync(client)).BytesStored);
     }
 }
 
