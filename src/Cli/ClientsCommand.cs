@@ -33,7 +33,7 @@ internal static class ClientsCommand
             var secret = WebhookSecrets.ForClient(configuration, client.Id);
             Print(result.GetValue(json), new { name = client.Name, key, secret },
                 $"Added client {client.Name} in {clients.Location}. Its API key (shown only now; send it as Authorization: Bearer KEY):\n{key}\n" +
-                (secret is null ? "Its webhooks go unsigned: no Webhooks:SigningSecret is set." : $"Its webhook signing secret (Standard Webhooks):\n{secret}"));
+                (secret is null ? "No Webhooks:SigningSecret is set where this runs: see msaas clients secret." : $"Its webhook signing secret (Standard Webhooks):\n{secret}"));
         }));
 
         var list = new Command("list", "The clients, their limits and their keys' first characters") { json };
@@ -52,6 +52,17 @@ internal static class ClientsCommand
                 $"New API key of {client.Name} in {clients.Location} (shown only now)" + (until is { } end ? $"; its older keys work until {Time(end)}" : "") + $":\n{fresh}");
         }));
 
+        var secret = new Command("secret", "Print a client's webhook signing secret (\"anonymous\": that of requests without a key under Api:Clients=both)") { name, json };
+        secret.SetAction((result, cancellationToken) => WithRegistry(result, async (clients, configuration) =>
+        {
+            var who = result.GetValue(name)!;
+            var id = who == ClientKeys.Anonymous ? who
+                : (await clients.FindAsync(who, cancellationToken))?.Id ?? throw new ClientRefusedException(404, $"no client {who}");
+            var derived = WebhookSecrets.ForClient(configuration, id)
+                ?? throw new ClientRefusedException(400, "no Webhooks:SigningSecret (or a malformed one) where this runs: webhooks go unsigned without it");
+            Print(result.GetValue(json), new { name = who, secret = derived }, derived);
+        }));
+
         var remove = new Command("remove", "Remove a client: its keys stop working at once") { name };
         remove.SetAction((result, cancellationToken) => WithRegistry(result, async (clients, _) =>
         {
@@ -59,7 +70,7 @@ internal static class ClientsCommand
             Console.WriteLine($"Removed client {result.GetValue(name)} from {clients.Location}.");
         }));
 
-        var clients = new Command("clients", "Manage the clients of the service and their API keys (Api:Clients=keys or both)") { add, list, key, remove };
+        var clients = new Command("clients", "Manage the clients of the service and their API keys (Api:Clients=keys or both)") { add, list, key, secret, remove };
         foreach (var sub in clients.Subcommands) sub.TreatUnmatchedTokensAsErrors = false; // --Section:Key=value, as the services take
         return clients;
     }

@@ -122,11 +122,13 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         During(Completed,
             When(Uploaded)
                 .Then(c => Note(c.Saga, c.Saga.CurrentState, $"duplicate submission from {c.Message.Source}: stems already there"))
-                .If(c => c.Message.Callback is not null,
+                .IfElse(c => c.Message.Callback is not null,
                     notify => notify
                         .Then(c => Register(c.Saga, c.Message.Callback))
                         .ThenAsync(c => Notify(c, [c.Message.Callback!]))
-                        .TransitionTo(Notifying)));
+                        .TransitionTo(Notifying),
+                    // Ended again at once: whoever counted this submission hears that it is done.
+                    done => done.Publish(c => Finished(c.Saga, failed: false))));
         // A worker given up on (its deadline passed) that still finished stored the final stems: the song is done after all.
         During(Failed,
             NotifyOrFinish(When(SeparatedAndEncoded, c => c.Saga.FailedStage == nameof(Separating) && IsComplete(c.Message.Stems))
@@ -137,7 +139,8 @@ public sealed class SongStateMachine : MassTransitStateMachine<SongState>
         During(Failed,
             // The same bytes that did not decode will not decode now: the song stays failed (support can retry it).
             When(Uploaded, c => c.Saga.InputRejected)
-                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: refused, its bytes were refused before")),
+                .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: refused, its bytes were refused before"))
+                .Publish(c => Finished(c.Saga, failed: true)),
             When(Uploaded, c => !c.Saga.InputRejected)
                 .Then(c => Note(c.Saga, c.Saga.CurrentState, $"submitted again from {c.Message.Source}: retrying"))
                 .Then(c => Register(c.Saga, c.Message.Callback))

@@ -34,6 +34,8 @@ public sealed class ClientsCommand_Specs : IDisposable
         var id = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_root.FullName, "clients", "clients.json")))
             .RootElement.GetProperty("clients")[0].GetProperty("id").GetString()!;
         Assert.Equal(MSaaS.ServiceDefaults.WebhookSecrets.ForClient(ServiceSecret, id), JsonDocument.Parse(output).RootElement.GetProperty("secret").GetString());
+        (code, output, _) = await CliRunner.Run("clients", "secret", "anonymous", "--Webhooks:SigningSecret=" + ServiceSecret);
+        Assert.Equal((0, MSaaS.ServiceDefaults.WebhookSecrets.ForClient(ServiceSecret, "anonymous")), (code, output.Trim()));
         Assert.Equal(HttpStatusCode.OK, await Queue(http, first));
 
         (code, output, _) = await CliRunner.Run("clients", "list");

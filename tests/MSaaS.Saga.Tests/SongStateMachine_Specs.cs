@@ -383,6 +383,12 @@ public class SongStateMachine_Specs
         var failed = (await Eventually(() => saga.PublishedFor<SongFinished>(failing.SongId, m => m.SongId))).Single();
         Assert.Equal((false, 20.5), (completed.Failed, completed.DurationSeconds));
         Assert.Equal((true, (double?)null), (failed.Failed, failed.DurationSeconds));
+
+        // Sent again once ended (no webhook to call; bytes refused before): each submission hears of its end at once.
+        await saga.Publish(done);
+        await saga.Publish(failing);
+        await Eventually(() => saga.PublishedFor<SongFinished>(done.SongId, m => m.SongId), 2);
+        Assert.True((await Eventually(() => saga.PublishedFor<SongFinished>(failing.SongId, m => m.SongId), 2)).All(f => f.Failed));
     }
 
     [Fact]

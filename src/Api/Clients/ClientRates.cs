@@ -8,7 +8,8 @@ namespace MSaaS.Api.Clients;
 /// <summary>
 /// Each client's request rate on the client routes (Api:ClientRequestsPerMinute): System.Threading.RateLimiting's
 /// token bucket, one partition per client id (every request without a key under "both" shares the anonymous one), so
-/// that one client's burst never slows another's. A partition left alone is let go by the limiter.
+/// that one client's burst never slows another's. A partition left alone is let go by the limiter. Each api replica
+/// counts its own requests: with several, a client may make that many at each.
 /// </summary>
 public sealed class ClientRates : IDisposable
 {
@@ -16,7 +17,8 @@ public sealed class ClientRates : IDisposable
         PartitionedRateLimiter.Create<(string Client, int PerMinute), string>(key => RateLimitPartition.GetTokenBucketLimiter(key.Client,
             _ => new TokenBucketRateLimiterOptions
             {
-                TokenLimit = key.PerMinute, TokensPerPeriod = Math.Max(1, key.PerMinute / 60), ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                // One token back every minute / N: N a minute exactly, whatever N is.
+                TokenLimit = key.PerMinute, TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromMinutes(1) / key.PerMinute,
                 QueueLimit = 0, AutoReplenishment = true,
             }));
 

@@ -48,8 +48,11 @@ public sealed class DayUsage
 
 public sealed record SongCharge(double Seconds, int Day);
 
-/// <summary>What a charge came to: charged (or charged already this month), or refused with why.</summary>
-public sealed record ChargeOutcome(bool Accepted, int Status = 200, string? Reason = null);
+/// <summary>
+/// What a charge came to: accepted or refused (with the status and why), and what this charge added, so that a song not
+/// accepted after all takes back exactly that (<see cref="UsageRules.Undo"/>).
+/// </summary>
+public sealed record ChargeOutcome(bool Accepted, int Status = 200, string? Reason = null, string? ChargedMonth = null, bool AddedInFlight = false);
 
 /// <summary>The rules of charging, on a client's usage document: the same for every store.</summary>
 public static class UsageRules
@@ -57,25 +60,27 @@ public static class UsageRules
     /// <summary>
     /// Charges <paramref name="songHash"/> of <paramref name="seconds"/> to the client at <paramref name="now"/>, within
     /// its minutes this month and its songs in flight, or says why not (402 beyond the month's minutes, 429 beyond the
-    /// songs in flight). A song charged already this month is not charged again. <paramref name="inFlight"/>: whether the
-    /// song will be worked on (false for one whose stems are there already).
+    /// songs in flight). A song in flight, or charged already this month, is not charged again. <paramref name="inFlight"/>:
+    /// whether the song will be worked on (false for one whose stems are there already).
     /// </summary>
     public static ChargeOutcome Charge(ClientUsage usage, ServiceClient client, string songHash, double seconds, bool inFlight, DateTimeOffset now)
     {
+        if (usage.InFlight.ContainsKey(songHash)) return new ChargeOutcome(true); // charged when it was sent, settled when it ends
         var monthName = ClientUsage.MonthOf(now);
         var month = usage.Month(monthName);
+        if (inFlight && client.SongsInFlight is { } most && usage.InFlight.Count >= most)
+            return new ChargeOutcome(false, 429, $"{client.Name} has {usage.InFlight.Count} songs in flight, the most it may have: send this one when one is done");
         if (month.Charges.ContainsKey(songHash))
         {
-            if (inFlight) usage.InFlight.TryAdd(songHash, monthName);
-            return new ChargeOutcome(true);
+            if (!inFlight) return new ChargeOutcome(true);
+            usage.InFlight[songHash] = monthName;
+            return new ChargeOutcome(true, AddedInFlight: true);
         }
         var next = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
         if (client.MinutesPerMonth is { } minutes && month.AudioSeconds + seconds > minutes * 60.0)
             return new ChargeOutcome(false, 402, string.Create(CultureInfo.InvariantCulture,
                 $"this song ({Minutes(seconds)}) would take {client.Name} past its {minutes} minutes for {monthName}: {Minutes(month.AudioSeconds)} used, " +
                 $"{Minutes(Math.Max(0, minutes * 60.0 - month.AudioSeconds))} left, renewed {next:yyyy-MM-dd} 00:00 UTC"));
-        if (inFlight && client.SongsInFlight is { } most && usage.InFlight.Count >= most && !usage.InFlight.ContainsKey(songHash))
-            return new ChargeOutcome(false, 429, $"{client.Name} has {usage.InFlight.Count} songs in flight, the most it may have: send this one when one is done");
         month.AudioSeconds += seconds;
         month.Songs++;
         var day = month.Days.TryGetValue(now.Day, out var d) ? d : month.Days[now.Day] = new DayUsage();
@@ -83,7 +88,19 @@ public static class UsageRules
         day.Songs++;
         month.Charges[songHash] = new SongCharge(seconds, now.Day);
         if (inFlight) usage.InFlight[songHash] = monthName;
-        return new ChargeOutcome(true);
+        return new ChargeOutcome(true, ChargedMonth: monthName, AddedInFlight: inFlight);
+    }
+
+    /// <summary>Takes back what <paramref name="outcome"/> added: the song was not accepted after all.</summary>
+    public static bool Undo(ClientUsage usage, string songHash, ChargeOutcome outcome)
+    {
+        var changed = outcome.AddedInFlight && usage.InFlight.Remove(songHash);
+        if (outcome.ChargedMonth is { } monthName && usage.Months.TryGetValue(monthName, out var month) && month.Charges.TryGetValue(songHash, out var charge))
+        {
+            GiveBack(month, songHash, charge);
+            changed = true;
+        }
+        return changed;
     }
 
     /// <summary>
@@ -94,28 +111,22 @@ public static class UsageRules
     {
         if (!usage.InFlight.Remove(songHash, out var monthName)) return false;
         if (!usage.Months.TryGetValue(monthName, out var month) || !month.Charges.TryGetValue(songHash, out var charge)) return true;
-        var day = month.Days[charge.Day];
-        if (failed)
-        {
-            month.Charges.Remove(songHash);
-            (month.AudioSeconds, month.Songs) = (month.AudioSeconds - charge.Seconds, month.Songs - 1);
-            (day.AudioSeconds, day.Songs) = (day.AudioSeconds - charge.Seconds, day.Songs - 1);
-        }
+        if (failed) GiveBack(month, songHash, charge);
         else if (decodedSeconds is { } exact)
         {
             month.Charges[songHash] = charge with { Seconds = exact };
             month.AudioSeconds += exact - charge.Seconds;
-            day.AudioSeconds += exact - charge.Seconds;
+            month.Days[charge.Day].AudioSeconds += exact - charge.Seconds;
         }
         return true;
     }
 
-    /// <summary>Lets go of songs in flight that are not (their end was missed: a charge made as the song finished).</summary>
-    public static bool Forget(ClientUsage usage, IEnumerable<string> notInFlight)
+    private static void GiveBack(MonthUsage month, string songHash, SongCharge charge)
     {
-        var changed = false;
-        foreach (var hash in notInFlight) changed |= usage.InFlight.Remove(hash);
-        return changed;
+        var day = month.Days[charge.Day];
+        month.Charges.Remove(songHash);
+        (month.AudioSeconds, month.Songs) = (month.AudioSeconds - charge.Seconds, month.Songs - 1);
+        (day.AudioSeconds, day.Songs) = (day.AudioSeconds - charge.Seconds, day.Songs - 1);
     }
 
     private static string Minutes(double seconds) => string.Create(CultureInfo.InvariantCulture, $"{seconds / 60:0.##} min");

@@ -36,26 +36,27 @@ public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClien
     public async Task<ChargeOutcome> ChargeAsync(ServiceClient client, string songHash, double seconds, bool inFlight,
         CancellationToken cancellationToken = default)
     {
-        // Songs whose end was missed (charged as they finished) would hold a place in flight for good: looked up when the
-        // places are all taken, not at every charge.
-        var stale = new List<string>();
+        // Songs whose end was missed would hold a place in flight for good: when the places are all taken, those whose
+        // saga has ended are settled as SongFinished would have (a song with no saga yet may still be on its way).
+        var ended = new List<(string Hash, bool Failed, double? Seconds)>();
         var before = await store.ReadAsync(client.Id, cancellationToken);
         if (inFlight && client.SongsInFlight is { } most && before.InFlight.Count >= most)
             foreach (var hash in before.InFlight.Keys)
-                if (await songs.LoadAsync(SongHash.Id(hash), cancellationToken) is not { CurrentState: var state } || !SongStates.InFlight.Contains(state))
-                    stale.Add(hash);
+                if (await songs.LoadAsync(SongHash.Id(hash), cancellationToken) is { CurrentState: SongStates.Completed or SongStates.Failed } song)
+                    ended.Add((hash, song.CurrentState == SongStates.Failed, song.DurationSeconds > 0 ? song.DurationSeconds : null));
         return await store.ChangeAsync(client.Id, usage =>
         {
             usage.Client = client.Name;
-            var forgot = UsageRules.Forget(usage, stale);
+            var settled = false;
+            foreach (var (hash, failed, decoded) in ended) settled |= UsageRules.Settle(usage, hash, failed, decoded);
             var outcome = UsageRules.Charge(usage, client, songHash, seconds, inFlight, clock.GetUtcNow());
-            return (forgot || outcome.Accepted, outcome);
+            return (settled || outcome.ChargedMonth is not null || outcome.AddedInFlight, outcome);
         }, cancellationToken);
     }
 
-    /// <summary>Gives the charge back: the song was not accepted after all.</summary>
-    public Task RefundAsync(string clientId, string songHash, CancellationToken cancellationToken = default) =>
-        store.ChangeAsync(clientId, usage => (UsageRules.Settle(usage, songHash, failed: true, null), 0), cancellationToken);
+    /// <summary>Takes back what <paramref name="charged"/> added: the song was not accepted after all.</summary>
+    public Task UndoAsync(string clientId, string songHash, ChargeOutcome charged, CancellationToken cancellationToken = default) =>
+        store.ChangeAsync(clientId, usage => (UsageRules.Undo(usage, songHash, charged), 0), cancellationToken);
 
     /// <summary>The song ended: each client holding it is charged its decoded length, or nothing when it failed.</summary>
     public async Task SettleAsync(SongFinished finished, CancellationToken cancellationToken = default)

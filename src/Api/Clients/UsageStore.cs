@@ -42,7 +42,7 @@ public sealed class RedisUsageStore(IConnectionMultiplexer redis, string prefix 
             // Another replica changed it first: read it again, after a moment that differs between the contenders.
             await Task.Delay(Random.Shared.Next(1, 5 + attempt), cancellationToken);
         }
-        throw new InvalidOperationException($"the usage of {client} kept changing: too many submissions at once");
+        throw new ClientRefusedException(503, "too many of this client's submissions at once: try again shortly");
     }
 
     private static ClientUsage Parse(RedisValue json) =>

@@ -76,35 +76,50 @@ public static class LegacyRoutes
                 return Reply.Error(refused.Status, refused.Message);
             }
             await using var song = upload.Song;
-            if (await Refusal(upload, songs, options.Value, cancellationToken) is { } refusal) return refusal;
+            var client = ClientGate.Client(http);
+            // A client's webhook is its own, signed with its own secret (WebhookSecrets).
+            var callback = client is not null && upload.Callback is { } own ? own with { Client = client.Id } : upload.Callback;
+            if (await Refusal(upload, callback, songs, options.Value, cancellationToken) is { } refusal) return refusal;
             var model = Models.Resolve(upload.Model)!;
-            if (ClientGate.Client(http) is not { } client)
-                return Accepted(await intake.AcceptAsync(song, model, upload.Callback, "rest", cancellationToken), model, upload.Model);
+            if (client is null) return Accepted(await intake.AcceptAsync(song, model, callback, "rest", cancellationToken), model, upload.Model);
 
-            // A client's song is charged, within its limits, before it is accepted; given back if it is not accepted after all.
+            // A client's song is charged, within its limits, before it is accepted; what was charged is taken back if it
+            // is not accepted after all. Charged by its headers' length, and at least its size at 320 kbps (a header
+            // cannot make a long song free).
             double seconds;
             try
             {
-                seconds = await length.ReadAsync(await song.FileAsync(cancellationToken), song.Head.ToArray(), cancellationToken);
+                seconds = Math.Max(await length.ReadAsync(await song.FileAsync(cancellationToken), song.Head.ToArray(), cancellationToken),
+                    song.Length * 8 / 320_000.0);
             }
             catch (AudioFormatException e)
             {
                 return Reply.Error(400, e.Message);
             }
             var known = await songs.LoadAsync(SongHash.Id(song.Hash), cancellationToken);
-            var charge = await usage.ChargeAsync(client, song.Hash, seconds, inFlight: known is not { CurrentState: SongStates.Completed }, cancellationToken);
-            if (!charge.Accepted) return Reply.Error(charge.Status, charge.Reason!);
+            ChargeOutcome charge;
             try
             {
-                // Held before it is announced: the client's status request right after the answer finds it.
-                await holders.AddAsync(client.Id, song.Hash, cancellationToken);
-                // Its webhook is the client's own, signed with the client's secret (the anonymous client's: the service's).
-                var callback = client.Id == ClientKeys.Anonymous ? upload.Callback : upload.Callback is { } own ? own with { Client = client.Id } : null;
-                return Accepted(await intake.AcceptAsync(song, model, callback, "rest", cancellationToken), model, upload.Model);
+                charge = await usage.ChargeAsync(client, song.Hash, seconds, inFlight: known is not { CurrentState: SongStates.Completed }, cancellationToken);
+            }
+            catch (ClientRefusedException contended)
+            {
+                response.Headers.RetryAfter = "1";
+                return Reply.Error(contended.Status, contended.Message);
+            }
+            if (!charge.Accepted) return Reply.Error(charge.Status, charge.Reason!);
+            var heldBefore = await holders.HoldsAsync(client.Id, song.Hash, cancellationToken);
+            try
+            {
+                // Held before it is announced: the client's status request right after the answer finds it. Once charged,
+                // the song is accepted whole even if the client goes away meanwhile.
+                await holders.AddAsync(client.Id, song.Hash, CancellationToken.None);
+                return Accepted(await intake.AcceptAsync(song, model, callback, "rest", CancellationToken.None), model, upload.Model);
             }
             catch
             {
-                await usage.RefundAsync(client.Id, song.Hash, CancellationToken.None);
+                await usage.UndoAsync(client.Id, song.Hash, charge, CancellationToken.None);
+                if (!heldBefore) await holders.ReleaseAsync(client.Id, song.Hash, CancellationToken.None);
                 throw;
             }
         }
@@ -115,19 +130,20 @@ public static class LegacyRoutes
         Results.Ok(new SeparateReply(hash, EnqueuedReason, model, requested, $"/apiv1/status/{hash}"));
 
     // Why an upload that was read whole is still refused, or null.
-    private static async Task<IResult?> Refusal(SeparateRequest upload, ISongStateStore songs, ApiOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult?> Refusal(SeparateRequest upload, Callback? callback, ISongStateStore songs, ApiOptions options,
+        CancellationToken cancellationToken)
     {
         if (upload.Model is { Length: > SeparateRequestReader.MaxModelLength })
             return Reply.Error(400, $"the model name is longer than {SeparateRequestReader.MaxModelLength} characters");
         if (Models.Resolve(upload.Model) is null)
             return Reply.Error(400, $"unknown model '{upload.Model}': the demucs models are {string.Join(", ", Models.Names.Order())} (all run as {Models.Default})");
-        if (upload.Callback is { } callback && await TargetGuard.CheckAsync(callback.Url, options.AllowPrivateCallbacks, cancellationToken) is { } target)
+        if (callback is not null && await TargetGuard.CheckAsync(callback.Url, options.AllowPrivateCallbacks, cancellationToken) is { } target)
             return Reply.Error(400, target);
         if (await songs.LoadAsync(SongHash.Id(upload.Song.Hash), cancellationToken) is not { } known) return null;
         // The same bytes again: what the song's saga already knows answers them.
         if (known is { CurrentState: SongStates.Failed, InputRejected: true })
             return Reply.Error(422, $"this song was refused before, and the same bytes will be again: {known.LastError}");
-        if (upload.Callback is { } hook && !known.Callbacks.Contains(hook) && known.Callbacks.Count >= options.MaxCallbacksPerSong)
+        if (callback is not null && !known.Callbacks.Contains(callback) && known.Callbacks.Count >= options.MaxCallbacksPerSong)
             return Reply.Error(409, $"this song has {known.Callbacks.Count} webhooks already, the most one song may have; follow its status instead");
         return null;
     }

@@ -21,7 +21,7 @@ public sealed class SongLength(FfmpegDecoder decoder)
                 if (file.Properties is { Duration.TotalSeconds: > 0 and var seconds } && await HasLengthFrameAsync(path, file.InvariantStartPosition, cancellationToken))
                     return seconds;
             }
-            catch (Exception e) when (e is TagLib.CorruptFileException or TagLib.UnsupportedFormatException or IOException or ArgumentException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 // ffprobe says what is wrong with it, in the words the worker would use.
             }

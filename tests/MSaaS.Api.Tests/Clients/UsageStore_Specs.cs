@@ -80,6 +80,50 @@ public abstract class UsageStore_Specs
     }
 
     [Fact]
+    public async Task Should_take_back_only_what_a_charge_added_when_its_song_is_not_accepted()
+    {
+        var client = Client();
+        var song = Hash();
+        var first = await Ledger().ChargeAsync(client, song, 30, inFlight: true);
+        // Sent again while in flight: nothing added, so nothing to take back if this one is not accepted.
+        var again = await Ledger().ChargeAsync(client, song, 30, inFlight: true);
+
+        await Ledger().UndoAsync(client.Id, song, again);
+        Assert.Equal((30, 1, 1), Summary(await Ledger().ReportAsync(client)));
+        await Ledger().UndoAsync(client.Id, song, first);
+        Assert.Equal((0, 0, 0), Summary(await Ledger().ReportAsync(client)));
+    }
+
+    [Fact]
+    public async Task Should_hold_a_song_sent_again_in_the_month_to_the_songs_in_flight()
+    {
+        var client = Client(inFlight: 1);
+        var (done, busy) = (Hash(), Hash());
+        await Ledger().ChargeAsync(client, done, 30, inFlight: false); // its stems were there: charged, not in flight
+        Assert.True((await Ledger().ChargeAsync(client, busy, 30, inFlight: true)).Accepted);
+
+        var refused = await Ledger().ChargeAsync(client, done, 30, inFlight: true); // removed since, and sent again
+
+        Assert.Equal(429, refused.Status);
+    }
+
+    [Fact]
+    public async Task Should_settle_a_song_whose_end_was_missed_when_the_places_in_flight_are_taken()
+    {
+        var client = Client(inFlight: 1);
+        var (lost, next) = (Hash(), Hash());
+        await Ledger().ChargeAsync(client, lost, 30, inFlight: true);
+        // Its saga failed, but its SongFinished never reached the ledger.
+        await _songs.InsertAsync(new MSaaS.Saga.SongState { CorrelationId = SongHash.Id(lost), SongHash = lost, CurrentState = "Failed" });
+
+        Assert.True((await Ledger().ChargeAsync(client, next, 45, inFlight: true)).Accepted);
+
+        Assert.Equal((45, 1, 1), Summary(await Ledger().ReportAsync(client))); // the failed one given back, as SongFinished would have
+    }
+
+    private static (double, int, int) Summary(UsageReport report) => (report.AudioSeconds, report.Songs, report.SongsInFlight);
+
+    [Fact]
     public async Task Should_charge_a_finished_song_its_decoded_length_in_the_month_it_was_sent()
     {
         var client = Client();
