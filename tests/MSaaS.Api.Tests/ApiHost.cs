@@ -188,6 +188,26 @@ internal sealed class ApiHost : IAsyncDisposable
         return bytes;
     }
 
+    /// <summary>Adds a client (Api:Clients=keys or both) and returns an HttpClient that sends its key.</summary>
+    public async Task<HttpClient> AddClient(string name, int? minutesPerMonth = null, int? songsInFlight = null)
+    {
+        var (_, key) = await Services.GetRequiredService<MSaaS.Api.Clients.ClientRegistry>().AddAsync(name, minutesPerMonth, songsInFlight);
+        var client = new HttpClient { BaseAddress = Client.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>A JSON submission of <paramref name="song"/>, without a webhook.</summary>
+    public static StringContent SongBody(byte[] song) => new($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}");
+
+    /// <summary>Submits <paramref name="song"/> as <paramref name="client"/>, asserting 200; its hash.</summary>
+    public static async Task<string> SubmitAs(HttpClient client, byte[] song)
+    {
+        using var response = await client.PostAsync("/apiv1/separate", SongBody(song));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return (await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content)).GetProperty("hash").GetString()!;
+    }
+
     /// <summary>
     /// A real MP3 of <paramref name="seconds"/> (a tone, made by ffmpeg), unlike any other: what a client's submission must
     /// be, since its length is probed.

@@ -59,10 +59,10 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_show_a_client_only_its_own_songs_even_the_same_audio_another_sent_which_is_separated_once()
     {
-        using var a = await AddClient("acme");
-        using var b = await AddClient("bravo");
+        using var a = await _api.AddClient("acme");
+        using var b = await _api.AddClient("bravo");
         var song = await ApiHost.Audio(5);
-        var hash = await Submit(a, song);
+        var hash = await ApiHost.SubmitAs(a, song);
         await _api.WaitForState(hash, "Completed", a);
 
         // Another client's song is not there for B, whatever it asks: word for word what a song nobody sent gets.
@@ -77,7 +77,7 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await a.GetAsync($"/apiv1/track/{hash}/vocals")).StatusCode);
 
         // B sends the same audio: its own record of the one separation.
-        Assert.Equal(hash, await Submit(b, song));
+        Assert.Equal(hash, await ApiHost.SubmitAs(b, song));
         await _api.WaitForState(hash, "Completed", b);
         Assert.Equal(1, ApiHost.Separations[hash]);
 
@@ -93,15 +93,15 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_list_in_the_queue_only_the_callers_songs()
     {
-        using var a = await AddClient("acme");
-        using var b = await AddClient("bravo");
+        using var a = await _api.AddClient("acme");
+        using var b = await _api.AddClient("bravo");
         // Held in separation by a stand-in that waits, so that both are in the queue.
         var (songA, songB) = (await ApiHost.Audio(5), await ApiHost.Audio(5));
         var scripts = new[] { ApiHost.Script(SongHash.Of(songA), 1), ApiHost.Script(SongHash.Of(songB), 1) };
         try
         {
-            var hashA = await Submit(a, songA);
-            var hashB = await Submit(b, songB);
+            var hashA = await ApiHost.SubmitAs(a, songA);
+            var hashB = await ApiHost.SubmitAs(b, songB);
             await _api.WaitForState(hashA, "Separating", a);
             await _api.WaitForState(hashB, "Separating", b);
 
@@ -118,12 +118,12 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_give_a_client_added_under_a_removed_ones_name_none_of_its_songs()
     {
-        using var first = await AddClient("acme");
-        var hash = await Submit(first, await ApiHost.Audio(5));
+        using var first = await _api.AddClient("acme");
+        var hash = await ApiHost.SubmitAs(first, await ApiHost.Audio(5));
         await _api.WaitForState(hash, "Completed", first);
 
         await _api.Services.GetRequiredService<ClientRegistry>().RemoveAsync("acme");
-        using var second = await AddClient("acme");
+        using var second = await _api.AddClient("acme");
 
         await _api.AssertRefused(await second.GetAsync($"/apiv1/status/{hash}"), "the old acme's song", HttpStatusCode.NotFound);
     }
@@ -132,8 +132,8 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     public async Task Should_give_each_client_its_own_webhook_for_the_same_audio_and_url_signed_as_that_client()
     {
         var registry = _api.Services.GetRequiredService<ClientRegistry>();
-        using var a = await AddClient("acme");
-        using var b = await AddClient("bravo");
+        using var a = await _api.AddClient("acme");
+        using var b = await _api.AddClient("bravo");
         var song = await ApiHost.Audio(5);
         var body = $"{{\"mp3\": \"{Convert.ToBase64String(song)}\", \"callback\": {{\"url\": \"{_api.HookUrl}\", \"data\": 1}}}}";
 
@@ -177,8 +177,8 @@ public sealed class ClientGate_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_refuse_a_removed_clients_key_at_once()
     {
-        using var a = await AddClient("acme");
-        var hash = await Submit(a, await ApiHost.Audio(5));
+        using var a = await _api.AddClient("acme");
+        var hash = await ApiHost.SubmitAs(a, await ApiHost.Audio(5));
 
         await _api.Services.GetRequiredService<ClientRegistry>().RemoveAsync("acme");
 
@@ -192,7 +192,7 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         using var acme = new HttpClient { BaseAddress = _api.Client.BaseAddress };
         acme.DefaultRequestHeaders.Add("X-Api-Key", key);
 
-        var hash = await Submit(acme, await ApiHost.Audio(5));
+        var hash = await ApiHost.SubmitAs(acme, await ApiHost.Audio(5));
 
         await _api.WaitForState(hash, "Completed", acme); // every record of the song written
         foreach (var file in Directory.EnumerateFiles(_api.Root, "*", SearchOption.AllDirectories))
@@ -208,28 +208,13 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         using var acme = new HttpClient { BaseAddress = both.Client.BaseAddress };
         acme.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
 
-        var anonymous = await Submit(both.Client, await ApiHost.Audio(5));
-        var owned = await Submit(acme, await ApiHost.Audio(5));
+        var anonymous = await ApiHost.SubmitAs(both.Client, await ApiHost.Audio(5));
+        var owned = await ApiHost.SubmitAs(acme, await ApiHost.Audio(5));
 
         await both.WaitForState(anonymous, "Completed");
         await both.WaitForState(owned, "Completed", acme);
         await both.AssertRefused(await acme.GetAsync($"/apiv1/status/{anonymous}"), "an anonymous song, to a client", HttpStatusCode.NotFound);
         await both.AssertRefused(await both.Client.GetAsync($"/apiv1/status/{owned}"), "a client's song, to anyone", HttpStatusCode.NotFound);
         Assert.Equal(HttpStatusCode.OK, (await both.Client.GetAsync($"/apiv1/track/{anonymous}/vocals")).StatusCode);
-    }
-
-    private async Task<HttpClient> AddClient(string name)
-    {
-        var (_, key) = await _api.Services.GetRequiredService<ClientRegistry>().AddAsync(name, null, null);
-        var client = new HttpClient { BaseAddress = _api.Client.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
-
-    private static async Task<string> Submit(HttpClient client, byte[] song)
-    {
-        using var response = await client.PostAsync("/apiv1/separate", new StringContent($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}"));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hash").GetString()!;
     }
 }

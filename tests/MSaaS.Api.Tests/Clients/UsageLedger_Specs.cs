@@ -23,33 +23,33 @@ public sealed class UsageLedger_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_refuse_a_client_past_its_minutes_with_the_reason_accepting_nothing_while_another_goes_on()
     {
-        using var acme = await AddClient("acme", minutes: 1);
-        using var bravo = await AddClient("bravo");
+        using var acme = await _api.AddClient("acme", minutesPerMonth: 1);
+        using var bravo = await _api.AddClient("bravo");
         // Two of 20 s (the stand-in worker decodes every song as 20 s), then one of 30 s: 70 s of the 60.
-        for (var i = 0; i < 2; i++) await _api.WaitForState(await Submit(acme, await ApiHost.Audio(20)), "Completed", acme);
+        for (var i = 0; i < 2; i++) await _api.WaitForState(await ApiHost.SubmitAs(acme, await ApiHost.Audio(20)), "Completed", acme);
         var over = await ApiHost.Audio(30);
 
-        using var refused = await acme.PostAsync("/apiv1/separate", Body(over));
+        using var refused = await acme.PostAsync("/apiv1/separate", ApiHost.SongBody(over));
 
         var reason = await _api.AssertRefused(refused, "past the month's minutes", HttpStatusCode.PaymentRequired);
         Assert.Matches(@"would take acme past its 1 minutes for \d{4}-\d\d: 0\.\d+ min used, 0\.\d+ min left, renewed \d{4}-\d\d-01 00:00 UTC", reason);
         var hash = SongHash.Of(over);
         Assert.Null(await _api.Services.GetRequiredService<ISongStateStore>().LoadAsync(SongHash.Id(hash)));
         Assert.Null(await _api.Services.GetRequiredService<IObjectStore>().StatAsync(SongObjects.Upload(hash)));
-        await _api.WaitForState(await Submit(bravo, over), "Completed", bravo);
+        await _api.WaitForState(await ApiHost.SubmitAs(bravo, over), "Completed", bravo);
     }
 
     [Fact]
     public async Task Should_refuse_a_song_beyond_the_songs_in_flight_with_429()
     {
-        using var acme = await AddClient("acme", inFlight: 1);
+        using var acme = await _api.AddClient("acme", songsInFlight: 1);
         var first = await ApiHost.Audio(5);
         var script = ApiHost.Script(SongHash.Of(first), 1); // held in separation until the spec lets it go
         try
         {
-            await _api.WaitForState(await Submit(acme, first), "Separating", acme);
+            await _api.WaitForState(await ApiHost.SubmitAs(acme, first), "Separating", acme);
 
-            using var refused = await acme.PostAsync("/apiv1/separate", Body(await ApiHost.Audio(5)));
+            using var refused = await acme.PostAsync("/apiv1/separate", ApiHost.SongBody(await ApiHost.Audio(5)));
 
             Assert.Contains("1 songs in flight", await _api.AssertRefused(refused, "beyond the songs in flight", HttpStatusCode.TooManyRequests));
         }
@@ -62,7 +62,7 @@ public sealed class UsageLedger_Specs : IAsyncLifetime
     [Fact]
     public async Task Should_show_the_minutes_of_three_songs_by_day_and_not_charge_one_that_failed()
     {
-        using var acme = await AddClient("usage-three");
+        using var acme = await _api.AddClient("usage-three");
         double counted = 0;
         using var meter = new System.Diagnostics.Metrics.MeterListener();
         meter.InstrumentPublished = (instrument, listener) => { if (instrument.Name == "msaas.client.audio") listener.EnableMeasurementEvents(instrument); };
@@ -73,11 +73,11 @@ public sealed class UsageLedger_Specs : IAsyncLifetime
                     lock (meter) counted += value;
         });
         meter.Start();
-        for (var i = 0; i < 3; i++) await _api.WaitForState(await Submit(acme, await ApiHost.Audio(20)), "Completed", acme);
+        for (var i = 0; i < 3; i++) await _api.WaitForState(await ApiHost.SubmitAs(acme, await ApiHost.Audio(20)), "Completed", acme);
         // A fourth fails in separation: given back.
         var failing = await ApiHost.Audio(20);
         var script = ApiHost.Script(SongHash.Of(failing), 1);
-        var hash = await Submit(acme, failing);
+        var hash = await ApiHost.SubmitAs(acme, failing);
         await _api.WaitForState(hash, "Separating", acme);
         script.Writer.Complete();
         await _api.Services.GetRequiredService<IBus>().Publish(new SeparationRefused { SongId = SongHash.Id(hash), SongHash = hash, Reason = "stopped" });
@@ -114,22 +114,5 @@ public sealed class UsageLedger_Specs : IAsyncLifetime
             usage = await client.GetFromJsonAsync<JsonElement>(path);
         }
         return usage;
-    }
-
-    private async Task<HttpClient> AddClient(string name, int? minutes = null, int? inFlight = null)
-    {
-        var (_, key) = await _api.Services.GetRequiredService<ClientRegistry>().AddAsync(name, minutes, inFlight);
-        var client = new HttpClient { BaseAddress = _api.Client.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
-
-    private static StringContent Body(byte[] song) => new($"{{\"mp3\": \"{Convert.ToBase64String(song)}\"}}");
-
-    private static async Task<string> Submit(HttpClient client, byte[] song)
-    {
-        using var response = await client.PostAsync("/apiv1/separate", Body(song));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("hash").GetString()!;
     }
 }
