@@ -116,6 +116,18 @@ public sealed class RedisClientStore_Specs : ClientStore_Specs, IDisposable
 
     protected override IClientStore Store() => new RedisClientStore(_redis, _prefix);
 
+    [Fact]
+    public async Task Should_keep_no_key_in_clear_in_redis()
+    {
+        var registry = new ClientRegistry(Store(), TimeProvider.System, Microsoft.Extensions.Options.Options.Create(new ApiOptions()));
+        var (_, key) = await registry.AddAsync("acme", null, null);
+        await registry.NewKeyAsync("acme");
+
+        foreach (var stored in _redis.GetServers()[0].Keys(pattern: _prefix + "*"))
+            foreach (var entry in await _redis.GetDatabase().HashGetAllAsync(stored))
+                Assert.DoesNotContain(key, entry.Name + " " + entry.Value);
+    }
+
     public void Dispose()
     {
         var server = _redis.GetServers()[0];
