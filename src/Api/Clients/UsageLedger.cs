@@ -39,8 +39,8 @@ public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClien
         // Songs whose end was missed would hold a place in flight for good: when the places are all taken, those whose
         // saga has ended are settled as SongFinished would have (a song with no saga yet may still be on its way).
         var ended = new List<(string Hash, bool Failed, double? Seconds)>();
-        var before = await store.ReadAsync(client.Id, cancellationToken);
-        if (inFlight && client.SongsInFlight is { } most && before.InFlight.Count >= most)
+        if (inFlight && client.SongsInFlight is { } most && await store.ReadAsync(client.Id, cancellationToken) is { } before
+            && before.InFlight.Count >= most)
             foreach (var hash in before.InFlight.Keys)
                 if (await songs.LoadAsync(SongHash.Id(hash), cancellationToken) is { CurrentState: SongStates.Completed or SongStates.Failed } song)
                     ended.Add((hash, song.CurrentState == SongStates.Failed, song.DurationSeconds > 0 ? song.DurationSeconds : null));
@@ -61,8 +61,11 @@ public sealed class UsageLedger(IUsageStore store, ISongStateStore songs, IClien
     /// <summary>The song ended: each client holding it is charged its decoded length, or nothing when it failed.</summary>
     public async Task SettleAsync(SongFinished finished, CancellationToken cancellationToken = default)
     {
+        // Under Api:Clients=anonymous (and for the legacy queue's songs) nobody holds the song: nothing to look up.
+        var clients = await holders.HoldersAsync(finished.SongHash, cancellationToken);
+        if (clients.Count == 0) return;
         var bytes = finished.Failed ? 0 : await StemBytesAsync(finished.SongHash, cancellationToken);
-        foreach (var clientId in await holders.HoldersAsync(finished.SongHash, cancellationToken))
+        foreach (var clientId in clients)
         {
             var settled = await store.ChangeAsync(clientId, usage =>
             {

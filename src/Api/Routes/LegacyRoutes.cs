@@ -79,7 +79,8 @@ public static class LegacyRoutes
             var client = ClientGate.Client(http);
             // A client's webhook is its own, signed with its own secret (WebhookSecrets).
             var callback = client is not null && upload.Callback is { } own ? own with { Client = client.Id } : upload.Callback;
-            if (await Refusal(upload, callback, songs, options.Value, cancellationToken) is { } refusal) return refusal;
+            var known = await songs.LoadAsync(SongHash.Id(song.Hash), cancellationToken);
+            if (await Refusal(upload, callback, known, options.Value, cancellationToken) is { } refusal) return refusal;
             var model = Models.Resolve(upload.Model)!;
             if (client is null) return Accepted(await intake.AcceptAsync(song, model, callback, "rest", cancellationToken), model, upload.Model);
 
@@ -96,7 +97,6 @@ public static class LegacyRoutes
             {
                 return Reply.Error(400, e.Message);
             }
-            var known = await songs.LoadAsync(SongHash.Id(song.Hash), cancellationToken);
             ChargeOutcome charge;
             try
             {
@@ -130,7 +130,7 @@ public static class LegacyRoutes
         Results.Ok(new SeparateReply(hash, EnqueuedReason, model, requested, $"/apiv1/status/{hash}"));
 
     // Why an upload that was read whole is still refused, or null.
-    private static async Task<IResult?> Refusal(SeparateRequest upload, Callback? callback, ISongStateStore songs, ApiOptions options,
+    private static async Task<IResult?> Refusal(SeparateRequest upload, Callback? callback, SongState? known, ApiOptions options,
         CancellationToken cancellationToken)
     {
         if (upload.Model is { Length: > SeparateRequestReader.MaxModelLength })
@@ -139,7 +139,7 @@ public static class LegacyRoutes
             return Reply.Error(400, $"unknown model '{upload.Model}': the demucs models are {string.Join(", ", Models.Names.Order())} (all run as {Models.Default})");
         if (callback is not null && await TargetGuard.CheckAsync(callback.Url, options.AllowPrivateCallbacks, cancellationToken) is { } target)
             return Reply.Error(400, target);
-        if (await songs.LoadAsync(SongHash.Id(upload.Song.Hash), cancellationToken) is not { } known) return null;
+        if (known is null) return null;
         // The same bytes again: what the song's saga already knows answers them.
         if (known is { CurrentState: SongStates.Failed, InputRejected: true })
             return Reply.Error(422, $"this song was refused before, and the same bytes will be again: {known.LastError}");

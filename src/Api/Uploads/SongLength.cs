@@ -12,7 +12,7 @@ public sealed class SongLength(FfmpegDecoder decoder)
     /// <summary>The length in seconds; <see cref="AudioFormatException"/> for what is not audio or says no length.</summary>
     public async Task<double> ReadAsync(string path, ReadOnlyMemory<byte> head, CancellationToken cancellationToken)
     {
-        if (IsMp3(head.Span))
+        if (IsMp3(head.Span) && TagBytes(head.Span) <= LargestTag)
         {
             try
             {
@@ -41,6 +41,15 @@ public sealed class SongLength(FfmpegDecoder decoder)
         var body = frame.AsSpan(4);
         return body.IndexOf("Xing"u8) >= 0 || body.IndexOf("Info"u8) >= 0 || body.IndexOf("VBRI"u8) >= 0;
     }
+
+    // TagLib# reads an ID3v2 tag whole, cover art and all: a client could make the api hold hundreds of MB for one
+    // upload. A larger tag goes to ffprobe, which skips it.
+    private const long LargestTag = 4 << 20;
+
+    // The ID3v2 tag's size from its header (a synchsafe integer), or 0 for none.
+    private static long TagBytes(ReadOnlySpan<byte> head) => head.Length >= 10 && head.StartsWith("ID3"u8)
+        ? 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F))
+        : 0;
 
     private static bool IsMp3(ReadOnlySpan<byte> head) =>
         head.StartsWith("ID3"u8) || (head.Length >= 2 && head[0] == 0xFF && (head[1] & 0xE6) == 0xE2); // a tag, or an MPEG layer III frame
