@@ -138,6 +138,13 @@ public sealed class ApiOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "90.00:00:00")]
     public TimeSpan KeyGracePeriod { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// How long the web page's sign-in lasts without use (its cookie's lifetime, renewed as the page is used). A client
+    /// removed or a key past its grace period ends it at once, whatever this says.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan SignInLifetime { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How often the songs in each state are counted for the msaas_songs gauges.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan CensusInterval { get; set; } = TimeSpan.FromSeconds(15);

@@ -118,6 +118,7 @@ public static class ApiRegistration
         clients.MapLiveRoutes();
         clients.MapMixRoutes();
         clients.MapUsageRoute();
+        clients.MapSessionRoutes();
         app.MapSupportRoutes();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -257,7 +257,7 @@ internal sealed class ApiHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _receiver.DisposeAsync();
-        Directory.Delete(Root, recursive: true);
+        if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true); // absent where a spec gave its own Storage:Root
     }
 
     /// <summary>Stands in for the separation service: checks the upload is stored, reports progress, stores work stems.</summary>

@@ -5,6 +5,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Microsoft.Extensions.DependencyInjection;
+using MSaaS.Api.Clients;
 using MSaaS.Audio;
 using MSaaS.Cli;
 using MSaaS.Storage;
@@ -19,7 +21,8 @@ namespace MSaaS.Web.Tests;
 /// encoder and mixer): a refused file, the synthetic song sent with the file input and followed to the end, the four
 /// stems played with one transport, a stem muted and soloed, a stem and two mixes downloaded and decoded, the page
 /// at phone width, a reload, the support view with its key, a failing song retried from it, and the song removed; and
-/// a longer song played while it is separated, waiting for the separation, and done. Each step is photographed into
+/// a longer song played while it is separated, waiting for the separation, and done; and, where the service needs a
+/// client's key, the page signed in with one, used, and signed out when the client is removed. Each step is photographed into
 /// screenshots/ beside the test binaries (docs/ui/ shows the last run's).
 /// </summary>
 [Trait("Category", "Model")]
@@ -38,13 +41,7 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = ServeCommand.Build(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string?>
-        {
-            ["Storage:Root"] = Path.Combine(_work.FullName, "store"),
-            ["Api:SupportApiKey"] = SupportKey,
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
-        await _app.StartAsync();
+        _app = await Serve(new() { ["Storage:Root"] = Path.Combine(_work.FullName, "store"), ["Api:SupportApiKey"] = SupportKey });
         _url = _app.Urls.First();
         (_playwright, _browser) = await Chromium.LaunchAsync();
         Directory.CreateDirectory(Shots);
@@ -408,7 +405,93 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Empty(_errors);
     }
 
-    private async Task<IPage> Open(IBrowserContext context, string path)
+    [Fact]
+    public async Task Should_ask_for_a_client_key_where_the_service_needs_one_and_work_on_the_sign_in_until_it_ends()
+    {
+        await using var service = new Stopping(await Serve(new() { ["Storage:Root"] = Path.Combine(_work.FullName, "keyed-store"), ["Api:Clients"] = "keys" }));
+        var url = service.App.Urls.First();
+        var clients = service.App.Services.GetRequiredService<ClientRegistry>();
+        var (_, key) = await clients.AddAsync("studio", null, null);
+        var (_, otherKey) = await clients.AddAsync("label", null, null);
+        var song = Path.Combine(_work.FullName, "keyed-song.mp3");
+        File.Copy((await TestData.Song).Mp3, song);
+        var hash = SongHash.Of(await File.ReadAllBytesAsync(song));
+        var length = (await new FfmpegDecoder().DecodeAsync(song)).Length;
+        await using var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1100, Height = 800 },
+            AcceptDownloads = true,
+        });
+
+        // Without a key: the sign-in and what the service is, nothing else.
+        var page = await Open(context, "/", url);
+        await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
+        await Expect(page.Locator("#sign-in-why")).ToHaveTextAsync("This service separates songs for its clients: sign in with the key you were given.");
+        await Expect(page.Locator("#drop")).ToBeHiddenAsync();
+        await Expect(page.Locator("#queue-title")).ToBeHiddenAsync();
+        await Expect(page.Locator("#who")).ToBeHiddenAsync();
+        await Shot(page, "08-sign-in");
+        // A key that is no client's: the service's reason.
+        await SignIn(page, ClientKeys.New());
+        await Expect(page.Locator("#sign-in-status")).ToHaveTextAsync(new Regex("^Not signed in: the key is not valid"));
+
+        // The client's key: the page as usual. The browser keeps a cookie no script can read, and the key nowhere.
+        await SignIn(page, key);
+        await Expect(page.Locator("#who-name")).ToHaveTextAsync("Signed in as studio");
+        await Expect(page.Locator("#sign-in")).ToBeHiddenAsync();
+        await Expect(page.Locator("#drop")).ToBeVisibleAsync();
+        var cookie = Assert.Single(await context.CookiesAsync());
+        Assert.Equal((PageSignIn.CookieName, true, SameSiteAttribute.Strict, "/apiv1"), (cookie.Name, cookie.HttpOnly, cookie.SameSite, cookie.Path));
+        Assert.Equal("", await Eval<string>(page, "document.cookie"));
+        Assert.DoesNotContain(key[ClientKeys.Prefix.Length..], await context.StorageStateAsync());
+
+        // Sent, followed by its status events, played and downloaded: every request on the sign-in alone.
+        await page.Locator("#file").SetInputFilesAsync(song);
+        await page.WaitForURLAsync($"**/#/song/{hash}");
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync("Done.", new() { Timeout = 300_000 });
+        await Expect(page.Locator("#player")).ToBeVisibleAsync();
+        await Download(page, page.Locator("li[data-stem='drums'] a.download"), "drums.mp3", length);
+        await Expect(page.Locator("#my-songs li")).ToHaveTextAsync(new Regex("keyed-song.mp3.*done"));
+        await Shot(page, "09-signed-in");
+        // Kept across a reload.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#who-name")).ToHaveTextAsync("Signed in as studio");
+        await Expect(page.Locator("#song-phase")).ToHaveTextAsync("Done.", new() { Timeout = 60_000 });
+
+        // Another client, in another browser, does not see the song, and signs out.
+        await using var otherContext = await _browser.NewContextAsync();
+        var other = await Open(otherContext, $"/#/song/{hash}", url);
+        await SignIn(other, otherKey);
+        await Expect(other.Locator("#who-name")).ToHaveTextAsync("Signed in as label");
+        await Expect(other.Locator("#song-phase")).ToHaveTextAsync($"The service does not hold this song (any more): no song {hash}.");
+        await Expect(other.Locator("#my-songs li")).ToHaveCountAsync(0); // studio's list is studio's
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(other.Locator("#sign-in")).ToBeVisibleAsync();
+        Assert.Empty(await otherContext.CookiesAsync());
+
+        // The client removed: the open page asks for a key again, saying why.
+        await clients.RemoveAsync("studio");
+        await Expect(page.Locator("#sign-in-why")).ToHaveTextAsync(new Regex("sign-in has ended"), new() { Timeout = 15_000 });
+        await Expect(page.Locator("#drop")).ToBeHiddenAsync();
+        await Expect(page.Locator("#song")).ToBeHiddenAsync();
+        await Shot(page, "10-sign-in-ended");
+        Assert.Empty(_errors);
+    }
+
+    private static async Task SignIn(IPage page, string key)
+    {
+        await page.GetByLabel("Client key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+    }
+
+    private static async Task<Microsoft.AspNetCore.Builder.WebApplication> Serve(Dictionary<string, string?> settings)
+    {
+        var app = ServeCommand.Build(["--urls", "http://127.0.0.1:0"], new Dictionary<string, string?>(settings) { ["Logging:LogLevel:Default"] = "Warning" });
+        await app.StartAsync();
+        return app;
+    }
+
+    private async Task<IPage> Open(IBrowserContext context, string path, string? url = null)
     {
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
@@ -418,7 +501,7 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
         {
             if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal)) _errors.Add(message.Text);
         };
-        await page.GotoAsync(_url + path);
+        await page.GotoAsync((url ?? _url) + path);
         return page;
     }
 
@@ -476,6 +559,18 @@ public sealed class WebPage_Specs(ITestOutputHelper output) : IAsyncLifetime
 
     private static async Task Shot(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Shots, name + ".png") });
+
+    /// <summary>A second service, for one spec: stopped (its workers let go) and disposed at the spec's end.</summary>
+    private sealed class Stopping(Microsoft.AspNetCore.Builder.WebApplication app) : IAsyncDisposable
+    {
+        public Microsoft.AspNetCore.Builder.WebApplication App => app;
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
 
     private sealed class Tolerance(double within) : IEqualityComparer<double>
     {

@@ -12,8 +12,9 @@ namespace MSaaS.Api.Clients;
 /// <summary>
 /// The endpoint filter on every client route (submit, queue, status, track, live, mix, remove, usage): with
 /// Api:Clients "keys" or "both" it finds the caller's client by its key (<c>Authorization: Bearer KEY</c> or
-/// <c>X-Api-Key: KEY</c>) or refuses with 401, and answers 404, as for a song that does not exist, for a song the
-/// caller does not hold. With "anonymous" it does nothing, and no key is looked at.
+/// <c>X-Api-Key: KEY</c>), else by the web page's sign-in cookie (<see cref="PageSignIn"/>), or refuses with 401, and
+/// answers 404, as for a song that does not exist, for a song the caller does not hold. With "anonymous" it does
+/// nothing, and no key is looked at.
 /// </summary>
 public static class ClientGate
 {
@@ -21,9 +22,13 @@ public static class ClientGate
     public const string AttemptsKey = "client-keys";
 
     private const string CallerItem = "msaas.client";
+    private const string SignedInItem = "msaas.client.signed-in";
 
     /// <summary>The client the request is from; null when Api:Clients is "anonymous" (no client is told apart).</summary>
     public static ServiceClient? Client(HttpContext http) => http.Items[CallerItem] as ServiceClient;
+
+    /// <summary>Whether the request came with a client's key or the page's sign-in (not as "anonymous").</summary>
+    public static bool SignedIn(HttpContext http) => http.Items.ContainsKey(SignedInItem);
 
     public static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -32,15 +37,27 @@ public static class ClientGate
         if (options.Clients == ClientAccess.Anonymous) return await next(context);
 
         ServiceClient caller;
+        var signedIn = true;
+        var registry = http.RequestServices.GetRequiredService<ClientRegistry>();
         if (KeyOf(http.Request) is { } key)
         {
-            if (await http.RequestServices.GetRequiredService<ClientRegistry>().FindByKeyAsync(key, http.RequestAborted) is not { } client)
-                return WrongKey(http);
+            if (await registry.FindByKeyAsync(key, http.RequestAborted) is not { } client) return WrongKey(http);
             caller = client;
         }
+        else if (await PageSignIn.ReadAsync(http, registry) is (true, var byPage))
+        {
+            // A sign-in that has ended is said, not passed over as anonymous: the page asks for a key again.
+            if (byPage is null)
+            {
+                await PageSignIn.SignOutAsync(http);
+                return Unauthorized(http, "this browser's sign-in has ended (its key was replaced or its client removed): sign in with a working key");
+            }
+            caller = byPage;
+        }
         else if (options.Clients == ClientAccess.Keys) return Unauthorized(http, $"a client key is required: send Authorization: Bearer KEY or {SupportRoutes.KeyHeader}: KEY");
-        else caller = options.AnonymousClient();
+        else (caller, signedIn) = (options.AnonymousClient(), false);
         http.Items[CallerItem] = caller;
+        if (signedIn) http.Items[SignedInItem] = true;
         if (http.RequestServices.GetRequiredService<ClientRates>().Refusal(http, caller, options) is { } tooFast) return tooFast;
 
         // Another client's song is not there, for this one: the same answer as for a song nobody sent.
@@ -50,7 +67,7 @@ public static class ClientGate
         return await next(context);
     }
 
-    private static string? KeyOf(HttpRequest request)
+    internal static string? KeyOf(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization["Bearer ".Length..].Trim();

@@ -27,10 +27,12 @@ public static class ClientRegistration
         services.TryAddSingleton<ClientRegistry>();
         services.TryAddSingleton<ClientRates>();
         services.TryAddSingleton<UsageLedger>();
+        services.AddPageSignIn();
         return services;
     }
 
-    private static string Directory(IServiceProvider services)
+    /// <summary>Where the clients are kept without Redis: the store's root embedded, else the data directory.</summary>
+    internal static string Directory(IServiceProvider services)
     {
         var storage = services.GetRequiredService<IOptions<StorageOptions>>().Value;
         return storage.Kind == StorageKind.Local

@@ -28,6 +28,8 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         { "GET", "/apiv1/mix/{0}" },
         { "DELETE", "/apiv1/remove/{0}/vocals" },
         { "DELETE", "/apiv1/remove/{0}" },
+        { "GET", "/apiv1/session" },
+        { "POST", "/apiv1/session" },
     };
 
     [Theory]

@@ -1,4 +1,7 @@
-// The service's REST API (same origin). Every refusal becomes an ApiError carrying the service's own reason.
+// The service's REST API (same origin). Every refusal becomes an ApiError carrying the service's own reason. Where the
+// service tells clients apart, the browser's sign-in (an HttpOnly cookie the service set) goes with every request by
+// itself, the status events and download links included; a 401 means it has ended, and is told to the page as a
+// "msaas:signed-out" event with the service's reason.
 
 export const STEMS = ['drums', 'bass', 'other', 'vocals'];
 
@@ -9,9 +12,14 @@ export class ApiError extends Error {
   }
 }
 
-async function answer(response) {
+function refused(reason, status, quiet = false) {
+  if (status === 401 && !quiet) dispatchEvent(new CustomEvent('msaas:signed-out', { detail: reason }));
+  return new ApiError(reason, status);
+}
+
+async function answer(response, quiet = false) {
   const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(body?.reason ?? `the service answered ${response.status}`, response.status);
+  if (!response.ok) throw refused(body?.reason ?? `the service answered ${response.status}`, response.status, quiet);
   return body;
 }
 
@@ -26,13 +34,22 @@ export function upload(file, onProgress) {
     request.upload.onprogress = e => e.lengthComputable && onProgress(e.loaded / e.total);
     request.onload = () => request.status === 200
       ? resolve(request.response)
-      : reject(new ApiError(request.response?.reason ?? `the service answered ${request.status}`, request.status));
+      : reject(refused(request.response?.reason ?? `the service answered ${request.status}`, request.status));
     request.onerror = () => reject(new ApiError('the upload was cut off: the service is unreachable, or refused a file this large', 0));
     const form = new FormData();
     form.append('mp3', file, file.name);
     request.send(form);
   });
 }
+
+/**
+ * Who may use the service and who this browser is: {access: "anonymous"|"keys"|"both", client, signedIn}. Where a key
+ * is needed and this browser has no sign-in, the ApiError has status 401 (and no event is sent: the caller asked).
+ */
+export const session = () => fetch('/apiv1/session', { cache: 'no-store' }).then(r => answer(r, true));
+/** Signs this browser in with a client's key, sent once in a header; the service answers with its sign-in cookie. */
+export const signIn = key => fetch('/apiv1/session', { method: 'POST', headers: { Authorization: `Bearer ${key}` } }).then(r => answer(r, true));
+export const signOut = () => fetch('/apiv1/session', { method: 'DELETE' }).then(r => answer(r, true));
 
 export const status = hash => get(`/apiv1/status/${hash}`);
 export const queue = () => get('/apiv1/queue').then(r => r.queue);

@@ -21,18 +21,86 @@ const SEPARATED = 90;
 // Live starts for one opening of a song: a stream is broken off when another worker separates the song over again.
 const LIVE_TRIES = 3;
 
-// ---- The songs this browser sent, newest first (localStorage) ----
+// ---- Who this browser is, where the service tells clients apart ----
+
+// {access: "anonymous" | "keys" | "both", client, signedIn}: "keys" and not signed in locks the page until a key is given.
+let session = { access: 'anonymous', client: null, signedIn: false };
+let signInAsked = false; // the sign-in was opened by hand (under "both", where it is not needed)
+const locked = () => document.body.classList.contains('locked');
+
+async function checkSession(reason = null) {
+  try {
+    session = await api.session();
+  } catch (error) {
+    if (error.status !== 401) return; // the service unreachable: as it was
+    session = { access: 'keys', client: null, signedIn: false };
+  }
+  renderSession(reason);
+}
+
+function renderSession(reason = null) {
+  const { access, client, signedIn } = session;
+  const locked = access === 'keys' && !signedIn;
+  document.body.classList.toggle('locked', locked);
+  $('who').hidden = access === 'anonymous' || locked;
+  $('who-name').textContent = signedIn ? `Signed in as ${client}` : 'Not signed in';
+  $('sign-out').hidden = !signedIn;
+  $('sign-in-show').hidden = signedIn;
+  if (signedIn) signInAsked = false;
+  $('sign-in').hidden = signedIn || !(locked || reason || signInAsked);
+  $('sign-in-why').textContent = reason ? `${capital(reason)}.`
+    : locked ? 'This service separates songs for its clients: sign in with the key you were given.'
+      : 'Sign in with a client key to separate songs as that client; without one, songs are sent anonymously.';
+  if (locked) closeSong();
+  renderMine();
+}
+
+$('sign-in-form').addEventListener('submit', async event => {
+  event.preventDefault();
+  const input = $('client-key');
+  $('sign-in-status').textContent = 'Signing in…';
+  try {
+    session = await api.signIn(input.value.trim());
+    input.value = '';
+    $('sign-in-status').textContent = '';
+    renderSession();
+    route();
+    look();
+  } catch (error) {
+    $('sign-in-status').textContent = `Not signed in: ${error.message}.`;
+  }
+});
+
+$('sign-out').addEventListener('click', async () => {
+  await api.signOut().catch(() => null); // an ended sign-in is dropped all the same
+  closeSong();
+  await checkSession();
+  route();
+  look();
+});
+
+$('sign-in-show').addEventListener('click', () => {
+  signInAsked = true;
+  renderSession();
+  $('client-key').focus();
+});
+
+// A request refused for want of a working sign-in (the key replaced, the client removed): the page asks again.
+addEventListener('msaas:signed-out', event => checkSession(event.detail));
+
+// ---- The songs this browser sent, newest first (localStorage; one list per client signed in) ----
 
 const mine = {
+  key: () => session.signedIn ? `msaas.songs:${session.client}` : 'msaas.songs',
   list() {
     try {
-      return JSON.parse(localStorage.getItem('msaas.songs')) ?? [];
+      return JSON.parse(localStorage.getItem(mine.key())) ?? [];
     } catch {
       return []; // not written by this page: start again
     }
   },
   save(list) {
-    localStorage.setItem('msaas.songs', JSON.stringify(list.slice(0, 50)));
+    localStorage.setItem(mine.key(), JSON.stringify(list.slice(0, 50)));
     renderMine();
   },
   add: song => mine.save([song, ...mine.list().filter(s => s.hash !== song.hash)]),
@@ -72,7 +140,7 @@ function renderMine() {
 let queue = [];
 
 async function look() {
-  if (document.hidden) return;
+  if (document.hidden || locked()) return;
   try {
     queue = await api.queue();
     $('queue-empty').hidden = queue.length > 0;
@@ -459,7 +527,7 @@ function route() {
   if (support) {
     closeSong();
     $('support-title').focus();
-  } else if (view === 'song' && /^[0-9a-f]{56}$/.test(hash ?? '')) {
+  } else if (view === 'song' && /^[0-9a-f]{56}$/.test(hash ?? '') && !locked()) {
     openSong(hash);
   } else {
     closeSong();
@@ -469,7 +537,7 @@ function route() {
 addEventListener('hashchange', route);
 document.addEventListener('visibilitychange', look);
 initSupport();
-renderMine();
+await checkSession();
 route();
 look();
 setInterval(look, 5000);
