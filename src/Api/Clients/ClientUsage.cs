@@ -57,6 +57,9 @@ public sealed record ChargeOutcome(bool Accepted, int Status = 200, string? Reas
 /// <summary>The rules of charging, on a client's usage document: the same for every store.</summary>
 public static class UsageRules
 {
+    /// <summary>Months whose figures are kept: this one and the 24 before it, for billing and support.</summary>
+    public const int MonthsKept = 25;
+
     /// <summary>
     /// Charges <paramref name="songHash"/> of <paramref name="seconds"/> to the client at <paramref name="now"/>, within
     /// its minutes this month and its songs in flight, or says why not (402 beyond the month's minutes, 429 beyond the
@@ -67,6 +70,7 @@ public static class UsageRules
     {
         if (usage.InFlight.ContainsKey(songHash)) return new ChargeOutcome(true); // charged when it was sent, settled when it ends
         var monthName = ClientUsage.MonthOf(now);
+        Compact(usage, now);
         var month = usage.Month(monthName);
         if (inFlight && client.SongsInFlight is { } most && usage.InFlight.Count >= most)
             return new ChargeOutcome(false, 429, $"{client.Name} has {usage.InFlight.Count} songs in flight, the most it may have: send this one when one is done");
@@ -119,6 +123,22 @@ public static class UsageRules
             month.Days[charge.Day].AudioSeconds += exact - charge.Seconds;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Keeps the document the size of one month: a past month keeps its totals and days, and the charges of its songs
+    /// only while they are in flight (to be settled); months older than <see cref="MonthsKept"/> go.
+    /// </summary>
+    private static void Compact(ClientUsage usage, DateTimeOffset now)
+    {
+        var (current, oldest) = (ClientUsage.MonthOf(now), ClientUsage.MonthOf(now.AddMonths(1 - MonthsKept)));
+        foreach (var (name, month) in usage.Months.Where(m => m.Key != current).ToList())
+        {
+            var settling = usage.InFlight.ContainsValue(name);
+            if (!settling && string.CompareOrdinal(name, oldest) < 0) usage.Months.Remove(name);
+            else if (month.Charges.Keys.Any(song => !usage.InFlight.ContainsKey(song)))
+                month.Charges = month.Charges.Where(c => usage.InFlight.ContainsKey(c.Key)).ToDictionary();
+        }
     }
 
     private static void GiveBack(MonthUsage month, string songHash, SongCharge charge)
