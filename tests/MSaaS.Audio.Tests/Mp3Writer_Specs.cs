@@ -5,9 +5,11 @@ using Xunit.Abstractions;
 
 namespace MSaaS.Audio.Tests;
 
-public class Mp3Writer_Specs(ITestOutputHelper output)
+public sealed class Mp3Writer_Specs(ITestOutputHelper output) : IDisposable
 {
     private const int Rate = 44_100;
+
+    private readonly DirectoryInfo _files = Directory.CreateTempSubdirectory("msaas-mp3-");
 
     [Fact]
     public async Task Should_decode_to_the_input_length_and_close_to_the_input()
@@ -64,9 +66,11 @@ public class Mp3Writer_Specs(ITestOutputHelper output)
     public void Should_refuse_settings_out_of_range(int kbps, float? vbr) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new Mp3Writer(new MemoryStream(), new Mp3Options { BitrateKbps = kbps, VbrQuality = vbr }));
 
-    private static string Encode(Mp3Options settings, float[] left, float[] right, int block)
+    public void Dispose() => _files.Delete(recursive: true);
+
+    private string Encode(Mp3Options settings, float[] left, float[] right, int block)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"msaas-{Guid.NewGuid():N}.mp3");
+        var path = Path.Combine(_files.FullName, $"{Guid.NewGuid():N}.mp3");
         using var file = File.Create(path);
         using var writer = new Mp3Writer(file, settings);
         for (var at = 0; at < left.Length; at += block)

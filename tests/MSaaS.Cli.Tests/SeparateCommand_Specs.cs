@@ -57,6 +57,7 @@ public class SeparateCommand_Specs
         await File.WriteAllTextAsync(file, content);
 
         var (code, _, stderr) = await Run("separate", file, "--out", Path.Combine(Path.GetTempPath(), "never"));
+        File.Delete(file);
 
         // Progress lines may come first (stderr is not a terminal here); the reason is one line, the last.
         Assert.Equal(1, code);

@@ -12,7 +12,7 @@ using MSaaS.Audio.Mp3;
 namespace MSaaS.Encoding.Tests;
 
 /// <summary>The encoding consumer on a local store: what it stores, and a stage sent again after it was done.</summary>
-public sealed class EncodeStemsConsumer_Specs : IAsyncDisposable
+public sealed class EncodeStemsConsumer_Specs : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("msaas-encode-").FullName;
     private readonly LocalObjectStore _store;
@@ -87,7 +87,10 @@ public sealed class EncodeStemsConsumer_Specs : IAsyncDisposable
         Assert.False(await _harness.Published.Any<StemsEncoded>(), "a song without stems was reported encoded");
     }
 
-    public async ValueTask DisposeAsync()
+    // xUnit v2 calls IAsyncLifetime's DisposeAsync; a test class's IAsyncDisposable it leaves alone.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _harness.Stop();
         await _provider.DisposeAsync();

@@ -8,13 +8,16 @@ using MSaaS.ServiceDefaults;
 namespace MSaaS.Notifications.Tests;
 
 /// <summary>The webhook client as the notifications service registers it: real HTTP to a receiver on 127.0.0.1.</summary>
-public sealed class WebhookClient_Specs : IAsyncDisposable
+public sealed class WebhookClient_Specs : IAsyncLifetime
 {
     private const string Id = "7f0c1e9a-5a4e-4b8e-9a51-3d6f0c2b1a77";
 
     private readonly List<IAsyncDisposable> _owned = [];
 
-    public async ValueTask DisposeAsync()
+    // xUnit v2 calls IAsyncLifetime's DisposeAsync; a test class's IAsyncDisposable it leaves alone.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var owned in _owned) await owned.DisposeAsync();
     }

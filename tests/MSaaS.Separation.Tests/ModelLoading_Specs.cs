@@ -4,8 +4,9 @@ using MSaaS.Separation.Onnx;
 
 namespace MSaaS.Separation.Tests;
 
-public class ModelLoading_Specs
+public sealed class ModelLoading_Specs : IDisposable
 {
+    private readonly DirectoryInfo _files = Directory.CreateTempSubdirectory("msaas-models-");
 
     [Fact]
     public void Should_say_where_a_missing_model_should_be()
@@ -154,9 +155,11 @@ public class ModelLoading_Specs
         Assert.Equal([1, 4, 4, 2048, 336], session.OutputMetadata[session.OutputNames[0]].Dimensions);
     }
 
-    private static string TempFile(string name, byte[] content)
+    public void Dispose() => _files.Delete(recursive: true);
+
+    private string TempFile(string name, byte[] content)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"msaas-{Guid.NewGuid():N}-{name}");
+        var path = Path.Combine(_files.FullName, $"{Guid.NewGuid():N}-{name}");
         File.WriteAllBytes(path, content);
         return path;
     }

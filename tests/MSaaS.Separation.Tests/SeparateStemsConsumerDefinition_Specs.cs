@@ -11,7 +11,7 @@ using MSaaS.Testing;
 namespace MSaaS.Separation.Tests;
 
 /// <summary>The separation endpoint takes as many songs at a time as Separation:SongsInParallel says.</summary>
-public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
+public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("msaas-definition-").FullName;
     private ServiceProvider? _provider;
@@ -65,7 +65,10 @@ public sealed class SeparateStemsConsumerDefinition_Specs : IAsyncDisposable
         Assert.Equal(songsInParallel, separator.MostAtOnce);
     }
 
-    public async ValueTask DisposeAsync()
+    // xUnit v2 calls IAsyncLifetime's DisposeAsync; a test class's IAsyncDisposable it leaves alone.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_provider is not null) await _provider.DisposeAsync();
         Directory.Delete(_root, recursive: true);

@@ -9,17 +9,30 @@ using StackExchange.Redis;
 namespace MSaaS.Api.Tests.Clients;
 
 /// <summary>The clients' usage: charged within their limits, settled when songs end, kept exact under concurrent submissions.</summary>
-public abstract class UsageStore_Specs
+public abstract class UsageStore_Specs : IDisposable
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 31, 23, 0, 0, TimeSpan.Zero));
     private readonly InMemorySongStateStore _songs = new();
-    private readonly LocalObjectStore _objects = new(Directory.CreateTempSubdirectory("msaas-usage-objects-").FullName);
+    private readonly DirectoryInfo _objectsRoot = Directory.CreateTempSubdirectory("msaas-usage-objects-");
+    private readonly LocalObjectStore _objects;
+
+    protected UsageStore_Specs() => _objects = new LocalObjectStore(_objectsRoot.FullName);
 
     /// <summary>A store; each call another instance over the same data, as a restarted process or another replica has.</summary>
     protected abstract IUsageStore Store();
 
     /// <summary>The song → clients claims the ledger settles by.</summary>
     protected abstract IClientSongs Holders();
+
+    public void Dispose()
+    {
+        Release();
+        _objectsRoot.Delete(recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Lets go of what the store under test holds.</summary>
+    protected abstract void Release();
 
     private UsageLedger Ledger() => new(Store(), _songs, Holders(), _objects, _clock);
 
@@ -160,7 +173,7 @@ public abstract class UsageStore_Specs
     }
 }
 
-public sealed class FileUsageStore_Specs : UsageStore_Specs, IDisposable
+public sealed class FileUsageStore_Specs : UsageStore_Specs
 {
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("msaas-usage-");
 
@@ -168,11 +181,11 @@ public sealed class FileUsageStore_Specs : UsageStore_Specs, IDisposable
 
     protected override IClientSongs Holders() => new FileClientSongs(_directory.FullName);
 
-    public void Dispose() => _directory.Delete(recursive: true);
+    protected override void Release() => _directory.Delete(recursive: true);
 }
 
 /// <summary>Against the Redis that `./msaas test` starts on 127.0.0.1 (MSAAS_REDIS_ENDPOINT); fails, never skips, without it.</summary>
-public sealed class RedisUsageStore_Specs : UsageStore_Specs, IDisposable
+public sealed class RedisUsageStore_Specs : UsageStore_Specs
 {
     private readonly ConnectionMultiplexer _redis = TestRedis.Connect();
     private readonly string _prefix = $"test-{Guid.NewGuid():N}:";
@@ -181,7 +194,7 @@ public sealed class RedisUsageStore_Specs : UsageStore_Specs, IDisposable
 
     protected override IClientSongs Holders() => new RedisClientSongs(_redis, _prefix);
 
-    public void Dispose()
+    protected override void Release()
     {
         foreach (var key in _redis.GetServers()[0].Keys(pattern: _prefix + "*")) _redis.GetDatabase().KeyDelete(key);
         _redis.Dispose();
