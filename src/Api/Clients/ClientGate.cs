@@ -50,7 +50,7 @@ public static class ClientGate
             if (byPage is null)
             {
                 await PageSignIn.SignOutAsync(http);
-                return Unauthorized(http, "this browser's sign-in has ended (its key was replaced or its client removed): sign in with a working key");
+                return Unauthorized(http, "this browser's sign-in has ended: its key was replaced or its client removed, or the cookie is not this service's; sign in with a working key");
             }
             caller = byPage;
         }

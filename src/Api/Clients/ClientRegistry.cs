@@ -64,10 +64,7 @@ public sealed class ClientRegistry(IClientStore store, TimeProvider clock, IOpti
     public async Task<ServiceClient?> FindByKeyAsync(string key, CancellationToken cancellationToken = default)
     {
         if (!key.StartsWith(ClientKeys.Prefix, StringComparison.Ordinal) || key.Length > 100) return null;
-        return await FindByKeyHashAsync(ClientKeys.Hash(key), cancellationToken);
+        var hash = ClientKeys.Hash(key);
+        return await store.FindByKeyAsync(hash, cancellationToken) is { } client && client.Accepts(hash, clock.GetUtcNow()) ? client : null;
     }
-
-    /// <summary>The client whose working key hashes to <paramref name="keyHash"/> (a sign-in made with that key); null as above.</summary>
-    public async Task<ServiceClient?> FindByKeyHashAsync(string keyHash, CancellationToken cancellationToken = default) =>
-        await store.FindByKeyAsync(keyHash, cancellationToken) is { } client && client.Accepts(keyHash, clock.GetUtcNow()) ? client : null;
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Xml.Linq;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using MSaaS.Api.Routes;
 using StackExchange.Redis;
 
@@ -22,9 +24,10 @@ namespace MSaaS.Api.Clients;
 /// header: the status events (EventSource), the stems' download links, the live streams. The cookie is ASP.NET Core's
 /// cookie authentication: encrypted and signed with Data Protection keys that every api replica shares (Redis in the
 /// distributed mode, the clients' directory embedded), HttpOnly (no script on the page can read it), SameSite=Strict (no
-/// other site's page can make the browser send it) and for /apiv1 only. It holds the client's id and the hash of the key
-/// it was made with, and is checked against the clients at each request: a client removed, or a key past its grace
-/// period, ends every sign-in made with it at once.
+/// other site's page can make the browser send it) and for /apiv1 only. It holds the client's id and the key itself, and
+/// is checked as a key in a header is, at each request: a client removed, or a key past its grace period, ends every
+/// sign-in made with it at once. The key, not its hash, so that whoever can read the clients' store and the Data
+/// Protection keys beside it still cannot make a cookie: the store holds only hashes.
 /// </summary>
 public static class PageSignIn
 {
@@ -45,20 +48,24 @@ public static class PageSignIn
     public static IServiceCollection AddPageSignIn(this IServiceCollection services)
     {
         services.AddDataProtection().SetApplicationName("msaas");
-        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((keys, sp) => keys.XmlRepository =
-            sp.GetService<IConnectionMultiplexer>() is { } redis
-                ? new RedisXmlRepository(() => redis.GetDatabase(), "msaas:sign-in-keys")
-                : new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(ClientRegistration.Directory(sp), "sign-in-keys")),
-                    sp.GetRequiredService<ILoggerFactory>()));
+        // Under "anonymous" no cookie is made or read: the key ring Data Protection makes at start stays in memory.
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider, IOptions<ApiOptions>>((keys, sp, api) => keys.XmlRepository =
+            api.Value.Clients == ClientAccess.Anonymous ? new MemoryXmlRepository()
+            : sp.GetService<IConnectionMultiplexer>() is { } redis ? new RedisXmlRepository(() => redis.GetDatabase(), "msaas:sign-in-keys")
+            : new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(ClientRegistration.Directory(sp), "sign-in-keys")),
+                sp.GetRequiredService<ILoggerFactory>()));
         // The keys are kept as the clients are, in Redis or the data directory, without a second layer of encryption: a
         // warning saying so at each new key (every 90 days) would only alarm. docs/security.md says what that means.
         services.Configure<LoggerFilterOptions>(logs => logs.AddFilter(typeof(XmlKeyManager).FullName, LogLevel.Error));
+        // Not the default scheme, as ASP.NET Core makes a process's only scheme: the authentication middleware it adds would
+        // read the cookie on every request. Only ClientGate reads it, on the client routes and where clients are told apart.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddAuthentication().AddCookie(Scheme, cookie =>
         {
             cookie.Cookie.Name = CookieName;
             cookie.Cookie.Path = "/apiv1";
             cookie.Cookie.HttpOnly = true;
-            cookie.Cookie.SameSite = SameSiteMode.Strict;
+            cookie.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // Secure behind HTTPS; plain HTTP on one's own machine still works
             cookie.SlidingExpiration = true;
             // The client routes answer 401 JSON themselves (ClientGate); the handler never redirects to a login page.
@@ -77,10 +84,14 @@ public static class PageSignIn
     internal static async Task<(bool Present, ServiceClient? Client)> ReadAsync(HttpContext http, ClientRegistry clients)
     {
         if (!http.Request.Cookies.ContainsKey(CookieName)) return (false, null);
-        var result = await http.AuthenticateAsync(Scheme);
-        if (!result.Succeeded || result.Principal.FindFirstValue(ClientClaim) is not { } id || result.Principal.FindFirstValue(KeyClaim) is not { } keyHash)
+        // Two cookies of this name: one was set by another site of the same domain (a sibling subdomain may set a cookie
+        // for a longer path), to sign this browser in as a client of its choosing. Neither is taken.
+        if (CookieHeaderValue.TryParseList([.. http.Request.Headers.Cookie.OfType<string>()], out var cookies) && cookies.Count(c => c.Name == CookieName) > 1)
             return (true, null);
-        var client = await clients.FindByKeyHashAsync(keyHash, http.RequestAborted);
+        var result = await http.AuthenticateAsync(Scheme);
+        if (!result.Succeeded || result.Principal.FindFirstValue(ClientClaim) is not { } id || result.Principal.FindFirstValue(KeyClaim) is not { } key)
+            return (true, null);
+        var client = await clients.FindByKeyAsync(key, http.RequestAborted);
         return (true, client?.Id == id ? client : null);
     }
 
@@ -100,7 +111,7 @@ public static class PageSignIn
                 // The gate has found the key's client already, or refused the request.
                 if (ClientGate.KeyOf(http.Request) is not { } key || ClientGate.Client(http) is not { } client)
                     return Reply.Error(400, $"sign in with a client's key: send Authorization: Bearer KEY or {SupportRoutes.KeyHeader}: KEY");
-                var identity = new ClaimsIdentity([new Claim(ClientClaim, client.Id), new Claim(KeyClaim, ClientKeys.Hash(key))], Scheme);
+                var identity = new ClaimsIdentity([new Claim(ClientClaim, client.Id), new Claim(KeyClaim, key)], Scheme);
                 await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = true });
                 return Results.Ok(View(http, api.Value));
             })
@@ -123,5 +134,21 @@ public static class PageSignIn
     {
         response.StatusCode = status;
         return Task.CompletedTask;
+    }
+
+    /// <summary>Data Protection's keys held in memory only, for a process that protects nothing with them.</summary>
+    private sealed class MemoryXmlRepository : IXmlRepository
+    {
+        private readonly List<XElement> _elements = [];
+
+        public IReadOnlyCollection<XElement> GetAllElements()
+        {
+            lock (_elements) return [.. _elements.Select(e => new XElement(e))];
+        }
+
+        public void StoreElement(XElement element, string friendlyName)
+        {
+            lock (_elements) _elements.Add(new XElement(element));
+        }
     }
 }

@@ -30,6 +30,7 @@ public sealed class ClientGate_Specs : IAsyncLifetime
         { "DELETE", "/apiv1/remove/{0}" },
         { "GET", "/apiv1/session" },
         { "POST", "/apiv1/session" },
+        { "DELETE", "/apiv1/session" },
     };
 
     [Theory]

@@ -2,9 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using MSaaS.Api.Clients;
 using MSaaS.Storage;
 using MSaaS.Testing;
@@ -105,6 +108,53 @@ public sealed class PageSignIn_Specs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_refuse_a_cookie_made_from_what_the_store_holds_and_two_cookies_at_once()
+    {
+        var api = await Host("keys");
+        using var keyed = await api.AddClient("acme");
+        var key = keyed.DefaultRequestHeaders.Authorization!.Parameter!;
+        var client = (await api.Services.GetRequiredService<ClientRegistry>().FindAsync("acme"))!;
+        // What whoever can read the clients' store and the Data Protection keys beside it could make: the client's id
+        // and its key's hash, in a cookie the service's own keys protect.
+        var cookies = api.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(PageSignIn.Scheme);
+        var identity = new ClaimsIdentity([new Claim("msaas:client", client.Id), new Claim("msaas:key", client.Keys[0].Hash)], PageSignIn.Scheme);
+        var made = cookies.TicketDataFormat.Protect(new AuthenticationTicket(new ClaimsPrincipal(identity), PageSignIn.Scheme));
+        var (browser, jar) = Browser(api);
+        jar.Add(api.Client.BaseAddress!, new Cookie(PageSignIn.CookieName, made, "/apiv1"));
+
+        Assert.Contains("sign-in has ended", await api.AssertRefused(await browser.GetAsync("/apiv1/queue"), "a cookie made from the store", HttpStatusCode.Unauthorized));
+
+        // A working sign-in, and a second cookie of the name for a longer path (as a sibling subdomain may set): neither is taken.
+        Assert.Equal(HttpStatusCode.OK, (await SignIn(browser, key)).StatusCode);
+        jar.Add(api.Client.BaseAddress!, new Cookie(PageSignIn.CookieName, Assert.Single(jar.GetAllCookies()).Value, "/apiv1/queue"));
+        await api.AssertRefused(await browser.GetAsync("/apiv1/queue"), "two sign-in cookies", HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Should_let_a_browser_whose_sign_in_ended_go_on_as_anonymous_under_both()
+    {
+        var api = await Host("both");
+        using var keyed = await api.AddClient("acme");
+        var (browser, _) = Browser(api);
+        Assert.Equal(HttpStatusCode.OK, (await SignIn(browser, keyed.DefaultRequestHeaders.Authorization!.Parameter!)).StatusCode);
+        await api.Services.GetRequiredService<ClientRegistry>().RemoveAsync("acme");
+
+        Assert.Contains("sign-in has ended", await api.AssertRefused(await browser.GetAsync("/apiv1/session"), "session, client removed", HttpStatusCode.Unauthorized));
+        Assert.Equal(("both", "anonymous", false), Session(await browser.GetFromJsonAsync<JsonElement>("/apiv1/session")));
+    }
+
+    [Fact]
+    public async Task Should_ignore_cookies_and_keep_no_keys_for_them_where_clients_are_not_told_apart()
+    {
+        var api = await Host("anonymous");
+        var (browser, jar) = Browser(api);
+        jar.Add(api.Client.BaseAddress!, new Cookie(PageSignIn.CookieName, "CfDJ8made-up-by-someone-else", "/apiv1"));
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/apiv1/queue")).StatusCode);
+        Assert.False(Directory.Exists(Path.Combine(_root, "clients", "sign-in-keys")), "a key ring kept for cookies nobody makes");
+    }
+
+    [Fact]
     public async Task Should_keep_a_sign_in_across_a_restart_of_the_service()
     {
         var first = await Host("keys");
@@ -142,7 +192,7 @@ public sealed class PageSignIn_Specs : IAsyncLifetime
     {
         using var redis = TestRedis.Connect();
         ServiceProvider Replica() => new ServiceCollection().AddLogging().AddSingleton<IConnectionMultiplexer>(redis)
-            .AddOptions().Configure<ApiOptions>(_ => { }).AddPageSignIn().BuildServiceProvider();
+            .AddOptions().Configure<ApiOptions>(api => api.Clients = ClientAccess.Keys).AddPageSignIn().BuildServiceProvider();
         using var one = Replica();
         using var two = Replica();
         var purpose = $"spec-{Guid.NewGuid():N}";
