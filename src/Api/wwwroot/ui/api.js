@@ -23,7 +23,7 @@ async function answer(response, quiet = false) {
   return body;
 }
 
-const get = (url, headers = {}) => fetch(url, { headers }).then(answer);
+const get = (url, headers = {}, quiet = false) => fetch(url, { headers }).then(r => answer(r, quiet));
 
 /** Sends a file as multipart (field "mp3"); onProgress gets 0..1 as it uploads. Resolves to {hash, reason, ...}. */
 export function upload(file, onProgress) {
@@ -112,12 +112,12 @@ export function follow(hash, onStatus, onGone) {
   return stop;
 }
 
-/** The support routes, behind the X-Api-Key header. */
+/** The support routes, behind the X-Api-Key header: a 401 there is about the support key, not the sign-in. */
 export const support = {
   songs: (key, filters) => {
     const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
-    return get(`/apiv1/support/songs?${query}`, { 'X-Api-Key': key });
+    return get(`/apiv1/support/songs?${query}`, { 'X-Api-Key': key }, true);
   },
-  song: (key, hash) => get(`/apiv1/support/songs/${hash}`, { 'X-Api-Key': key }),
-  retry: (key, hash) => fetch(`/apiv1/support/songs/${hash}/retry`, { method: 'POST', headers: { 'X-Api-Key': key } }).then(answer),
+  song: (key, hash) => get(`/apiv1/support/songs/${hash}`, { 'X-Api-Key': key }, true),
+  retry: (key, hash) => fetch(`/apiv1/support/songs/${hash}/retry`, { method: 'POST', headers: { 'X-Api-Key': key } }).then(r => answer(r, true)),
 };

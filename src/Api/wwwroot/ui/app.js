@@ -29,11 +29,18 @@ let signInAsked = false; // the sign-in was opened by hand (under "both", where 
 const locked = () => document.body.classList.contains('locked');
 
 async function checkSession(reason = null) {
-  try {
-    session = await api.session();
-  } catch (error) {
-    if (error.status !== 401) return; // the service unreachable: as it was
-    session = { access: 'keys', client: null, signedIn: false };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      session = await api.session();
+      break;
+    } catch (error) {
+      if (error.status !== 401) break; // the service unreachable: as it was
+      session = { access: 'keys', client: null, signedIn: false };
+      // A sign-in that has ended is refused once, with why, and its cookie dropped: asked again, the service says
+      // whether this browser may go on without a key ("both") or needs one ("keys").
+      if (attempt > 0 || !error.message.includes('sign-in has ended')) break;
+      reason ??= error.message;
+    }
   }
   renderSession(reason);
 }
@@ -74,6 +81,7 @@ $('sign-in-form').addEventListener('submit', async event => {
 $('sign-out').addEventListener('click', async () => {
   await api.signOut().catch(() => null); // an ended sign-in is dropped all the same
   closeSong();
+  location.hash = '#/';
   await checkSession();
   route();
   look();
