@@ -50,7 +50,8 @@ public static class ClientGate
             if (byPage is null)
             {
                 await PageSignIn.SignOutAsync(http);
-                return Unauthorized(http, "this browser's sign-in has ended: its key was replaced or its client removed, or the cookie is not this service's; sign in with a working key");
+                return Unauthorized(http, "this browser's sign-in has ended: its key was replaced or its client removed, or the cookie is not this service's; sign in with a working key",
+                    invalid: true);
             }
             caller = byPage;
         }
@@ -87,12 +88,14 @@ public static class ClientGate
             http.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             return Reply.Error(429, $"too many wrong keys from this address; try again in {Math.Ceiling(wait.TotalSeconds)} s");
         }
-        return Unauthorized(http, "the key is not valid: unknown, replaced longer ago than its grace period, or its client removed");
+        return Unauthorized(http, "the key is not valid: unknown, replaced longer ago than its grace period, or its client removed", invalid: true);
     }
 
-    private static IResult Unauthorized(HttpContext http, string reason)
+    // RFC 6750: a credential that came and does not hold is error="invalid_token"; none at all is a bare challenge. The page
+    // tells an ended sign-in from a key never given by it, not by the reason's words.
+    private static IResult Unauthorized(HttpContext http, string reason, bool invalid = false)
     {
-        http.Response.Headers.WWWAuthenticate = "Bearer";
+        http.Response.Headers.WWWAuthenticate = invalid ? "Bearer error=\"invalid_token\"" : "Bearer";
         return Reply.Error(401, reason);
     }
 }

@@ -47,7 +47,9 @@ public sealed class ClientGate_Specs : IAsyncLifetime
             using var response = await _api.Client.SendAsync(request);
 
             Assert.Contains(reason, await _api.AssertRefused(response, $"{method} {path}", HttpStatusCode.Unauthorized));
-            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+            // RFC 6750: a key that came and does not hold is an invalid token; none at all, a bare challenge.
+            var challenge = response.Headers.WwwAuthenticate.Single();
+            Assert.Equal(("Bearer", key is null ? null : "error=\"invalid_token\""), (challenge.Scheme, challenge.Parameter));
         }
     }
 

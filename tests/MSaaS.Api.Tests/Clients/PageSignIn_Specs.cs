@@ -139,7 +139,9 @@ public sealed class PageSignIn_Specs : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await SignIn(browser, keyed.DefaultRequestHeaders.Authorization!.Parameter!)).StatusCode);
         await api.Services.GetRequiredService<ClientRegistry>().RemoveAsync("acme");
 
-        Assert.Contains("sign-in has ended", await api.AssertRefused(await browser.GetAsync("/apiv1/session"), "session, client removed", HttpStatusCode.Unauthorized));
+        using var ended = await browser.GetAsync("/apiv1/session");
+        Assert.Equal("error=\"invalid_token\"", ended.Headers.WwwAuthenticate.Single().Parameter); // how the page tells it from no key
+        Assert.Contains("sign-in has ended", await api.AssertRefused(ended, "session, client removed", HttpStatusCode.Unauthorized));
         Assert.Equal(("both", "anonymous", false), Session(await browser.GetFromJsonAsync<JsonElement>("/apiv1/session")));
     }
 

@@ -6,20 +6,24 @@
 export const STEMS = ['drums', 'bass', 'other', 'vocals'];
 
 export class ApiError extends Error {
-  constructor(reason, status) {
+  /** invalid: a 401 for a credential that came and does not hold (an ended sign-in), not for none at all (RFC 6750). */
+  constructor(reason, status, invalid = false) {
     super(reason);
     this.status = status;
+    this.invalid = invalid;
   }
 }
 
-function refused(reason, status, quiet = false) {
+function refused(reason, status, quiet = false, challenge = null) {
   if (status === 401 && !quiet) dispatchEvent(new CustomEvent('msaas:signed-out', { detail: reason }));
-  return new ApiError(reason, status);
+  return new ApiError(reason, status, /error="invalid_token"/.test(challenge ?? ''));
 }
 
 async function answer(response, quiet = false) {
   const body = await response.json().catch(() => null);
-  if (!response.ok) throw refused(body?.reason ?? `the service answered ${response.status}`, response.status, quiet);
+  if (!response.ok) {
+    throw refused(body?.reason ?? `the service answered ${response.status}`, response.status, quiet, response.headers.get('WWW-Authenticate'));
+  }
   return body;
 }
 

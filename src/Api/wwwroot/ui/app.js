@@ -38,7 +38,7 @@ async function checkSession(reason = null) {
       session = { access: 'keys', client: null, signedIn: false };
       // A sign-in that has ended is refused once, with why, and its cookie dropped: asked again, the service says
       // whether this browser may go on without a key ("both") or needs one ("keys").
-      if (attempt > 0 || !error.message.includes('sign-in has ended')) break;
+      if (attempt > 0 || !error.invalid) break;
       reason ??= error.message;
     }
   }
