@@ -64,5 +64,77 @@ public sealed class LiveStemParts_Specs : IDisposable
         await parts.FirstAudioOut.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task Should_store_the_four_stems_first_parts_side_by_side_and_each_stems_parts_in_order()
+    {
+        var inner = new LocalObjectStore(_root.FullName);
+        await inner.EnsureBucketAsync(SongObjects.WorkBucket);
+        var store = new GatedStore(inner);
+        await using var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), (_, _) => Task.CompletedTask, NullLogger.Instance);
+        const int first = 49_152, second = first + 4 * Stems.SampleRate;
+
+        for (var stem = 0; stem < Stems.Count; stem++) parts.Encoded(stem, new byte[400], first);
+        for (var stem = 0; stem < Stems.Count; stem++) parts.Encoded(stem, new byte[400], second);
+
+        // Every stem's first part is in the store's hands before any is stored: one round trip for the first second,
+        // not one per stem. No stem's second part goes before its first is stored.
+        await store.InFlight(Stems.Count).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(store.Started, key => Assert.EndsWith("/000000.mp3", key.Name, StringComparison.Ordinal));
+        store.Open();
+        await parts.FirstAudioOut.WaitAsync(TimeSpan.FromSeconds(10));
+        await parts.FlushAsync();
+        foreach (var stem in Stems.Names)
+            Assert.Equal([0, 1], store.Started.Where(k => k.Name.Contains($"/{stem}/", StringComparison.Ordinal))
+                .Select(k => int.Parse(Path.GetFileNameWithoutExtension(k.Name), System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
     public void Dispose() => _root.Delete(recursive: true);
+
+    // Holds every write until opened, and says when a number of them are waiting at once.
+    private sealed class GatedStore(IObjectStore inner) : IObjectStore
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
+        private readonly List<ObjectKey> _started = [];
+
+        public IReadOnlyList<ObjectKey> Started
+        {
+            get { lock (_started) return [.. _started]; }
+        }
+
+        public Task InFlight(int count)
+        {
+            lock (_started)
+            {
+                if (_started.Count >= count) return Task.CompletedTask;
+                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((count, reached));
+                return reached.Task;
+            }
+        }
+
+        public void Open() => _open.TrySetResult();
+
+        public async Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default)
+        {
+            lock (_started)
+            {
+                _started.Add(key);
+                foreach (var waiter in _waiters.Where(w => w.Count <= _started.Count)) waiter.Reached.TrySetResult();
+            }
+            await _open.Task.WaitAsync(cancellationToken);
+            await inner.PutAsync(key, content, contentType, cancellationToken);
+        }
+
+        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+
+        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
+
+        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) =>
+            inner.ListAsync(bucket, prefix, cancellationToken);
+    }
 }

@@ -11,9 +11,10 @@ namespace MSaaS.Separation.Live;
 /// Stores each stem's MP3, as LAME writes it while the song is separated, in parts (<see cref="SongObjects.LivePart"/>)
 /// that the api streams to listeners before the song is finished. The first part of a stem goes as soon as it holds
 /// <see cref="FirstPartSeconds"/> of audio, the others every <see cref="PartSeconds"/>; the bytes after the last part
-/// are only in the complete stem, where a listener reads on from the same offset. Parts are stored one at a time, in
-/// order, off the encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover and how
-/// many parts of every stem are stored, each time that grows.
+/// are only in the complete stem, where a listener reads on from the same offset. Each stem's parts are stored in order,
+/// the four stems side by side (the first second of every stem is one store's round trip away, not four), off the
+/// encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover and how many parts of
+/// every stem are stored, each time that grows, one telling at a time.
 /// Live listening is a bonus: a part that cannot be stored stops the parts (logged), never the song.
 /// </summary>
 public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
@@ -34,8 +35,10 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     private readonly int[] _parts = new int[Stems.Count];
     private readonly long[] _storedSamples = new long[Stems.Count];
     private readonly int[] _storedParts = new int[Stems.Count];
-    private readonly Channel<Part> _uploads = Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Part>[] _uploads = [.. Enumerable.Range(0, Stems.Count)
+        .Select(_ => Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true }))];
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _telling = new(1, 1);
     private readonly Task _uploading;
     private readonly TaskCompletionSource _firstOut = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _reportedParts;
@@ -44,7 +47,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     public LiveStemParts(IObjectStore store, string songHash, Guid run, Func<double, int, Task> stored, ILogger logger)
     {
         (_store, _songHash, _run, _stored, _logger) = (store, songHash, run, stored, logger);
-        _uploading = Task.Run(UploadAsync);
+        _uploading = Task.WhenAll(_uploads.Select(stem => Task.Run(() => UploadAsync(stem.Reader))));
     }
 
     public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn)
@@ -57,7 +60,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
         var written = _pending[stem].WrittenSpan;
         var bytes = ArrayPool<byte>.Shared.Rent(written.Length);
         written.CopyTo(bytes);
-        if (!_uploads.Writer.TryWrite(new Part(stem, _parts[stem]++, bytes, written.Length, samplesIn))) ArrayPool<byte>.Shared.Return(bytes);
+        if (!_uploads[stem].Writer.TryWrite(new Part(stem, _parts[stem]++, bytes, written.Length, samplesIn))) ArrayPool<byte>.Shared.Return(bytes);
         _pending[stem].ResetWrittenCount();
         _cutAt[stem] = samplesIn;
     }
@@ -68,23 +71,25 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     /// <summary>Waits for the parts cut so far to be stored (those that can be).</summary>
     public async Task FlushAsync()
     {
-        _uploads.Writer.TryComplete();
+        foreach (var stem in _uploads) stem.Writer.TryComplete();
         await _uploading;
         _firstOut.TrySetResult();
     }
 
     public async ValueTask DisposeAsync()
     {
-        _uploads.Writer.TryComplete();
+        foreach (var stem in _uploads) stem.Writer.TryComplete();
         await _stop.CancelAsync();
         await _uploading;
         _firstOut.TrySetResult();
         _stop.Dispose();
+        _telling.Dispose();
     }
 
-    private async Task UploadAsync()
+    // One stem's parts, in order.
+    private async Task UploadAsync(ChannelReader<Part> parts)
     {
-        await foreach (var part in _uploads.Reader.ReadAllAsync())
+        await foreach (var part in parts.ReadAllAsync())
         {
             try
             {
@@ -92,13 +97,7 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
                 using var content = new MemoryStream(part.Bytes, 0, part.Length, writable: false);
                 await _store.PutAsync(SongObjects.LivePart(_songHash, _run, Stems.Names[part.Stem], part.Index), content,
                     SongObjects.Mp3ContentType, _stop.Token);
-                (_storedSamples[part.Stem], _storedParts[part.Stem]) = (part.SamplesIn, part.Index + 1);
-                if (_storedParts.Min() > _reportedParts)
-                {
-                    _reportedParts = _storedParts.Min();
-                    await _stored(Math.Max(0, _storedSamples.Min() - LameLagSamples) / (double)Stems.SampleRate, _reportedParts);
-                }
-                if (Array.TrueForAll(_storedSamples, samples => samples > 0)) _firstOut.TrySetResult();
+                await TellAsync(part);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -114,6 +113,26 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
             {
                 ArrayPool<byte>.Shared.Return(part.Bytes);
             }
+        }
+    }
+
+    // What every stem has stored, told when it grows; the stems' uploads wait here in turn, so what is told only grows.
+    private async Task TellAsync(Part part)
+    {
+        await _telling.WaitAsync();
+        try
+        {
+            (_storedSamples[part.Stem], _storedParts[part.Stem]) = (part.SamplesIn, part.Index + 1);
+            if (_storedParts.Min() > _reportedParts)
+            {
+                _reportedParts = _storedParts.Min();
+                await _stored(Math.Max(0, _storedSamples.Min() - LameLagSamples) / (double)Stems.SampleRate, _reportedParts);
+            }
+            if (Array.TrueForAll(_storedSamples, samples => samples > 0)) _firstOut.TrySetResult();
+        }
+        finally
+        {
+            _telling.Release();
         }
     }
 
