@@ -18,6 +18,9 @@ public interface IAudioSource
     /// the range must lie within <see cref="Length"/>.
     /// </summary>
     void Read(int channel, long start, Span<float> target);
+
+    /// <summary>Its mono mix's statistics: read from the source unless it gathered them as it was made.</summary>
+    MonoStatistics MonoStatistics => MonoStatistics.Of(this);
 }
 
 public static class AudioSourceExtensions

@@ -7,18 +7,20 @@ namespace MSaaS.Audio;
 /// Decoded audio kept on disk, one file of 32-bit floats per channel decoded, read back by position: what a song
 /// is decoded to, so that memory does not grow with its length (a 3-hour song is 3.8 GB of float samples). The files
 /// are removed when this is disposed (and by the system, as they are opened delete-on-close, when the process ends).
-/// A mono source is one file read as both channels.
+/// A mono source is one file read as both channels. Its mono mix's statistics are gathered as it is written, so
+/// normalising a song by them costs no pass over it.
 /// </summary>
 public sealed class SpooledAudio : IAudioSource, IDisposable
 {
     private readonly SafeFileHandle[] _planes;
 
-    private SpooledAudio(SafeFileHandle[] planes, long length, int channels, int sampleRate)
+    private SpooledAudio(SafeFileHandle[] planes, long length, int channels, int sampleRate, MonoStatistics statistics)
     {
         _planes = planes;
         Length = length;
         ChannelCount = channels;
         SampleRate = sampleRate;
+        MonoStatistics = statistics;
     }
 
     public int SampleRate { get; }
@@ -26,6 +28,8 @@ public sealed class SpooledAudio : IAudioSource, IDisposable
     public int ChannelCount { get; }
 
     public long Length { get; }
+
+    public MonoStatistics MonoStatistics { get; }
 
     public void Read(int channel, long start, Span<float> target)
     {
@@ -51,6 +55,7 @@ public sealed class SpooledAudio : IAudioSource, IDisposable
     internal sealed class Writer(string directory) : IDisposable
     {
         private SafeFileHandle[]? _planes;
+        private readonly MonoStatistics.Accumulator _statistics = new();
 
         public long Length { get; private set; }
 
@@ -62,6 +67,7 @@ public sealed class SpooledAudio : IAudioSource, IDisposable
             for (var c = 0; c < _planes.Length; c++)
                 RandomAccess.Write(_planes[c], MemoryMarshal.AsBytes(planes[c].AsSpan(0, count)), Length * sizeof(float));
             Length += count;
+            _statistics.Add(planes[0].AsSpan(0, count), planes[_planes.Length - 1].AsSpan(0, count));
         }
 
         /// <summary>The audio written, as <paramref name="channels"/> channels (a mono file serves both); the files pass to it.</summary>
@@ -69,7 +75,7 @@ public sealed class SpooledAudio : IAudioSource, IDisposable
         {
             var planes = _planes ?? throw new InvalidOperationException("no audio was written");
             _planes = null;
-            return new SpooledAudio(planes, Length, channels, sampleRate);
+            return new SpooledAudio(planes, Length, channels, sampleRate, _statistics.Result);
         }
 
         public void Dispose()

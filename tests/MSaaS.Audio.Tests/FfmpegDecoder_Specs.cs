@@ -200,6 +200,11 @@ public class FfmpegDecoder_Specs
         spooled.Read(1, 123_457, window);
         Assert.True(inMemory.Channel(1).AsSpan(123_457, 1000).SequenceEqual(window));
         Assert.Throws<ArgumentOutOfRangeException>(() => spooled.Read(0, spooled.Length - 10, new float[11]));
+        // Gathered as it was written, not read back: the same as the whole decoded song's.
+        var expected = MonoStatistics.Of(inMemory);
+        Assert.Equal(expected.Mean, spooled.MonoStatistics.Mean, 1e-12);
+        Assert.Equal(expected.StandardDeviation, spooled.MonoStatistics.StandardDeviation, 1e-9);
+        Assert.InRange(spooled.MonoStatistics.StandardDeviation, 0.01, 1);
     }
 
     [Fact]
@@ -218,6 +223,10 @@ public class FfmpegDecoder_Specs
         Assert.Equal(tone, left);
         Assert.Equal(tone, right);
         Assert.Equal(tone.Length * sizeof(float), new DirectoryInfo(directory).EnumerateFiles().Sum(f => f.Length));
+        var expected = MonoStatistics.Of(new AudioBuffer([tone], 44_100));
+        Assert.Equal(expected.Mean, spooled.MonoStatistics.Mean, 1e-12);
+        Assert.Equal(expected.StandardDeviation, spooled.MonoStatistics.StandardDeviation, 1e-9);
+        Assert.InRange(spooled.MonoStatistics.StandardDeviation, 0.3, 0.4); // a sine of amplitude 0.5: 0.354
     }
 
     [Fact]

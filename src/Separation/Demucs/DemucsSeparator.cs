@@ -137,7 +137,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         IProgress<SeparationProgress>? progress, CancellationToken cancellationToken)
     {
         var (model, segmented) = (pooled.Model, pooled.Pass);
-        var (mean, std) = options.Normalize ? MonoStatistics(mix) : (0f, 1f);
+        var (mean, std) = options.Normalize ? Normalisation(mix.MonoStatistics) : (0f, 1f);
         var delays = ShiftDelays(options);
         var total = delays.Sum(d => SegmentedPass.SegmentCount(mix.Length + d, model.SegmentLength, options.Overlap));
         var done = 0;
@@ -181,40 +181,9 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         return Enumerable.Range(0, options.Shifts).Select(_ => maxShift - random.Next(0, maxShift + 1)).ToArray();
     }
 
-    // Mean and standard deviation (unbiased, as torch.std) of the mono mix; 1e-8 keeps digital silence finite.
-    // Two passes over the track, a block at a time, so that a spooled song is never read whole into memory.
-    private static (float Mean, float Std) MonoStatistics(IAudioSource track)
-    {
-        var (left, right) = (new float[BlockLength], new float[BlockLength]);
-        double sum = 0;
-        ForEachBlock(n =>
-        {
-            for (var i = 0; i < n; i++) sum += 0.5 * (left[i] + right[i]);
-        });
-        var mean = sum / track.Length;
-        double squares = 0;
-        ForEachBlock(n =>
-        {
-            for (var i = 0; i < n; i++)
-            {
-                var d = 0.5 * (left[i] + right[i]) - mean;
-                squares += d * d;
-            }
-        });
-        var std = track.Length > 1 ? Math.Sqrt(squares / (track.Length - 1)) : 0;
-        return ((float)mean, (float)(std + 1e-8));
-
-        void ForEachBlock(Action<int> onBlock)
-        {
-            for (long start = 0; start < track.Length; start += BlockLength)
-            {
-                var n = (int)Math.Min(BlockLength, track.Length - start);
-                track.Read(0, start, left.AsSpan(0, n));
-                track.Read(track.ChannelCount - 1, start, right.AsSpan(0, n));
-                onBlock(n);
-            }
-        }
-    }
+    // demucs' whole-track normalisation: by the mono mix's mean and standard deviation; 1e-8 keeps digital silence finite.
+    private static (float Mean, float Std) Normalisation(MonoStatistics mono) =>
+        ((float)mono.Mean, (float)(mono.StandardDeviation + 1e-8));
 
     private static float[][] NewPlanes(int length) => [.. Enumerable.Range(0, Planes).Select(_ => new float[length])];
 
