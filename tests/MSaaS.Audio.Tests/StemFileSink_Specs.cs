@@ -67,6 +67,29 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Should_encode_the_first_second_on_the_waiting_separator_too_when_one_encoder_thread_has_every_stem()
+    {
+        var planes = Planes(200_000);
+        var listener = new FirstAudioListener();
+        int separating;
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 1, listener) { FirstAudioWait = TimeSpan.FromMinutes(1) })
+        {
+            separating = Environment.CurrentManagedThreadId;
+            sink.Write(new StemFrames(planes, 0, 200_000));
+            Assert.True(listener.FirstAudioOut.IsCompleted, "the separator went on before the first second was out");
+            await sink.CompleteAsync();
+        }
+
+        // Two at a time, not four one after another: half on the separating thread, half on the encoder's.
+        Assert.Equal(Stems.Count / 2, listener.FirstThreads.Count(t => t == separating));
+        Assert.Equal(2, listener.FirstThreads.Distinct().Count());
+        Assert.All(listener.FirstSamplesIn, samples => Assert.Equal(49_152, samples));
+        // Each stem's bytes are still one encoding of the whole stem, in order, whichever thread took its first second.
+        for (var s = 0; s < Stems.Count; s++)
+            Assert.Equal(await EncodedAtOnce(planes[2 * s], planes[2 * s + 1]), await File.ReadAllBytesAsync(Path.Combine(_directory, Stems.Names[s] + ".mp3")));
+    }
+
+    [Fact]
     public async Task Should_write_wav_and_mp3_side_by_side_when_both_are_asked_for()
     {
         var planes = Planes(50_000);
@@ -156,12 +179,15 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
 
         public long[] FirstSamplesIn { get; } = new long[Stems.Count];
 
+        public int[] FirstThreads { get; } = new int[Stems.Count];
+
         public Task FirstAudioOut => _out.Task;
 
         public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn)
         {
             if (FirstSamplesIn[stem] != 0) return;
             FirstSamplesIn[stem] = samplesIn;
+            FirstThreads[stem] = Environment.CurrentManagedThreadId;
             if (Interlocked.Increment(ref _stems) == Stems.Count) _out.TrySetResult();
         }
     }

@@ -13,8 +13,9 @@ namespace MSaaS.Audio.Mp3;
 /// A file appears under its name only once complete.
 /// </summary>
 /// <remarks>
-/// Each stem has one <see cref="Mp3Writer"/>, owned by one encoder thread; a block is copied once and queued to the
-/// thread of each stem. The queues are bounded: when the encoders fall behind (a GPU separates faster than LAME
+/// Each stem has one <see cref="Mp3Writer"/>, owned by one encoder thread (but for the first second while a listener
+/// waits, which the separating thread may encode before the stem's next block is queued); a block is copied once and
+/// queued to the thread of each stem. The queues are bounded: when the encoders fall behind (a GPU separates faster than LAME
 /// encodes), <see cref="Write"/> waits for them rather than holding the song in memory.
 /// </remarks>
 public sealed class StemFileSink : IStemSink, IAsyncDisposable
@@ -46,6 +47,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     private long _waitTicks;
     private readonly IMp3StemListener? _listener;
     private readonly long[] _samplesIn = new long[Stems.Count];
+    // The stems whose first second the encoder threads encode; the separating thread, which waits for that second
+    // anyway, encodes the others' (in Write).
+    private readonly int _encodedByTheEncodersFirst = Stems.Count;
     private long _written;
 
     /// <param name="directory">Where the files go; it must exist.</param>
@@ -76,6 +80,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
             _encoders = Enumerable.Range(0, threads)
                 .Select(t => Task.Factory.StartNew(() => Encode(t, threads), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
                 .ToArray();
+            // One encoder thread (2-3 CPUs) would encode the four first seconds one after another while a listener waits:
+            // it takes the first half, the separating thread the second.
+            if (listener is not null && threads == 1) _encodedByTheEncodersFirst = Stems.Count / 2;
         }
         catch
         {
@@ -113,9 +120,18 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         var before = _written;
         for (var at = 0; at < frames.Length;)
         {
-            var n = Math.Min(_listener is not null && _written == 0 ? FirstBlockFrames : BlockFrames, frames.Length - at);
+            var first = _listener is not null && _written == 0;
+            var n = Math.Min(first ? FirstBlockFrames : BlockFrames, frames.Length - at);
             for (var s = 0; s < Stems.Count; s++)
             {
+                if (first && s >= _encodedByTheEncodersFirst)
+                {
+                    // The first second of a stem whose encoder thread has others to do: this thread would only wait for
+                    // it, so it encodes it here, before any later block of the stem is queued to its thread.
+                    _samplesIn[s] += n;
+                    _mp3[s]!.Write(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
+                    continue;
+                }
                 var block = Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
                 if (_queues[s].Writer.TryWrite(block)) continue;
                 var waiting = Stopwatch.GetTimestamp();
