@@ -65,6 +65,25 @@ public sealed class LiveStemParts_Specs : IDisposable
     }
 
     [Fact]
+    public async Task Should_stop_every_stem_and_say_the_first_audio_is_out_when_a_telling_is_cancelled()
+    {
+        var store = new LocalObjectStore(_root.FullName);
+        await store.EnsureBucketAsync(SongObjects.WorkBucket);
+        var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), (_, _) => throw new OperationCanceledException("the song was cancelled"),
+            NullLogger.Instance);
+        const int first = 49_152, second = first + 4 * Stems.SampleRate;
+
+        for (var stem = 0; stem < Stems.Count; stem++) parts.Encoded(stem, new byte[400], first);
+        await parts.FirstAudioOut.WaitAsync(TimeSpan.FromSeconds(10));
+        for (var stem = 0; stem < Stems.Count; stem++) parts.Encoded(stem, new byte[400], second);
+
+        // The song's own cancellation, not the parts': still no stem goes on, and nothing is thrown at the end.
+        await parts.FlushAsync();
+        await parts.DisposeAsync();
+        Assert.Equal(Stems.Count, (await store.ListAsync(SongObjects.WorkBucket, SongObjects.LivePrefix(_hash)).ToListAsync()).Count);
+    }
+
+    [Fact]
     public async Task Should_store_the_four_stems_first_parts_side_by_side_and_each_stems_parts_in_order()
     {
         var inner = new LocalObjectStore(_root.FullName);

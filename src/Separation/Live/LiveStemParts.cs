@@ -72,18 +72,30 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     public async Task FlushAsync()
     {
         foreach (var stem in _uploads) stem.Writer.TryComplete();
-        await _uploading;
-        _firstOut.TrySetResult();
+        try
+        {
+            await _uploading;
+        }
+        finally
+        {
+            _firstOut.TrySetResult();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var stem in _uploads) stem.Writer.TryComplete();
         await _stop.CancelAsync();
-        await _uploading;
-        _firstOut.TrySetResult();
-        _stop.Dispose();
-        _telling.Dispose();
+        try
+        {
+            await _uploading;
+        }
+        finally
+        {
+            _firstOut.TrySetResult();
+            _stop.Dispose();
+            _telling.Dispose();
+        }
     }
 
     // One stem's parts, in order.
@@ -102,9 +114,10 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e)
             {
-                // Listeners wait for the complete stems instead; the song goes on.
+                // Listeners wait for the complete stems instead; the song goes on (or was cancelled while a telling
+                // went out: every stem stops all the same).
                 _logger.LogWarning("live parts of {SongHash} stopped: {Reason}", _songHash, e.Message);
                 await _stop.CancelAsync();
                 _firstOut.TrySetResult();
