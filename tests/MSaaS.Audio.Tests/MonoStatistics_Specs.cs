@@ -8,7 +8,7 @@ public class MonoStatistics_Specs
     [InlineData(1000, 0.0)]
     [InlineData(65_536, 0.0)]
     [InlineData(300_001, 0.0)]
-    [InlineData(300_001, 0.9)] // a large offset: summed squares about the running mean would cancel catastrophically
+    [InlineData(300_001, 0.9)] // an offset far larger than the signal around it
     public void Should_give_what_two_passes_over_the_whole_track_give_whatever_the_blocks(int length, double offset)
     {
         var random = new Random(length);

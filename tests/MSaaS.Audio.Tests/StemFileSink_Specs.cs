@@ -72,7 +72,7 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
         var planes = Planes(200_000);
         var listener = new FirstAudioListener();
         int separating;
-        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 1, listener) { FirstAudioWait = TimeSpan.FromMinutes(1) })
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads: 1, listener) { FirstAudioWait = TimeSpan.FromSeconds(10) })
         {
             separating = Environment.CurrentManagedThreadId;
             sink.Write(new StemFrames(planes, 0, 200_000));

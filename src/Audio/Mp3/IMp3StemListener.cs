@@ -2,7 +2,8 @@ namespace MSaaS.Audio.Mp3;
 
 /// <summary>
 /// Receives each stem's MP3 as LAME writes it, while the song is still separated: what a listener can play before the
-/// stems are complete. Called on the encoder threads, never at once for one stem.
+/// stems are complete. Called on the encoder threads (and, for the song's first second, on the separating thread:
+/// <see cref="StemFileSink"/>), never at once for one stem.
 /// </summary>
 public interface IMp3StemListener
 {

@@ -56,7 +56,8 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     /// <param name="formats">"mp3" and/or "wav".</param>
     /// <param name="mp3">LAME's settings.</param>
     /// <param name="encoderThreads">Threads that run LAME (each owns whole stems); 0 for <see cref="DefaultEncoderThreads"/>.</param>
-    /// <param name="listener">Told of each stem's MP3 bytes as they are encoded (live listening), on the encoder threads.</param>
+    /// <param name="listener">Told of each stem's MP3 bytes as they are encoded (live listening), on the encoder threads (the
+    /// first second of some stems on the separating thread).</param>
     public StemFileSink(string directory, IReadOnlyCollection<string> formats, Mp3Options mp3, int encoderThreads = 0,
         IMp3StemListener? listener = null)
     {
@@ -128,8 +129,17 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                 {
                     // The first second of a stem whose encoder thread has others to do: this thread would only wait for
                     // it, so it encodes it here, before any later block of the stem is queued to its thread.
-                    _samplesIn[s] += n;
-                    _mp3[s]!.Write(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
+                    try
+                    {
+                        _samplesIn[s] += n;
+                        _mp3[s]!.Write(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(e);
+                        ThrowEncoderFailure();
+                        throw;
+                    }
                     continue;
                 }
                 var block = Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
@@ -263,13 +273,18 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         }
         catch (Exception e)
         {
-            // Stop everything at once: the other encoders drop their blocks, and the separator finds the queues closed
-            // and throws this failure.
-            Interlocked.CompareExchange(ref _failure, e, null);
-            _abandoned = true;
-            foreach (var queue in _queues) queue.Writer.TryComplete();
+            Fail(e);
             throw;
         }
+    }
+
+    // Stops everything at once: the encoders drop their blocks, and the separator finds the queues closed and throws
+    // this failure (the first one, whichever thread met it).
+    private void Fail(Exception e)
+    {
+        Interlocked.CompareExchange(ref _failure, e, null);
+        _abandoned = true;
+        foreach (var queue in _queues) queue.Writer.TryComplete();
     }
 
     // A disk error is the disk's (retried like any other); anything else from LAME is the encoder's.
