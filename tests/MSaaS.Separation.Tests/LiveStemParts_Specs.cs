@@ -110,7 +110,7 @@ public sealed class LiveStemParts_Specs : IDisposable
     public void Dispose() => _root.Delete(recursive: true);
 
     // Holds every write until opened, and says when a number of them are waiting at once.
-    private sealed class GatedStore(IObjectStore inner) : IObjectStore
+    private sealed class GatedStore(IObjectStore inner) : DelegatingObjectStore(inner)
     {
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
@@ -134,7 +134,7 @@ public sealed class LiveStemParts_Specs : IDisposable
 
         public void Open() => _open.TrySetResult();
 
-        public async Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default)
+        public override async Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default)
         {
             lock (_started)
             {
@@ -142,18 +142,7 @@ public sealed class LiveStemParts_Specs : IDisposable
                 foreach (var waiter in _waiters.Where(w => w.Count <= _started.Count)) waiter.Reached.TrySetResult();
             }
             await _open.Task.WaitAsync(cancellationToken);
-            await inner.PutAsync(key, content, contentType, cancellationToken);
+            await Inner.PutAsync(key, content, contentType, cancellationToken);
         }
-
-        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
-
-        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
-
-        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
-
-        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(bucket, prefix, cancellationToken);
     }
 }

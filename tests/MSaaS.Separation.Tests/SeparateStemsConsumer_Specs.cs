@@ -326,17 +326,17 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncLifetime
         new() { SongId = SongHash.Id(hash), SongHash = hash, Upload = upload, Model = "htdemucs" };
 
     /// <summary>The store, keeping a copy of every live part stored (the worker removes them once the stems are stored).</summary>
-    private sealed class LivePartRecorder(IObjectStore inner) : IObjectStore
+    private sealed class LivePartRecorder(IObjectStore inner) : DelegatingObjectStore(inner)
     {
         public System.Collections.Concurrent.ConcurrentQueue<(ObjectKey Key, byte[] Bytes)> Parts { get; } = new();
 
         public bool FailLiveParts { get; set; }
 
-        public async Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default)
+        public override async Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default)
         {
             if (!key.Name.Contains("/live/", StringComparison.Ordinal))
             {
-                await inner.PutAsync(key, content, contentType, cancellationToken);
+                await Inner.PutAsync(key, content, contentType, cancellationToken);
                 return;
             }
             if (FailLiveParts) throw new ObjectStoreException("the store is full");
@@ -344,19 +344,8 @@ public sealed class SeparateStemsConsumer_Specs : IAsyncLifetime
             await content.CopyToAsync(copy, cancellationToken);
             Parts.Enqueue((key, copy.ToArray()));
             copy.Position = 0;
-            await inner.PutAsync(key, copy, contentType, cancellationToken);
+            await Inner.PutAsync(key, copy, contentType, cancellationToken);
         }
-
-        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
-
-        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
-
-        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
-
-        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(bucket, prefix, cancellationToken);
     }
 
     /// <summary>Stands in for the model: four silent stems of the song's length.</summary>
