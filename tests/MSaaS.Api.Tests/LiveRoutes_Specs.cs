@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MSaaS.Contracts;
 using MSaaS.Saga.Persistence;
 using MSaaS.Storage;
+using MSaaS.Testing;
 
 namespace MSaaS.Api.Tests;
 
@@ -264,11 +265,11 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
 
         public IObjectStore Over(IObjectStore inner) => new Store(inner, this);
 
-        private sealed class Store(IObjectStore inner, CuttingStore cutting) : IObjectStore
+        private sealed class Store(IObjectStore inner, CuttingStore cutting) : DelegatingObjectStore(inner)
         {
-            public async Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default)
+            public override async Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default)
             {
-                var stream = await inner.OpenReadAsync(key, cancellationToken);
+                var stream = await Inner.OpenReadAsync(key, cancellationToken);
                 if (!cutting.Cut(key)) return stream;
                 var half = new byte[stream.Length / 2];
                 await stream.ReadExactlyAsync(half, cancellationToken);
@@ -276,18 +277,6 @@ public sealed class LiveRoutes_Specs : IAsyncLifetime
                 await stream.DisposeAsync();
                 return new CutStream(half, length);
             }
-
-            public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) =>
-                inner.PutAsync(key, content, contentType, cancellationToken);
-
-            public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.StatAsync(key, cancellationToken);
-
-            public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-
-            public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) =>
-                inner.ListAsync(bucket, prefix, cancellationToken);
-
-            public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
         }
 
         // Half the object's bytes, then the error an HTTP body cut short gives.

@@ -157,18 +157,13 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
     }
 
     /// <summary>A store whose first look-up fails, as an unreachable MinIO would.</summary>
-    private sealed class FailingOnce(IObjectStore inner) : IObjectStore
+    private sealed class FailingOnce(IObjectStore inner) : DelegatingObjectStore(inner)
     {
         private int _calls;
 
-        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) =>
-            Interlocked.Increment(ref _calls) == 1 ? throw new ObjectStoreException("the object store is unreachable") : inner.StatAsync(key, cancellationToken);
+        public override Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _calls) == 1 ? throw new ObjectStoreException("the object store is unreachable") : Inner.StatAsync(key, cancellationToken);
 
-        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
-        public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, contentType, cancellationToken);
-        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
-        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
     }
 
     [Fact]
@@ -290,7 +285,7 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
     }
 
     /// <summary>A store that fails every call while <see cref="Down"/>, and always for objects named <see cref="Failing"/>.</summary>
-    private sealed class Unreachable(IObjectStore inner) : IObjectStore
+    private sealed class Unreachable(IObjectStore inner) : DelegatingObjectStore(inner)
     {
         public volatile bool Down;
 
@@ -301,17 +296,12 @@ public sealed class ToWorkerAdapter_Specs : IAsyncLifetime, IDisposable
             if (Down || (key is { } k && k.Name == Failing)) throw new ObjectStoreException("the object store at http://127.0.0.1:9 is unreachable");
         }
 
-        public Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default)
+        public override Task<ObjectInfo?> StatAsync(ObjectKey key, CancellationToken cancellationToken = default)
         {
             Check(key);
-            return inner.StatAsync(key, cancellationToken);
+            return Inner.StatAsync(key, cancellationToken);
         }
 
-        public Task EnsureBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.EnsureBucketAsync(bucket, cancellationToken);
-        public Task PutAsync(ObjectKey key, Stream content, string contentType, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, contentType, cancellationToken);
-        public Task<Stream> OpenReadAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
-        public Task<bool> DeleteAsync(ObjectKey key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string bucket, string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(bucket, prefix, cancellationToken);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using MSaaS.Audio;
 using MSaaS.Separation.Live;
 using MSaaS.Storage;
+using MSaaS.Testing;
 
 namespace MSaaS.Separation.Tests;
 
