@@ -12,6 +12,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(PrecisionBenchmark.Create());
         bench.Subcommands.Add(WorkerBenchmark.Create());
         bench.Subcommands.Add(DspBenchmark.Create());
+        bench.Subcommands.Add(DecodeBenchmark.Create());
         bench.Subcommands.Add(EncodeBenchmark.Create());
         bench.Subcommands.Add(ApiLoadBenchmark.Create());
         bench.Subcommands.Add(LiveBenchmark.Create());

@@ -45,6 +45,17 @@ internal static class BenchProcess
     public static double LoadAverage() =>
         File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture) : double.NaN;
 
+    /// <summary>
+    /// Field <paramref name="field"/> (numbered from 1, as proc(5) does) of a /proc/[pid]/stat line: the fields after
+    /// the command name are counted from its last ')', as the name may hold spaces and parentheses.
+    /// </summary>
+    public static long StatField(string stat, int field)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(field, 3);
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[field - 3], CultureInfo.InvariantCulture);
+    }
+
     public static string RuntimeText =>
         $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
 

@@ -157,14 +157,8 @@ internal static class SeparationBenchmark
         }
     }
 
-    // Field 10 of /proc/self/stat (minflt), counted after the command name's closing parenthesis.
-    internal static long MinorFaults() => ParseMinorFaults(File.ReadAllText("/proc/self/stat"));
-
-    internal static long ParseMinorFaults(string stat)
-    {
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[7], CultureInfo.InvariantCulture); // fields[0] is the state, field 3 of the line
-    }
+    // Field 10 of /proc/self/stat (minflt).
+    internal static long MinorFaults() => BenchProcess.StatField(File.ReadAllText("/proc/self/stat"), 10);
 
     // One segment of htdemucs (343,980 samples, stereo) is 334.9 GFLOP: 2 x the multiply-adds of its 164 MatMul, Gemm
     // and Conv nodes (attention 38 %, MLP 25 %, decoders 27 %, encoders 9 %), as counted in issue 12 from the

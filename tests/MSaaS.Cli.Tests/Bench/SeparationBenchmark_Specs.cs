@@ -33,7 +33,7 @@ public class SeparationBenchmark_Specs
     // A command name with spaces and parentheses: the fields start after the last ')'.
     [InlineData("77 (a) b (c)) S 1 77 77 0 -1 4194304 42 0 0 0 1 1 0 0 20 0 1 0", 42)]
     public void Should_read_the_minor_faults_field(string stat, long expected) =>
-        Assert.Equal(expected, SeparationBenchmark.ParseMinorFaults(stat));
+        Assert.Equal(expected, BenchProcess.StatField(stat, 10));
 
     [Fact]
     public void Should_read_this_process_minor_faults() =>
