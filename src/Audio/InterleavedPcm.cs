@@ -15,9 +15,9 @@ public static class InterleavedPcm
     /// </summary>
     /// <remarks>
     /// The stream is read with blocking reads on a thread of its own. ffmpeg writes a packet at a time (an MP3 frame
-    /// is 9 KB of stereo floats), and an asynchronous read per packet cost this process 0.3-0.4 s of processor time
-    /// for a 3-minute song, as much as ffmpeg's decoding, against 0.03 s for blocking reads (docs/benchmarks.md,
-    /// "Decoding"). A cancellation is seen between reads: a read waiting on a program's output ends when the program
+    /// is 9 KB of stereo floats), and with an asynchronous read per packet a 3-minute song's decoding cost this process
+    /// 0.27-0.61 s of processor time, about as much as ffmpeg's, against 0.19-0.31 s with blocking reads
+    /// (docs/benchmarks.md, "Decoding"). A cancellation is seen between reads: a read waiting on a program's output ends when the program
     /// is stopped, as ExternalProgram does on cancellation.
     /// </remarks>
     public static Task<int> ReadAsync(Stream pcm, int channels, int blockFrames, BlockHandler onBlock,

@@ -17,7 +17,8 @@ internal static class DecodeBenchmark
     {
         var seconds = new Option<int>("--seconds") { Description = "Length the song is looped to", DefaultValueFactory = _ => 180 };
         var runs = new Option<int>("--runs") { Description = "Decodes, one after another", DefaultValueFactory = _ => 5 };
-        var song = new Option<string?>("--song") { Description = "The song to loop (default: the 20 s synthetic song, MP3)" };
+        var input = new Option<FileInfo>("--input") { Description = "Song to loop up to --seconds [default: the 20 s synthetic song, MP3]" }
+            .AcceptExistingOnly();
         seconds.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() < 1) r.AddError("--seconds must be at least 1");
@@ -26,10 +27,10 @@ internal static class DecodeBenchmark
         {
             if (r.GetValueOrDefault<int>() < 1) r.AddError("--runs must be at least 1");
         });
-        var command = new Command("decode", "Decoding a song to disk, as a worker does before separating it") { seconds, runs, song };
+        var command = new Command("decode", "Decoding a song to disk, as a worker does before separating it") { seconds, runs, input };
         command.SetAction((result, cancellationToken) => CliErrors.Run(async () =>
         {
-            var source = result.GetValue(song) ?? await BenchmarkSongs.DefaultAsync(cancellationToken);
+            var source = result.GetValue(input)?.FullName ?? await BenchmarkSongs.DefaultAsync(cancellationToken);
             var scratch = Directory.CreateTempSubdirectory("msaas-bench-decode-");
             try
             {

@@ -36,6 +36,16 @@ public class DecodeBenchmark_Specs
     }
 
     [Fact]
+    public async Task Should_refuse_an_input_that_does_not_exist()
+    {
+        var (code, _, stderr) = await CliRunner.Run("bench", "decode", "--input", "/no/such/song.mp3");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("File does not exist: '/no/such/song.mp3'", stderr);
+        Assert.DoesNotContain("   at ", stderr); // a reason, not a stack trace
+    }
+
+    [Fact]
     public void Should_read_the_processor_time_fields_of_a_stat_line()
     {
         // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
