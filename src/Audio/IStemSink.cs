@@ -9,6 +9,15 @@ public interface IStemSink
 {
     /// <summary>The next <see cref="StemFrames.Length"/> samples of every stem and channel.</summary>
     void Write(StemFrames frames);
+
+    /// <summary>
+    /// Everything the separator has finished is written, and the next samples wait for the model's next run (seconds on
+    /// a CPU): a place to hand on what is held, so that a listener has it before then. Called after each segment's
+    /// samples, never within them.
+    /// </summary>
+    void EndOfSegment()
+    {
+    }
 }
 
 /// <summary>One block of finished samples: for each stem and channel, a span of <see cref="Length"/> samples.</summary>

@@ -89,6 +89,29 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
             Assert.Equal(await EncodedAtOnce(planes[2 * s], planes[2 * s + 1]), await File.ReadAllBytesAsync(Path.Combine(_directory, Stems.Names[s] + ".mp3")));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public async Task Should_tell_the_listener_where_a_segment_ended_once_its_last_block_is_encoded(int encoderThreads)
+    {
+        var planes = Planes(300_000);
+        var listener = new SegmentListener();
+        await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads, listener) { FirstAudioWait = TimeSpan.Zero })
+        {
+            sink.Write(new StemFrames(planes, 0, 200_000));
+            sink.EndOfSegment();
+            sink.Write(new StemFrames(planes, 200_000, 100_000));
+            sink.EndOfSegment();
+            await sink.CompleteAsync();
+        }
+
+        // Each stem: its blocks' bytes, then the mark at the samples given to LAME by then, in that order; last, the
+        // frames LAME held back, on completion.
+        foreach (var events in listener.Events)
+            Assert.Equal(["bytes 49152", "bytes 114688", "bytes 180224", "bytes 200000", "end 200000", "bytes 265536", "bytes 300000", "end 300000",
+                "bytes 300000"], events);
+    }
+
     [Fact]
     public async Task Should_write_wav_and_mp3_side_by_side_when_both_are_asked_for()
     {
@@ -190,6 +213,16 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
             FirstThreads[stem] = Environment.CurrentManagedThreadId;
             if (Interlocked.Increment(ref _stems) == Stems.Count) _out.TrySetResult();
         }
+    }
+
+    /// <summary>Writes down, per stem, the samples given to LAME at each telling of bytes and at each segment's end.</summary>
+    private sealed class SegmentListener : IMp3StemListener
+    {
+        public List<string>[] Events { get; } = [.. Enumerable.Range(0, Stems.Count).Select(_ => new List<string>())];
+
+        public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn) => Events[stem].Add($"bytes {samplesIn}");
+
+        public void EndOfSegment(int stem, long samplesIn) => Events[stem].Add($"end {samplesIn}");
     }
 
     // Stem s channel c: music at a pitch of its own, so that stems cannot be mistaken for one another.

@@ -98,6 +98,20 @@ public class SegmentedSeparation_Specs
     }
 
     [Fact]
+    public async Task Should_mark_where_each_segments_samples_end_so_that_a_listener_gets_them_before_the_next_run()
+    {
+        var sink = new CollectingSink(5_000);
+        var markedBeforeRun = new List<int>();
+        using var separator = new DemucsSeparator(new ScalingModel(Segment) { OnRun = _ => markedBeforeRun.Add(sink.SegmentEnds.LastOrDefault()) });
+
+        await separator.SeparateAsync(Song(5_000), sink, new SeparationOptions { Overlap = 0.25, Normalize = false });
+
+        // Stride 750: a mark after every stride's samples, each before the model's next run, and one at the song's end.
+        Assert.Equal([.. Enumerable.Range(1, 6).Select(n => n * 750), 5_000], sink.SegmentEnds);
+        Assert.Equal(Enumerable.Range(0, markedBeforeRun.Count).Select(n => n * 750), markedBeforeRun);
+    }
+
+    [Fact]
     public async Task Should_undo_the_normalisation()
     {
         var mix = Song(3000, offset: 0.25f);

@@ -17,6 +17,15 @@ public interface IMp3StemListener
     void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn);
 
     /// <summary>
+    /// The stem's samples up to where a segment of the separator's ended (<see cref="IStemSink.EndOfSegment"/>) are
+    /// encoded and told: no more bytes of the stem come until the model has run again. Told at the same
+    /// <paramref name="samplesIn"/> for every stem.
+    /// </summary>
+    void EndOfSegment(int stem, long samplesIn)
+    {
+    }
+
+    /// <summary>
     /// Completes once every stem's first audio has gone to the listeners (or never will: the listener gave up). The sink
     /// holds the separator back for it, a little, after the song's first samples, so that the model's next run does not
     /// take the CPUs from the encoders and the store while a listener waits for its first second.

@@ -15,7 +15,8 @@ namespace MSaaS.Audio.Mp3;
 /// <remarks>
 /// Each stem has one <see cref="Mp3Writer"/>, owned by one encoder thread (but for the first second while a listener
 /// waits, which the separating thread may encode before the stem's next block is queued); a block is copied once and
-/// queued to the thread of each stem. The queues are bounded: when the encoders fall behind (a GPU separates faster than LAME
+/// queued to the thread of each stem, and so is the mark where a segment ended, which reaches the listener once the
+/// blocks before it are encoded. The queues are bounded: when the encoders fall behind (a GPU separates faster than LAME
 /// encodes), <see cref="Write"/> waits for them rather than holding the song in memory.
 /// </remarks>
 public sealed class StemFileSink : IStemSink, IAsyncDisposable
@@ -142,24 +143,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                     }
                     continue;
                 }
-                var block = Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n));
-                if (_queues[s].Writer.TryWrite(block)) continue;
-                var waiting = Stopwatch.GetTimestamp();
-                try
-                {
-                    // Full: the encoders are behind. Wait for room (or for an encoder that failed, which completed the queue).
-                    _queues[s].Writer.WriteAsync(block).AsTask().GetAwaiter().GetResult();
-                }
-                catch (ChannelClosedException)
-                {
-                    block.Return();
-                    ThrowEncoderFailure();
-                    throw new InvalidOperationException("the sink was closed while the separator still wrote to it");
-                }
-                finally
-                {
-                    Interlocked.Add(ref _waitTicks, Stopwatch.GetElapsedTime(waiting).Ticks);
-                }
+                Queue(s, Block.Copy(frames.Channel(s, 0).Slice(at, n), frames.Channel(s, 1).Slice(at, n)));
             }
             at += n;
             _written += n;
@@ -168,6 +152,17 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         // runs again and takes the CPUs (a moment, once per song; never longer than FirstAudioWait).
         if (_listener is not null && before < FirstBlockFrames && _written >= FirstBlockFrames)
             _listener.FirstAudioOut.Wait(FirstAudioWait);
+    }
+
+    /// <summary>
+    /// Queues a mark behind each stem's last block, so that the listener is told (<see cref="IMp3StemListener.EndOfSegment"/>)
+    /// once the stem is encoded up to here.
+    /// </summary>
+    public void EndOfSegment()
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (_listener is null || _mp3[0] is null) return;
+        for (var s = 0; s < Stems.Count; s++) Queue(s, Block.EndOfSegment);
     }
 
     /// <summary>
@@ -205,6 +200,27 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
             writer.Dispose();
             _mp3Files[s]!.Dispose(); // closed, so the caller may read and store it
             File.Move(PartialPath(s), PathOf(s, "mp3"), overwrite: true);
+        }
+    }
+
+    private void Queue(int stem, Block block)
+    {
+        if (_queues[stem].Writer.TryWrite(block)) return;
+        var waiting = Stopwatch.GetTimestamp();
+        try
+        {
+            // Full: the encoders are behind. Wait for room (or for an encoder that failed, which completed the queue).
+            _queues[stem].Writer.WriteAsync(block).AsTask().GetAwaiter().GetResult();
+        }
+        catch (ChannelClosedException)
+        {
+            block.Return();
+            ThrowEncoderFailure();
+            throw new InvalidOperationException("the sink was closed while the separator still wrote to it");
+        }
+        finally
+        {
+            Interlocked.Add(ref _waitTicks, Stopwatch.GetElapsedTime(waiting).Ticks);
         }
     }
 
@@ -258,11 +274,14 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                         if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) return;
                     try
                     {
-                        if (!_abandoned)
+                        if (_abandoned) continue;
+                        if (block.IsEndOfSegment)
                         {
-                            _samplesIn[s] += block.Left.Length;
-                            _mp3[s]!.Write(block.Left, block.Right);
+                            _listener!.EndOfSegment(s, _samplesIn[s]);
+                            continue;
                         }
+                        _samplesIn[s] += block.Left.Length;
+                        _mp3[s]!.Write(block.Left, block.Right);
                     }
                     finally
                     {
@@ -299,14 +318,18 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
         }
     }
 
-    /// <summary>One stem's samples for one block, in arrays from the shared pool.</summary>
+    /// <summary>One stem's samples for one block, in arrays from the shared pool; or the mark where a segment ended.</summary>
     private readonly struct Block
     {
-        private readonly float[] _left;
-        private readonly float[] _right;
+        private readonly float[]? _left;
+        private readonly float[]? _right;
         private readonly int _length;
 
         private Block(float[] left, float[] right, int length) => (_left, _right, _length) = (left, right, length);
+
+        public static Block EndOfSegment => default;
+
+        public bool IsEndOfSegment => _left is null;
 
         public ReadOnlySpan<float> Left => _left.AsSpan(0, _length);
 
@@ -323,8 +346,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
 
         public void Return()
         {
-            ArrayPool<float>.Shared.Return(_left);
-            ArrayPool<float>.Shared.Return(_right);
+            if (IsEndOfSegment) return;
+            ArrayPool<float>.Shared.Return(_left!);
+            ArrayPool<float>.Shared.Return(_right!);
         }
     }
 }

@@ -50,5 +50,7 @@ internal static class BenchOutput
             _written += frames.Length;
             if (before < Stems.SampleRate && _written >= Stems.SampleRate) firstSecond();
         }
+
+        public void EndOfSegment() => sink.EndOfSegment();
     }
 }

@@ -148,7 +148,11 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
         if (delays.Length == 1)
         {
             segmented.Run(mix, 0, mix.Length, options.Overlap, mean, 1 / std, lastPass: true,
-                (planes, count, position) => output.Write(planes, 0, count, 1f), SegmentDone, cancellationToken);
+                (planes, count, position) =>
+                {
+                    output.Write(planes, 0, count, 1f);
+                    sink.EndOfSegment();
+                }, SegmentDone, cancellationToken);
             return;
         }
 
