@@ -39,11 +39,11 @@ public sealed class LiveStemParts_Specs : IDisposable
         var told = new List<(double Seconds, int Parts)>();
         var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), (seconds, count) => { lock (told) told.Add((seconds, count)); return Task.CompletedTask; },
             NullLogger.Instance);
-        const int first = 49_152, second = first + 4 * Stems.SampleRate;
+        const int first = 49_152, second = 2 * first; // the second part is due once it holds as much as the first
 
         for (var stem = 0; stem < Stems.Count; stem++) parts.Encoded(stem, new byte[400], first);
         for (var stem = 0; stem < Stems.Count - 1; stem++) parts.Encoded(stem, new byte[400], second);
-        parts.Encoded(Stems.Count - 1, new byte[400], second - 1); // not yet 4 s: no part cut
+        parts.Encoded(Stems.Count - 1, new byte[400], second - 1); // not yet: no part cut
         await parts.FlushAsync();
 
         // Told once per part every stem has, never of a part only some stems have.
@@ -106,6 +106,65 @@ public sealed class LiveStemParts_Specs : IDisposable
         foreach (var stem in Stems.Names)
             Assert.Equal([0, 1], store.Started.Where(k => k.Name.Contains($"/{stem}/", StringComparison.Ordinal))
                 .Select(k => int.Parse(Path.GetFileNameWithoutExtension(k.Name), System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public async Task Should_cut_parts_as_long_as_the_audio_before_them_up_to_four_seconds_and_at_each_segments_end()
+    {
+        var store = new LocalObjectStore(_root.FullName);
+        await store.EnsureBucketAsync(SongObjects.WorkBucket);
+        var run = Guid.NewGuid();
+        var parts = new LiveStemParts(store, _hash, run, (_, _) => Task.CompletedTask, NullLogger.Instance);
+
+        // What the separator hands on for a 3-minute song: the first second, then blocks of 1.49 s, a segment every 5.85 s.
+        long[] blockEnds = [49_152, 65_536, 131_072, 196_608, 258_000, 323_536, 389_072, 454_608, 516_000, 581_536, 647_072];
+        long[] segmentEnds = [258_000, 516_000];
+        for (var block = 0; block < blockEnds.Length; block++)
+            for (var stem = 0; stem < Stems.Count; stem++)
+            {
+                parts.Encoded(stem, [(byte)block], blockEnds[block]);
+                if (segmentEnds.Contains(blockEnds[block])) parts.EndOfSegment(stem, blockEnds[block]);
+            }
+        await parts.FlushAsync();
+        await parts.DisposeAsync();
+
+        // The blocks in each part, the same for every stem:
+        // 1.11 s first; 1.86 s (as much as before it); 2.88 s to the segment's end (2.97 s would be due only at 5.94 s);
+        // 4.46 s (4 s at most); 1.39 s to the next segment's end; the last 2.97 s are not yet a part.
+        int[][] expected = [[0], [1, 2], [3, 4], [5, 6, 7], [8]];
+        foreach (var stem in Stems.Names)
+        {
+            var stored = new List<int[]>();
+            for (var index = 0; await store.StatAsync(SongObjects.LivePart(_hash, run, stem, index)) is not null; index++)
+            {
+                await using var part = await store.OpenReadAsync(SongObjects.LivePart(_hash, run, stem, index));
+                using var bytes = new MemoryStream();
+                await part.CopyToAsync(bytes);
+                stored.Add([.. bytes.ToArray().Select(b => (int)b)]);
+            }
+            Assert.Equal(expected, stored);
+        }
+    }
+
+    [Fact]
+    public async Task Should_cut_a_part_at_a_segments_end_only_when_samples_were_given_to_LAME_since_the_last()
+    {
+        var store = new LocalObjectStore(_root.FullName);
+        await store.EnsureBucketAsync(SongObjects.WorkBucket);
+        var told = new List<int>();
+        var parts = new LiveStemParts(store, _hash, Guid.NewGuid(), (_, count) => { lock (told) told.Add(count); return Task.CompletedTask; },
+            NullLogger.Instance);
+
+        for (var stem = 0; stem < Stems.Count; stem++)
+        {
+            parts.Encoded(stem, new byte[400], 2 * 49_152); // the first part
+            parts.EndOfSegment(stem, 2 * 49_152); // where it was cut
+            parts.EndOfSegment(stem, 2 * 49_152 + 100); // LAME has written nothing of these samples yet: a part all the same
+        }
+        await parts.FlushAsync();
+        await parts.DisposeAsync();
+
+        Assert.Equal([1, 2], told);
     }
 
     public void Dispose() => _root.Delete(recursive: true);

@@ -10,8 +10,14 @@ namespace MSaaS.Separation.Live;
 /// <summary>
 /// Stores each stem's MP3, as LAME writes it while the song is separated, in parts (<see cref="SongObjects.LivePart"/>)
 /// that the api streams to listeners before the song is finished. The first part of a stem goes as soon as it holds
-/// <see cref="FirstPartSeconds"/> of audio, the others every <see cref="PartSeconds"/>; the bytes after the last part
-/// are only in the complete stem, where a listener reads on from the same offset. Each stem's parts are stored in order,
+/// <see cref="FirstPartSeconds"/> of audio; each later one once it holds as much audio as all the parts before it, or
+/// <see cref="PartSeconds"/>, and at the latest where a segment of the separator's ends
+/// (<see cref="EndOfSegment"/>: nothing more comes until the model has run again). A player started on the first part
+/// has as long as that part plays to get the next, and the encoders and the store handle a part faster than it
+/// plays: parts no longer than the audio before them keep up with the player from the first second on, where a whole
+/// <see cref="PartSeconds"/> after one second would not. Every stem is cut at the same samples, so the four stems'
+/// parts line up. The bytes after the last part are only in the complete stem, where a listener reads on from the
+/// same offset. Each stem's parts are stored in order,
 /// the four stems side by side (the first second of every stem is one store's round trip away, not four), off the
 /// encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover and how many parts of
 /// every stem are stored, each time that grows, one telling at a time.
@@ -54,8 +60,18 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     {
         if (_stop.IsCancellationRequested) return;
         _pending[stem].Write(mp3);
-        var due = _parts[stem] == 0 ? FirstPartSeconds : PartSeconds;
-        if (samplesIn - _cutAt[stem] < due * Stems.SampleRate) return;
+        var due = Math.Clamp(_cutAt[stem], (long)(FirstPartSeconds * Stems.SampleRate), (long)(PartSeconds * Stems.SampleRate));
+        if (samplesIn - _cutAt[stem] >= due) Cut(stem, samplesIn);
+    }
+
+    public void EndOfSegment(int stem, long samplesIn)
+    {
+        // By samples, not by the bytes pending, which LAME may not have written yet: the same for every stem.
+        if (!_stop.IsCancellationRequested && samplesIn > _cutAt[stem]) Cut(stem, samplesIn);
+    }
+
+    private void Cut(int stem, long samplesIn)
+    {
         // A part is 30-160 KB, most of it on the large object heap if allocated each time: lent from the pool instead.
         var written = _pending[stem].WrittenSpan;
         var bytes = ArrayPool<byte>.Shared.Rent(written.Length);
