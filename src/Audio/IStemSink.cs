@@ -15,7 +15,7 @@ public interface IStemSink
     /// a CPU): a place to hand on what is held, so that a listener has it before then. Called after each segment's
     /// samples, never within them.
     /// </summary>
-    void EndOfSegment()
+    void SegmentEnded()
     {
     }
 }

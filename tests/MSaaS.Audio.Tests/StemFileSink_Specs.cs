@@ -99,9 +99,9 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
         await using (var sink = new StemFileSink(_directory, ["mp3"], new Mp3Options(), encoderThreads, listener) { FirstAudioWait = TimeSpan.Zero })
         {
             sink.Write(new StemFrames(planes, 0, 200_000));
-            sink.EndOfSegment();
+            sink.SegmentEnded();
             sink.Write(new StemFrames(planes, 200_000, 100_000));
-            sink.EndOfSegment();
+            sink.SegmentEnded();
             await sink.CompleteAsync();
         }
 
@@ -222,7 +222,7 @@ public sealed class StemFileSink_Specs(ITestOutputHelper output) : IDisposable
 
         public void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn) => Events[stem].Add($"bytes {samplesIn}");
 
-        public void EndOfSegment(int stem, long samplesIn) => Events[stem].Add($"end {samplesIn}");
+        public void SegmentEnded(int stem, long samplesIn) => Events[stem].Add($"end {samplesIn}");
     }
 
     // Stem s channel c: music at a pitch of its own, so that stems cannot be mistaken for one another.

@@ -20,10 +20,10 @@ internal sealed class CollectingSink(int length) : IStemSink
         Blocks++;
     }
 
-    /// <summary>How many samples were written at each <see cref="IStemSink.EndOfSegment"/>.</summary>
+    /// <summary>How many samples were written at each <see cref="IStemSink.SegmentEnded"/>.</summary>
     public List<int> SegmentEnds { get; } = [];
 
-    public void EndOfSegment() => SegmentEnds.Add(Written);
+    public void SegmentEnded() => SegmentEnds.Add(Written);
 
     public float[] Stem(int stem, int channel) => Planes[stem * Stems.Channels + channel];
 }

@@ -123,7 +123,7 @@ public sealed class LiveStemParts_Specs : IDisposable
             for (var stem = 0; stem < Stems.Count; stem++)
             {
                 parts.Encoded(stem, [(byte)block], blockEnds[block]);
-                if (segmentEnds.Contains(blockEnds[block])) parts.EndOfSegment(stem, blockEnds[block]);
+                if (segmentEnds.Contains(blockEnds[block])) parts.SegmentEnded(stem, blockEnds[block]);
             }
         await parts.FlushAsync();
         await parts.DisposeAsync();
@@ -158,8 +158,8 @@ public sealed class LiveStemParts_Specs : IDisposable
         for (var stem = 0; stem < Stems.Count; stem++)
         {
             parts.Encoded(stem, new byte[400], 2 * 49_152); // the first part
-            parts.EndOfSegment(stem, 2 * 49_152); // where it was cut
-            parts.EndOfSegment(stem, 2 * 49_152 + 100); // LAME has written nothing of these samples yet: a part all the same
+            parts.SegmentEnded(stem, 2 * 49_152); // where it was cut
+            parts.SegmentEnded(stem, 2 * 49_152 + 100); // LAME has written nothing of these samples yet: a part all the same
         }
         await parts.FlushAsync();
         await parts.DisposeAsync();

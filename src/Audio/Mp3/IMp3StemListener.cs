@@ -2,8 +2,9 @@ namespace MSaaS.Audio.Mp3;
 
 /// <summary>
 /// Receives each stem's MP3 as LAME writes it, while the song is still separated: what a listener can play before the
-/// stems are complete. Called on the encoder threads (and, for the song's first second, on the separating thread:
-/// <see cref="StemFileSink"/>), never at once for one stem.
+/// stems are complete. Called on the encoder threads (for the song's first second, maybe on the separating thread:
+/// <see cref="StemFileSink"/>; for the frames LAME holds to the end, on the thread that completes the sink), never at
+/// once for one stem.
 /// </summary>
 public interface IMp3StemListener
 {
@@ -17,11 +18,12 @@ public interface IMp3StemListener
     void Encoded(int stem, ReadOnlySpan<byte> mp3, long samplesIn);
 
     /// <summary>
-    /// The stem's samples up to where a segment of the separator's ended (<see cref="IStemSink.EndOfSegment"/>) are
-    /// encoded and told: no more bytes of the stem come until the model has run again. Told at the same
-    /// <paramref name="samplesIn"/> for every stem.
+    /// The stem's samples up to where a segment of the separator's ended (<see cref="IStemSink.SegmentEnded"/>) are
+    /// encoded and told: no more bytes of the stem come until the model has run again (or, after the song's last samples,
+    /// until the stem is completed: the frames LAME held back). Told at the same <paramref name="samplesIn"/> for every
+    /// stem.
     /// </summary>
-    void EndOfSegment(int stem, long samplesIn)
+    void SegmentEnded(int stem, long samplesIn)
     {
     }
 

@@ -24,7 +24,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     /// <summary>The most frames in one queued block: what the separator hands on at a time, and the unit of the queues' bound.</summary>
     private const int BlockFrames = 1 << 16;
 
-    /// <summary>Blocks a stem's queue holds before the separator waits: at most 24 s of audio, 8 MiB per stem.</summary>
+    /// <summary>
+    /// Blocks (and segments' ends) a stem's queue holds before the separator waits: at most 24 s of audio, 8 MiB per stem.
+    /// </summary>
     private const int QueuedBlocks = 16;
 
     /// <summary>
@@ -155,14 +157,14 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues a mark behind each stem's last block, so that the listener is told (<see cref="IMp3StemListener.EndOfSegment"/>)
+    /// Queues a mark behind each stem's last block, so that the listener is told (<see cref="IMp3StemListener.SegmentEnded"/>)
     /// once the stem is encoded up to here.
     /// </summary>
-    public void EndOfSegment()
+    public void SegmentEnded()
     {
         ObjectDisposedException.ThrowIf(_closed, this);
         if (_listener is null || _mp3[0] is null) return;
-        for (var s = 0; s < Stems.Count; s++) Queue(s, Block.EndOfSegment);
+        for (var s = 0; s < Stems.Count; s++) Queue(s, Block.SegmentEnd);
     }
 
     /// <summary>
@@ -275,9 +277,9 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
                     try
                     {
                         if (_abandoned) continue;
-                        if (block.IsEndOfSegment)
+                        if (block.IsSegmentEnd)
                         {
-                            _listener!.EndOfSegment(s, _samplesIn[s]);
+                            _listener!.SegmentEnded(s, _samplesIn[s]);
                             continue;
                         }
                         _samplesIn[s] += block.Left.Length;
@@ -327,9 +329,10 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
 
         private Block(float[] left, float[] right, int length) => (_left, _right, _length) = (left, right, length);
 
-        public static Block EndOfSegment => default;
+        /// <summary>The mark where a segment ended: a block with no samples (the default one).</summary>
+        public static Block SegmentEnd => default;
 
-        public bool IsEndOfSegment => _left is null;
+        public bool IsSegmentEnd => _left is null;
 
         public ReadOnlySpan<float> Left => _left.AsSpan(0, _length);
 
@@ -346,7 +349,7 @@ public sealed class StemFileSink : IStemSink, IAsyncDisposable
 
         public void Return()
         {
-            if (IsEndOfSegment) return;
+            if (IsSegmentEnd) return;
             ArrayPool<float>.Shared.Return(_left!);
             ArrayPool<float>.Shared.Return(_right!);
         }

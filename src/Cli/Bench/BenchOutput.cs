@@ -51,6 +51,6 @@ internal static class BenchOutput
             if (before < Stems.SampleRate && _written >= Stems.SampleRate) firstSecond();
         }
 
-        public void EndOfSegment() => sink.EndOfSegment();
+        public void SegmentEnded() => sink.SegmentEnded();
     }
 }

@@ -151,7 +151,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
                 (planes, count, position) =>
                 {
                     output.Write(planes, 0, count, 1f);
-                    sink.EndOfSegment();
+                    sink.SegmentEnded();
                 }, SegmentDone, cancellationToken);
             return;
         }

@@ -10,13 +10,13 @@ namespace MSaaS.Separation.Live;
 /// <summary>
 /// Stores each stem's MP3, as LAME writes it while the song is separated, in parts (<see cref="SongObjects.LivePart"/>)
 /// that the api streams to listeners before the song is finished. The first part of a stem goes as soon as it holds
-/// <see cref="FirstPartSeconds"/> of audio; each later one once it holds as much audio as all the parts before it, or
-/// <see cref="PartSeconds"/>, and at the latest where a segment of the separator's ends
-/// (<see cref="EndOfSegment"/>: nothing more comes until the model has run again). A player started on the first part
-/// has as long as that part plays to get the next, and the encoders and the store handle a part faster than it
-/// plays: parts no longer than the audio before them keep up with the player from the first second on, where a whole
-/// <see cref="PartSeconds"/> after one second would not. Every stem is cut at the same samples, so the four stems'
-/// parts line up. The bytes after the last part are only in the complete stem, where a listener reads on from the
+/// <see cref="FirstPartSeconds"/> of audio; each later one once it holds at least as much audio as all the parts before
+/// it, or <see cref="PartSeconds"/> (at the end of the block that reaches it), and at the latest where a segment of the
+/// separator's ends (<see cref="SegmentEnded"/>: nothing more comes until the model has run again). A player started on
+/// the first part has as long as that part plays to get the next, and the encoders and the store handle a part faster
+/// than it plays: parts about as long as the audio before them keep up with the player from the first second on, where
+/// a whole <see cref="PartSeconds"/> after one second would not. Every stem is cut at the same samples, so the four
+/// stems' parts line up. The bytes after the last part are only in the complete stem, where a listener reads on from the
 /// same offset. Each stem's parts are stored in order,
 /// the four stems side by side (the first second of every stem is one store's round trip away, not four), off the
 /// encoder threads; <paramref name="stored"/> is told the seconds every stem's stored parts cover and how many parts of
@@ -60,16 +60,21 @@ public sealed class LiveStemParts : IMp3StemListener, IAsyncDisposable
     {
         if (_stop.IsCancellationRequested) return;
         _pending[stem].Write(mp3);
+        // Told after each block the sink queued that LAME wrote frames for. Every block but a Write's last (which may be
+        // short) gives every stem frames; a stem that a short one skipped is cut by the segment's end that follows, at
+        // the same samples as the others.
         var due = Math.Clamp(_cutAt[stem], (long)(FirstPartSeconds * Stems.SampleRate), (long)(PartSeconds * Stems.SampleRate));
         if (samplesIn - _cutAt[stem] >= due) Cut(stem, samplesIn);
     }
 
-    public void EndOfSegment(int stem, long samplesIn)
+    public void SegmentEnded(int stem, long samplesIn)
     {
         // By samples, not by the bytes pending, which LAME may not have written yet: the same for every stem.
         if (!_stop.IsCancellationRequested && samplesIn > _cutAt[stem]) Cut(stem, samplesIn);
     }
 
+    // A part may be empty (a segment's end with no frame written since the last part): cut all the same, so that every
+    // stem has as many parts.
     private void Cut(int stem, long samplesIn)
     {
         // A part is 30-160 KB, most of it on the large object heap if allocated each time: lent from the pool instead.
