@@ -13,7 +13,7 @@ public interface IStemSink
     /// <summary>
     /// Everything the separator has finished is written, and the next samples wait for the model's next run (seconds on
     /// a CPU): a place to hand on what is held, so that a listener has it before then. Called after each segment's
-    /// samples, never within them.
+    /// samples in a single pass, and after the song's last samples whatever the passes.
     /// </summary>
     void SegmentEnded()
     {

@@ -138,6 +138,7 @@ public class SegmentedSeparation_Specs
             new SynchronousProgress<SeparationProgress>(reports.Add));
 
         AssertScaled(mix.Channel(1), sink.Stem(3, 1), Gains[3], 0);
+        Assert.Equal([30_000], sink.SegmentEnds); // the stems come out after the last pass, and end there
         Assert.Equal(model.Inputs.Count, reports[^1].SegmentsDone);
         Assert.Equal(reports[^1].SegmentsTotal, reports[^1].SegmentsDone);
         Assert.True(model.Inputs.Count > 3 * 40, "three passes over a song 0 to 0.5 s longer than the track");

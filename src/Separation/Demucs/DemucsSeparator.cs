@@ -174,6 +174,7 @@ public sealed class DemucsSeparator : IStemSeparator, IDisposable
             average.Read(start, block, n);
             output.Write(block, 0, n, 1f / delays.Length);
         }
+        sink.SegmentEnded(); // the whole song is out
     }
 
     // demucs: max_shift = 0.5 s; each pass starts at a random offset in [0, max_shift] of the zero-padded track.
