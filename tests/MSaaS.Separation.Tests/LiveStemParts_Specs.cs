@@ -116,9 +116,10 @@ public sealed class LiveStemParts_Specs : IDisposable
         var run = Guid.NewGuid();
         var parts = new LiveStemParts(store, _hash, run, (_, _) => Task.CompletedTask, NullLogger.Instance);
 
-        // What the separator hands on for a 3-minute song: the first second, then blocks of 1.49 s, a segment every 5.85 s.
-        long[] blockEnds = [49_152, 65_536, 131_072, 196_608, 258_000, 323_536, 389_072, 454_608, 516_000, 581_536, 647_072];
-        long[] segmentEnds = [258_000, 516_000];
+        // The blocks the sink encodes for htdemucs with the default normalisation: the first second, then the separator's
+        // blocks of 65,536 samples (1.49 s) to each segment's end, one stride (257,985 samples, 5.85 s) apart.
+        long[] blockEnds = [49_152, 65_536, 131_072, 196_608, 257_985, 323_521, 389_057, 454_593, 515_970, 581_506, 647_042];
+        long[] segmentEnds = [257_985, 515_970];
         for (var block = 0; block < blockEnds.Length; block++)
             for (var stem = 0; stem < Stems.Count; stem++)
             {
